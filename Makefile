@@ -1,0 +1,104 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+RUN := $(PY) -m pipeline
+
+DATA ?= data/echo.h5
+ART ?= artifacts
+MODEL := $(ART)/model.keras
+METRICS := $(ART)/metrics.json
+PREDICTIONS := $(ART)/predictions.csv
+STAMPS := $(ART)/.params
+
+# Parameters. Empty means the default declared once, in the stage's own --help; Make only forwards.
+PROBLEM ?=
+LENGTH ?=
+N_FEATURES ?=
+OUT_INDEX ?=
+N_TRAIN ?=
+N_VAL ?=
+N_TEST ?=
+SEED ?=
+UNITS ?=
+BATCH_SIZE ?=
+EPOCHS ?=
+OPTIMIZER ?=
+LR ?=
+MOMENTUM ?=
+TRAIN_FLAGS ?=
+
+opt = $(if $(strip $($(1))),--$(2) $(strip $($(1))))
+GENERATE_ARGS := $(call opt,PROBLEM,problem) $(call opt,LENGTH,length) $(call opt,N_FEATURES,n-features) \
+	$(call opt,OUT_INDEX,out-index) $(call opt,N_TRAIN,n-train) $(call opt,N_VAL,n-val) \
+	$(call opt,N_TEST,n-test) $(call opt,SEED,seed)
+TRAIN_ARGS := $(call opt,UNITS,units) $(call opt,BATCH_SIZE,batch-size) $(call opt,EPOCHS,epochs) \
+	$(call opt,OPTIMIZER,optimizer) $(call opt,LR,learning-rate) $(call opt,MOMENTUM,momentum) \
+	$(call opt,SEED,seed) $(TRAIN_FLAGS)
+
+# A stamp holds the arguments a stage was run with; it is rewritten only when they change, so a
+# changed parameter makes exactly that stage and what follows it stale.
+stamp = $(shell mkdir -p $(STAMPS) && f=$(STAMPS)/$(1) && a='$(strip $(2))' && \
+	{ [ -f $$f ] && [ "$$(cat $$f)" = "$$a" ] || printf '%s' "$$a" > $$f; })
+$(call stamp,generate,$(GENERATE_ARGS))
+$(call stamp,train,$(TRAIN_ARGS))
+
+COMMON := pipeline/data.py pipeline/echo.py pipeline/files.py
+TF_COMMON := $(COMMON) pipeline/backend.py pipeline/model.py pipeline/modelfile.py pipeline/reader.py
+
+.PHONY: help all data train evaluate predict inspect test lint clean
+
+help: ## List targets and variables (the default goal)
+	@echo "Targets:"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 16
+	@echo "Variables (empty = the stage's default; see 'python -m pipeline <stage> --help'):"
+	@echo "  data:  PROBLEM LENGTH N_FEATURES OUT_INDEX N_TRAIN N_VAL N_TEST SEED"
+	@echo "  train: UNITS BATCH_SIZE EPOCHS OPTIMIZER LR MOMENTUM SEED (also seeds training) TRAIN_FLAGS"
+	@echo "  paths: DATA=$(DATA) ART=$(ART) VENV=$(VENV) PYTHON=$(PYTHON)"
+
+all: data train evaluate predict ## Run the whole pipeline: generate, train, evaluate, predict
+
+data: $(DATA) ## Generate the HDF5 dataset
+
+train: $(MODEL) ## Train the model (writes model.keras, history.csv, train.json)
+
+evaluate: $(METRICS) ## Evaluate on the test split (writes metrics.json)
+
+predict: $(PREDICTIONS) ## Predict the test split (writes predictions.csv)
+
+inspect: | $(INSTALLED) ## Summarise the dataset and every artifact that exists
+	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(PREDICTIONS); do \
+		if [ -f $$f ]; then $(RUN) inspect $$f; echo; fi; done
+
+test: | $(INSTALLED) ## Run the test suite
+	$(PY) -m pytest -q
+
+lint: | $(INSTALLED) ## Check style with ruff
+	$(PY) -m ruff check pipeline tests
+
+clean: ## Remove generated data and artifacts (keeps .venv)
+	rm -rf $(DATA) $(ART)/* $(ART)/.params $(ART)/.*.backup
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DATA): $(STAMPS)/generate pipeline/generate.py pipeline/presets.py $(COMMON) | $(INSTALLED)
+	$(RUN) generate --out $@ $(GENERATE_ARGS)
+
+$(MODEL): $(DATA) $(STAMPS)/train pipeline/train.py $(TF_COMMON) | $(INSTALLED)
+	$(RUN) train --data $(DATA) --out $@ $(TRAIN_ARGS)
+
+$(METRICS): $(MODEL) $(DATA) pipeline/evaluate.py pipeline/stage.py $(TF_COMMON) | $(INSTALLED)
+	$(RUN) evaluate --data $(DATA) --model $(MODEL) --out $@
+
+$(PREDICTIONS): $(MODEL) $(DATA) pipeline/predict.py pipeline/stage.py $(TF_COMMON) | $(INSTALLED)
+	$(RUN) predict --data $(DATA) --model $(MODEL) --out $@

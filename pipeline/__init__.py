@@ -1,0 +1,2 @@
+"""Echo sequence prediction with a vanilla LSTM: generate, train, evaluate, predict, inspect."""
+__version__ = "0.1.0"

@@ -1,0 +1,34 @@
+"""The command line: `python -m pipeline` or `echo-pipeline`, one subcommand per stage.
+
+Errors in options (exit 2) or files (exit 1) print one line on stderr, never a traceback.
+"""
+import sys
+
+import click
+
+from pipeline import __version__, evaluate, generate, inspection, predict, train
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="echo-pipeline")
+def cli():
+    """Echo sequence prediction with a vanilla LSTM, stage by stage."""
+
+
+for command in (generate.cli, train.cli, evaluate.cli, predict.cli, inspection.cli):
+    cli.add_command(command)
+
+
+def main(argv=None):
+    try:
+        code = cli.main(args=argv, prog_name="echo-pipeline", standalone_mode=False)
+    except click.ClickException as e:
+        click.echo(f"echo-pipeline: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("echo-pipeline: aborted", err=True)
+        sys.exit(130)
+    except OSError as e:
+        click.echo(f"echo-pipeline: error: {e}", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

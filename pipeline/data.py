@@ -1,0 +1,189 @@
+"""The HDF5 dataset contract, shared by every stage (NumPy and h5py only).
+
+Layout of one file:
+    /            attributes: the generation parameters, format_version, unit_rows, content_hash
+    /{split}/X   (N, length, n_features) uint8 one-hot inputs, chunked along N
+    /{split}/y   (N, n_features) uint8 one-hot labels; each dataset carries its own sha256
+for split in train, val, test.
+
+Content hash: each dataset is hashed in units of `unit_rows` rows (sha256 of each unit's bytes, then
+sha256 of those digests in order); content_hash is the sha256 of the "split/name:digest" lines. It
+depends only on the data, never on chunking or how the file was written.
+"""
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from pipeline import echo
+from pipeline.files import BadFile, existing_file
+
+FORMAT_VERSION = 1
+SPLITS = ("train", "val", "test")
+ARRAYS = ("X", "y")
+PARAMS = ("length", "n_features", "out_index", "seed", "n_train", "n_val", "n_test")
+UNIT_BYTES = 4 << 20  # generation and hashing unit: about 4 MiB of one-hot rows
+READ_CACHE_BYTES = 64 << 20  # h5py chunk cache, large enough for any compressed chunk we write
+
+
+def unit_rows(length: int, n_features: int) -> int:
+    """Rows per generation/hash unit: the largest power of two up to 65536 within UNIT_BYTES."""
+    row_bytes = (length + 1) * n_features
+    rows = 1 << 16
+    while rows > 1 and rows * row_bytes > UNIT_BYTES:
+        rows >>= 1
+    return rows
+
+
+def unit_digest(unit: np.ndarray) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(unit).data).digest()
+
+
+def top_digest(unit_digests) -> str:
+    """sha256 over the units' digests, in order: a dataset's digest."""
+    top = hashlib.sha256()
+    for d in unit_digests:
+        top.update(d)
+    return top.hexdigest()
+
+
+def digest_units(units) -> str:
+    return top_digest(unit_digest(u) for u in units)
+
+
+def combine_digests(digests: dict) -> str:
+    """The file's content hash from {"train/X": hex, ...}."""
+    lines = "".join(f"{name}:{digests[name]}\n" for name in sorted(digests))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+@dataclass
+class DatasetInfo:
+    path: Path
+    length: int
+    n_features: int
+    out_index: int
+    seed: int
+    rows: dict  # split -> number of sequences
+    content_hash: str
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict:
+        """The generation parameters, as stored."""
+        return {k: self.attrs[k] for k in PARAMS}
+
+    @property
+    def problem(self) -> dict:
+        """What a model trained on this data depends on."""
+        return {"length": self.length, "n_features": self.n_features, "out_index": self.out_index}
+
+
+def _attr(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def open_h5(path, **kw) -> h5py.File:
+    """Open an HDF5 file for reading, or BadFile saying why it cannot be."""
+    p = existing_file(path, "dataset")
+    try:
+        return h5py.File(p, "r", rdcc_nbytes=READ_CACHE_BYTES, rdcc_nslots=10007, **kw)
+    except OSError as e:
+        raise BadFile(f"dataset {p}: not a readable HDF5 file ({_short(e)})") from None
+
+
+def _short(e: Exception) -> str:
+    return str(e).splitlines()[0][:160]
+
+
+def describe(path) -> DatasetInfo:
+    """Open and validate a dataset file: layout, attributes, shapes, dtypes and a sample of rows.
+
+    Raises BadFile with one line naming the file and what is wrong.
+    """
+    p = Path(path)
+    with open_h5(p) as f:
+        return _validate(p, f)
+
+
+def _validate(p: Path, f: h5py.File) -> DatasetInfo:
+    def bad(msg):
+        return BadFile(f"dataset {p}: {msg}")
+
+    attrs = {k: _attr(v) for k, v in f.attrs.items()}
+    missing = [k for k in (*PARAMS, "format_version", "content_hash", "unit_rows") if k not in attrs]
+    if missing:
+        raise bad(f"missing attribute(s) {', '.join(missing)}; not made by 'generate'?")
+    if attrs["format_version"] != FORMAT_VERSION:
+        raise bad(f"format_version {attrs['format_version']}, expected {FORMAT_VERSION}")
+    length, n_features, out_index = (int(attrs[k]) for k in ("length", "n_features", "out_index"))
+    if length < 1 or n_features < 2 or not 0 <= out_index < length:
+        raise bad(f"inconsistent attributes length={length} n_features={n_features} out_index={out_index}")
+    rows = {}
+    for split in SPLITS:
+        if split not in f or not isinstance(f[split], h5py.Group):
+            raise bad(f"missing group '{split}'")
+        for name in ARRAYS:
+            if name not in f[split] or not isinstance(f[split][name], h5py.Dataset):
+                raise bad(f"missing dataset '{split}/{name}'")
+        X, y = f[split]["X"], f[split]["y"]
+        if X.shape[1:] != (length, n_features):
+            raise bad(f"'{split}/X' has shape {X.shape}, expected (N, {length}, {n_features})")
+        if y.shape[1:] != (n_features,) or y.ndim != 2:
+            raise bad(f"'{split}/y' has shape {y.shape}, expected (N, {n_features})")
+        if X.dtype != np.uint8 or y.dtype != np.uint8:
+            raise bad(f"'{split}' arrays must be uint8, found X {X.dtype}, y {y.dtype}")
+        if len(X) != len(y):
+            raise bad(f"'{split}/X' has {len(X)} rows but '{split}/y' has {len(y)}")
+        if len(X) != attrs[f"n_{split}"]:
+            raise bad(f"'{split}' has {len(X)} rows, attribute n_{split} says {attrs[f'n_{split}']}")
+        if len(X) < 1:
+            raise bad(f"'{split}' is empty")
+        _check_sample(bad, split, X, y, out_index)
+        rows[split] = len(X)
+    return DatasetInfo(p, length, n_features, out_index, int(attrs["seed"]), rows,
+                       str(attrs["content_hash"]), attrs)
+
+
+def _check_sample(bad, split, X, y, out_index, rows=1024):
+    """Read the first and last rows of a split: catches truncation, non-one-hot data and wrong labels."""
+    n = len(X)
+    for start in sorted({0, max(0, n - rows)}):
+        stop = min(n, start + rows)
+        try:
+            xb, yb = X[start:stop], y[start:stop]
+        except OSError as e:
+            raise bad(f"cannot read '{split}' rows {start}-{stop} (truncated or corrupt: {_short(e)})") from None
+        if not echo.is_one_hot(xb):
+            raise bad(f"'{split}/X' rows {start}-{stop} are not one-hot")
+        if not echo.is_one_hot(yb):
+            raise bad(f"'{split}/y' rows {start}-{stop} are not one-hot")
+        if not (echo.decode(yb) == echo.decode(xb[:, out_index])).all():
+            raise bad(f"'{split}/y' rows {start}-{stop} are not the input at out_index {out_index}")
+
+
+def compute_digests(path) -> dict:
+    """Recompute every dataset's digest from the stored bytes (reads the whole file, unit by unit)."""
+    out = {}
+    with open_h5(path) as f:
+        step = int(f.attrs["unit_rows"])
+        for split in SPLITS:
+            for name in ARRAYS:
+                d = f[split][name]
+                out[f"{split}/{name}"] = digest_units(d[s:s + step] for s in range(0, len(d), step))
+    return out
+
+
+def verify(path) -> str:
+    """Check the stored content hash against the data; return it, or raise BadFile."""
+    digests = compute_digests(path)
+    with open_h5(path) as f:
+        stored = str(f.attrs["content_hash"])
+        for name, hexdigest in digests.items():
+            if str(f[name].attrs.get("sha256", "")) != hexdigest:
+                raise BadFile(f"dataset {path}: '{name}' does not match its stored sha256 (corrupt)")
+    if combine_digests(digests) != stored:
+        raise BadFile(f"dataset {path}: content_hash does not match the data (corrupt)")
+    return stored

@@ -1,0 +1,155 @@
+"""Stage 1, generate: write a seeded one-hot echo dataset to one HDF5 file.
+
+Reads nothing; writes --out (default data/echo.h5) with splits train/val/test (layout in data.py).
+Rows are made in fixed units, each from its own seed (seed, split, unit), so the bytes depend only on
+the parameters, never on chunking or block size; units are made on worker threads and written in
+order, so memory stays flat whatever N is. The file is published by an atomic rename.
+
+    python -m pipeline generate --out data/echo.h5 --n-train 1000000 --seed 0
+"""
+import json
+import shutil
+import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from pipeline import __version__, data, echo, presets
+from pipeline.files import BadFile, atomic_output
+
+COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}
+CHUNK_BYTES = 1 << 20  # h5py's guidance: chunks of 10 KiB to 1 MiB
+
+
+def make_unit(params: dict, split_index: int, unit: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit `unit` of a split: `rows` examples from the generator seeded by (seed, split, unit)."""
+    rng = np.random.default_rng([params["seed"], split_index, unit])
+    tokens = echo.random_sequences(rng, rows, params["length"], params["n_features"])
+    return echo.make_examples(tokens, params["out_index"], params["n_features"])
+
+
+def default_chunk_rows(length: int, n_features: int) -> int:
+    rows = 1 << 14
+    while rows > 1 and rows * length * n_features > CHUNK_BYTES:
+        rows >>= 1
+    return rows
+
+
+def estimate_bytes(params: dict) -> int:
+    """Uncompressed size of the data the file will hold."""
+    n = sum(params[f"n_{s}"] for s in data.SPLITS)
+    return n * (params["length"] + 1) * params["n_features"]
+
+
+def write_dataset(path, params: dict, chunk_rows: int = 0, compression: str = "none",
+                  workers: int = 2, progress: bool = False) -> str:
+    """Write the dataset for `params` to `path` (not atomically; see generate()). Returns the content hash."""
+    length, n_features = params["length"], params["n_features"]
+    step = data.unit_rows(length, n_features)
+    chunk_rows = chunk_rows or default_chunk_rows(length, n_features)
+    total = sum(params[f"n_{s}"] for s in data.SPLITS)
+    digests = {}
+    with h5py.File(path, "w") as f, ThreadPoolExecutor(max(1, workers)) as pool, \
+            tqdm(total=total, unit="rows", unit_scale=True, desc="generate", disable=not progress) as bar:
+        for split_index, split in enumerate(data.SPLITS):
+            n = params[f"n_{split}"]
+            g = f.create_group(split)
+            shapes = {"X": (n, length, n_features), "y": (n, n_features)}
+            dsets = {name: g.create_dataset(name, shape=shape, dtype=np.uint8,
+                                            chunks=(min(chunk_rows, n), *shape[1:]), **COMPRESSION[compression])
+                     for name, shape in shapes.items()}
+            unit_digests = {name: [] for name in data.ARRAYS}
+            for start, unit in _units_in_order(pool, params, split_index, n, step, window=2 * workers):
+                for name, (array, digest) in unit.items():
+                    dsets[name][start:start + len(array)] = array
+                    unit_digests[name].append(digest)
+                bar.update(len(array))
+            for name in data.ARRAYS:
+                top = data.top_digest(unit_digests[name])
+                dsets[name].attrs["sha256"] = top
+                digests[f"{split}/{name}"] = top
+        content_hash = data.combine_digests(digests)
+        f.attrs.update({k: params[k] for k in data.PARAMS})
+        f.attrs.update({
+            "problem": params.get("problem", ""),
+            "format_version": data.FORMAT_VERSION,
+            "unit_rows": step,
+            "chunk_rows": chunk_rows,
+            "compression": compression,
+            "content_hash": content_hash,
+            "hash_algorithm": "sha256 of per-unit sha256 digests (see pipeline/data.py)",
+            "generator": f"echo-pipeline {__version__}",
+            "created_with": json.dumps({"numpy": np.__version__, "h5py": h5py.__version__,
+                                        "hdf5": h5py.version.hdf5_version}),
+        })
+    return content_hash
+
+
+def _units_in_order(pool, params, split_index, n, step, window):
+    """Yield (start row, {name: (array, digest)}) for each unit of a split, in order, made on the pool
+    with at most `window` units in flight, so memory stays flat (a unit is about 4 MiB)."""
+    pending = deque()
+    for unit, start in enumerate(range(0, n, step)):
+        pending.append((start, pool.submit(_unit_with_digests, params, split_index, unit, min(step, n - start))))
+        if len(pending) > window:
+            start, fut = pending.popleft()
+            yield start, fut.result()
+    for start, fut in pending:
+        yield start, fut.result()
+
+
+def _unit_with_digests(params, split_index, unit, rows) -> dict:
+    X, y = make_unit(params, split_index, unit, rows)
+    return {"X": (X, data.unit_digest(X)), "y": (y, data.unit_digest(y))}
+
+
+def generate(out, params: dict, **kw) -> str:
+    """Check free disk space, write to a temporary file beside `out`, and rename it into place."""
+    out = Path(out)
+    need = estimate_bytes(params)
+    free = shutil.disk_usage(out.parent if str(out.parent) else ".").free
+    if kw.get("compression", "none") == "none" and need > free * 0.95:
+        raise BadFile(f"output {out}: the dataset needs about {need / 1e9:.2f} GB but only "
+                      f"{free / 1e9:.2f} GB is free there")
+    with atomic_output(out) as tmp:
+        return write_dataset(tmp, params, **kw)
+
+
+@click.command("generate")
+@click.option("--out", type=click.Path(dir_okay=False), default="data/echo.h5", show_default=True,
+              help="HDF5 file to write.")
+@presets.problem_option
+@click.option("--length", type=click.IntRange(min=1), default=None,
+              help="Sequence length (time steps).  [default: from --problem; reference 5]")
+@click.option("--n-features", type=click.IntRange(min=2), default=None,
+              help="Number of distinct values (one-hot width).  [default: from --problem; reference 10]")
+@click.option("--out-index", type=click.IntRange(min=0), default=None,
+              help="Position echoed as the label, in [0, length).  [default: from --problem; reference 2]")
+@click.option("--n-train", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+              help="Training sequences.")
+@click.option("--n-val", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="Validation sequences.")
+@click.option("--n-test", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Test sequences.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sequences.")
+@click.option("--chunk-rows", type=click.IntRange(min=0), default=0, show_default=True,
+              help="HDF5 chunk length in rows; 0 picks about 1 MiB chunks.")
+@click.option("--compression", type=click.Choice(list(COMPRESSION)), default="none", show_default=True,
+              help="HDF5 filter; uncompressed is fastest to write and read.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Threads making rows while the main thread writes.")
+def cli(out, problem, length, n_features, out_index, n_train, n_val, n_test, seed, chunk_rows, compression,
+        workers):
+    """Generate the one-hot echo dataset into one HDF5 file."""
+    shape = presets.resolve_problem(problem, length=length, n_features=n_features, out_index=out_index)
+    params = {**shape, "problem": problem, "seed": seed, "n_train": n_train, "n_val": n_val, "n_test": n_test}
+    content_hash = generate(out, params, chunk_rows=chunk_rows, compression=compression, workers=workers,
+                            progress=sys.stderr.isatty())
+    n = n_train + n_val + n_test
+    click.echo(f"wrote {out}: {n:,} sequences of length {shape['length']} over {shape['n_features']} values, "
+               f"echo position {shape['out_index']}, content hash {content_hash[:12]}")

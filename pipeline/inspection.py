@@ -1,0 +1,131 @@
+"""inspect: a readable summary of a dataset, a model, or any artifact.
+
+Datasets (.h5), JSON and CSV files are read with h5py and the standard library only, so inspecting
+them is instant; only a model (.keras) loads TensorFlow, for its layer summary.
+
+    python -m pipeline inspect data/echo.h5
+    python -m pipeline inspect artifacts/model.keras
+"""
+import csv
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+
+from pipeline import data, echo, modelfile
+from pipeline.files import BadFile, existing_file
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
+    info = data.describe(path)
+    a = info.attrs
+    lines = [f"dataset {path}",
+             f"  problem: length {info.length}, n_features {info.n_features}, out_index {info.out_index}"
+             f" ({a.get('problem') or 'custom'})",
+             f"  seed {info.seed}, format_version {a['format_version']}, generator {a.get('generator', '?')}",
+             f"  content_hash {info.content_hash}" + ("  (verified)" if verify and data.verify(path) else ""),
+             f"  storage: chunk_rows {a.get('chunk_rows')}, compression {a.get('compression')}, "
+             f"unit_rows {a['unit_rows']}, {Path(path).stat().st_size / 1e6:,.1f} MB on disk"]
+    with data.open_h5(path) as f:
+        for split in data.SPLITS:
+            X, y = f[split]["X"], f[split]["y"]
+            lines.append(f"  {split:5s} X {X.shape} {X.dtype} chunks {X.chunks}   y {y.shape} {y.dtype}")
+        counts = label_counts(f["train"]["y"])
+        share = counts / counts.sum()
+        lines.append(f"  train label balance: min {share.min():.4f}, max {share.max():.4f} "
+                     f"(uniform {1 / len(counts):.4f}); counts {counts.tolist() if len(counts) <= 10 else '...'}")
+        lines.append(f"  first {rows} train rows:")
+        X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
+        for tokens, label in zip(echo.decode(X), echo.decode(y)):
+            lines.append(f"    {echo.format_sequence(tokens)} -> {int(label)}")
+    return "\n".join(lines)
+
+
+def label_counts(y, block: int = 1 << 20) -> np.ndarray:
+    """How often each label occurs, read in blocks."""
+    return sum(y[s:s + block].sum(axis=0, dtype=np.int64) for s in range(0, len(y), block))
+
+
+def model_report(path) -> str:
+    metadata = modelfile.read_metadata(path)
+    from pipeline.model import load_model
+
+    net, _ = load_model(path)
+    lines = []
+    net.summary(print_fn=lambda line, **kw: lines.append(line), line_length=80)
+    p = metadata.get("params", {})
+    ds = metadata.get("dataset", {})
+    lines += [f"trained with: {', '.join(f'{k}={v}' for k, v in p.items() if v is not None)}",
+              f"trained on: {ds.get('path')} (content_hash {str(ds.get('content_hash'))[:12]}, "
+              f"problem {ds.get('problem')})",
+              f"versions: {metadata.get('versions')}"]
+    return f"model {path}\n" + "\n".join(lines)
+
+
+def json_report(path) -> str:
+    try:
+        obj = json.loads(Path(path).read_text())
+    except ValueError as e:
+        raise BadFile(f"{path}: not valid JSON ({e})") from None
+    return f"{path}\n" + "\n".join(_flatten(obj, "  "))
+
+
+def _flatten(obj, indent):
+    for k, v in obj.items():
+        if isinstance(v, dict):
+            yield f"{indent}{k}:"
+            yield from _flatten(v, indent + "  ")
+        else:
+            yield f"{indent}{k}: {v}"
+
+
+def csv_report(path, rows: int = 5) -> str:
+    with open(path, newline="") as f:
+        table = list(csv.DictReader(f))
+    if not table:
+        raise BadFile(f"{path}: empty CSV")
+    cols = list(table[0])
+    lines = [f"{path}: {len(table):,} rows, columns {', '.join(cols)}"]
+    if "val_accuracy" in cols:  # a training history
+        best = max(table, key=lambda r: float(r["val_accuracy"] or 0))
+        lines.append(f"  epochs {len(table)}; best val_accuracy {float(best['val_accuracy']):.5f} at epoch "
+                     f"{best['epoch']}; final loss {float(table[-1]['loss']):.5f} after {table[-1]['seconds']} s")
+        show = table if len(table) <= 2 * rows else table[:rows] + table[-rows:]
+    elif "predicted" in cols:  # predictions
+        right = sum(r["expected"] == r["predicted"] for r in table)
+        conf = np.array([float(r["confidence"]) for r in table])
+        lines.append(f"  accuracy {right / len(table):.6f} ({len(table) - right} wrong); "
+                     f"confidence mean {conf.mean():.4f}, min {conf.min():.4f}")
+        show = table[:rows]
+    else:
+        show = table[:rows]
+    lines += ["  " + "  ".join(f"{k}={v}" for k, v in r.items()) for r in show]
+    return "\n".join(lines)
+
+
+def report(path, rows: int = 5, verify: bool = False) -> str:
+    p = Path(path)
+    existing_file(p, "file")
+    with open(p, "rb") as f:
+        head = f.read(8)
+    if head == HDF5_SIGNATURE or p.suffix in (".h5", ".hdf5"):
+        return dataset_report(p, rows, verify)
+    if p.suffix == ".keras":
+        return model_report(p)
+    if p.suffix == ".json":
+        return json_report(p)
+    if p.suffix == ".csv":
+        return csv_report(p, rows)
+    raise BadFile(f"{p}: don't know how to inspect this (expected .h5, .keras, .json, .csv or a sweep folder)")
+
+
+@click.command("inspect")
+@click.argument("path", type=click.Path())
+@click.option("--rows", type=click.IntRange(min=0), default=5, show_default=True, help="Rows to show.")
+@click.option("--verify", is_flag=True, help="Recompute a dataset's content hash (reads the whole file).")
+def cli(path, rows, verify):
+    """Summarise a dataset, a model, metrics, history, predictions or a sweep folder."""
+    click.echo(report(path, rows, verify))

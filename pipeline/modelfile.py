@@ -1,0 +1,45 @@
+"""What a saved model carries besides its weights, readable without TensorFlow.
+
+A .keras file is a zip archive; train adds `echo_pipeline.json` to it: the training parameters, the
+dataset's problem, parameters and content hash, and library versions. Evaluate and predict use it
+to refuse a model trained on a different problem; inspect prints it.
+"""
+import json
+import zipfile
+from pathlib import Path
+
+from pipeline.files import BadFile, existing_file
+
+METADATA = "echo_pipeline.json"
+
+
+def read_metadata(path) -> dict:
+    """The metadata stored in a model file, or BadFile if it is not a model made by `train`."""
+    p = existing_file(path, "model")
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = set(z.namelist())
+            if "config.json" not in names:
+                raise BadFile(f"model {p}: not a Keras .keras model (no config.json inside)")
+            if METADATA not in names:
+                raise BadFile(f"model {p}: has no {METADATA}; not saved by 'train'")
+            return json.loads(z.read(METADATA))
+    except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as e:
+        raise BadFile(f"model {p}: not a Keras .keras model ({e})") from None
+
+
+def add_metadata(path: Path, metadata: dict) -> None:
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr(METADATA, json.dumps(metadata, indent=2))
+
+
+def check_compatible(model_path, metadata: dict, info) -> None:
+    """Refuse a model whose problem (length, n_features, out_index) differs from the dataset's."""
+    trained = metadata.get("dataset", {}).get("problem", {})
+    if trained != info.problem:
+        raise BadFile(f"model {model_path} was trained on problem {_fmt(trained)} but dataset {info.path} "
+                      f"holds {_fmt(info.problem)}")
+
+
+def _fmt(problem: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in problem.items()) or "(unknown)"

@@ -1,0 +1,109 @@
+"""Stage 4, predict: predictions for the test split, streamed in batches, in file order.
+
+Reads --data and --model; writes --out (predictions.csv: index, sequence, expected, predicted,
+confidence; row i is test row i) and, beside it, predictions.json (where they came from). Prints a
+few rows the way the reference book does. With --sequence, predicts one sequence and prints it.
+
+    python -m pipeline predict --data data/echo.h5 --model artifacts/model.keras --out artifacts/predictions.csv
+    python -m pipeline predict --model artifacts/model.keras --sequence 7,0,2,6,7
+"""
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from pipeline import echo, modelfile, stage
+from pipeline.files import atomic_output, write_json_atomic
+from pipeline.options import data_option, model_option
+
+PREDICT_BATCH = 16384
+COLUMNS = ("index", "sequence", "expected", "predicted", "confidence")
+
+
+def book_line(tokens, expected, predicted) -> str:
+    return f"Sequence: {echo.format_sequence(tokens)} Expected: {int(expected)} Predicted: {int(predicted)}"
+
+
+def csv_lines(first: int, tokens: np.ndarray, expected, predicted, confidence) -> str:
+    """CSV rows for one batch; the sequence is its integers separated by spaces."""
+    names = np.array([str(i) for i in range(int(tokens.max(initial=0)) + 1)], dtype=object)
+    seqs = [" ".join(r) for r in names[tokens].tolist()]
+    conf = np.char.mod("%.6f", confidence).tolist()
+    return "".join(f"{i},{s},{e},{p},{c}\n" for i, s, e, p, c in
+                   zip(range(first, first + len(seqs)), seqs, expected.tolist(), predicted.tolist(), conf))
+
+
+def predict(data_path, model_path, out, batch_size: int = PREDICT_BATCH, show: int = 5) -> dict:
+    """Write predictions for every test row; returns the summary written to predictions.json."""
+    info, net, metadata = stage.open_inputs(data_path, model_path, out)
+    from pipeline import reader
+
+    ds = reader.make_dataset(info, "test", batch_size)
+    out = Path(out)
+    correct, first, shown = 0, 0, []
+    t = time.perf_counter()
+    with atomic_output(out) as tmp, open(tmp, "w") as f:
+        f.write(",".join(COLUMNS) + "\n")
+        for X, y in ds:
+            probs = net.predict_on_batch(X)
+            tokens = echo.decode(X.numpy())
+            expected, predicted = echo.decode(y.numpy()), probs.argmax(axis=-1)
+            f.write(csv_lines(first, tokens, expected, predicted, probs.max(axis=-1)))
+            correct += int((expected == predicted).sum())
+            shown += [book_line(*row) for row in zip(tokens[:show - len(shown)], expected, predicted)]
+            first += len(tokens)
+    seconds = time.perf_counter() - t
+    summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(seconds, 4),
+               "samples_per_s": round(first / seconds), "columns": list(COLUMNS),
+               **stage.provenance(info, model_path, metadata)}
+    write_json_atomic(out.with_suffix(".json"), summary)
+    summary["shown"] = shown
+    return summary
+
+
+def parse_sequence(text: str, metadata: dict) -> np.ndarray:
+    """Integers from '7,0,2,6,7', checked against the problem the model was trained on."""
+    problem = metadata["dataset"]["problem"]
+    try:
+        tokens = np.array([int(v) for v in text.replace(" ", "").split(",")])
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a comma-separated list of integers",
+                                 param_hint="'--sequence'") from None
+    if len(tokens) != problem["length"]:
+        raise click.BadParameter(f"has {len(tokens)} values; the model takes sequences of length "
+                                 f"{problem['length']}", param_hint="'--sequence'")
+    bad = tokens[(tokens < 0) | (tokens >= problem["n_features"])]
+    if len(bad):
+        raise click.BadParameter(f"value {bad[0]} is outside [0, {problem['n_features']})",
+                                 param_hint="'--sequence'")
+    return tokens
+
+
+def predict_one(model_path, text: str) -> str:
+    metadata = modelfile.read_metadata(model_path)
+    tokens = parse_sequence(text, metadata)
+    from pipeline.model import load_model
+
+    net, _ = load_model(model_path)
+    n_features = metadata["dataset"]["problem"]["n_features"]
+    probs = net.predict_on_batch(echo.one_hot(tokens[None], n_features).astype(np.float32))
+    return book_line(tokens, tokens[metadata["dataset"]["problem"]["out_index"]], probs[0].argmax())
+
+
+@click.command("predict")
+@data_option
+@model_option
+@click.option("--out", type=click.Path(), default="artifacts/predictions.csv", show_default=True,
+              help="Predictions CSV to write (predictions.json is written beside it).")
+@click.option("--sequence", default=None, help="Predict this one sequence instead, e.g. 7,0,2,6,7.")
+def cli(data_path, model_path, out, sequence):
+    """Predict the test split (or one --sequence)."""
+    if sequence is not None:
+        click.echo(predict_one(model_path, sequence))
+        return
+    s = predict(data_path, model_path, out)
+    for line in s["shown"]:
+        click.echo(line)
+    click.echo(f"wrote {out}: {s['rows']:,} predictions, accuracy {s['accuracy']:.6f}, "
+               f"{s['samples_per_s']:,} samples/s")

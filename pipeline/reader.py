@@ -1,0 +1,83 @@
+"""tf.data input from the HDF5 dataset, in contiguous blocks.
+
+Each element of the pipeline is one block of rows (tens of thousands) read by a single h5py slice,
+permuted in NumPy when shuffling, and cut into batches: never one sample at a time, never the whole
+file. Training shuffles block order and rows within a block, differently every pass over the data;
+evaluation and prediction keep file order. h5py files are opened lazily, one handle per process.
+"""
+import os
+
+import h5py
+import numpy as np
+
+from pipeline import data
+from pipeline.backend import tf
+
+BLOCK_BYTES = 4 << 20  # rows per read: about 4 MiB of one-hot data
+
+_handles = {}
+
+
+def _open(path: str) -> h5py.File:
+    st = os.stat(path)
+    key = (os.getpid(), path, st.st_ino, st.st_mtime_ns)  # a regenerated file gets a new handle
+    if key not in _handles:
+        _handles[key] = h5py.File(path, "r", rdcc_nbytes=data.READ_CACHE_BYTES, rdcc_nslots=10007)
+    return _handles[key]
+
+
+def read_block(path: str, split: str, start: int, stop: int, key: int = -1):
+    """Rows [start, stop) of a split as (X, y) uint8; permuted by `key` unless key < 0."""
+    group = _open(path)[split]
+    X, y = group["X"][start:stop], group["y"][start:stop]
+    if key >= 0:
+        p = np.random.default_rng(key).permutation(len(X))
+        X, y = X[p], y[p]
+    return X, y
+
+
+def block_rows(batch_size: int, length: int, n_features: int) -> int:
+    """A whole number of batches, about BLOCK_BYTES of rows."""
+    per_block = max(1, BLOCK_BYTES // ((length + 1) * n_features * batch_size))
+    return per_block * batch_size
+
+
+def block_starts(n_rows: int, rows_per_block: int, shard: tuple[int, int] = (1, 0)) -> np.ndarray:
+    """Start rows of the blocks this reader reads: worker `index` of `count` takes every count-th block."""
+    count, index = shard
+    return np.arange(0, n_rows, rows_per_block, dtype=np.int64)[index::count]
+
+
+def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+                 repeat: bool = False, shard: tuple[int, int] = (1, 0), rows_per_block: int = 0):
+    """Batches of (X, y) float32 from one split of the dataset described by `info` (data.describe)."""
+    n = info.rows[split]
+    rows_per_block = rows_per_block or block_rows(batch_size, info.length, info.n_features)
+    starts = block_starts(n, rows_per_block, shard)
+    blocks = tf.data.Dataset.from_tensor_slices(starts)
+    if shuffle:
+        blocks = blocks.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        blocks = blocks.repeat()
+    if shuffle:  # a fresh, seeded permutation key for every block of every pass
+        keys = tf.data.Dataset.random(seed=seed).map(lambda k: k % (2 ** 62))
+    else:
+        keys = tf.data.Dataset.from_tensors(tf.constant(-1, tf.int64)).repeat()
+    path, L, F = str(info.path), info.length, info.n_features
+
+    def read(start, key):
+        stop = tf.minimum(start + rows_per_block, n)
+        X, y = tf.numpy_function(read_block, [path, split, start, stop, key], (tf.uint8, tf.uint8),
+                                 stateful=False)
+        return tf.ensure_shape(X, (None, L, F)), tf.ensure_shape(y, (None, F))
+
+    def batches(X, y):
+        firsts = tf.range(0, tf.shape(X)[0], batch_size)
+        return tf.data.Dataset.from_tensor_slices(firsts).map(
+            lambda i: (X[i:i + batch_size], y[i:i + batch_size]))
+
+    ds = tf.data.Dataset.zip((blocks, keys)).map(read, num_parallel_calls=2, deterministic=True)
+    ds = ds.flat_map(batches).map(lambda X, y: (tf.cast(X, tf.float32), tf.cast(y, tf.float32)))
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,204 @@
+"""Stage 2, train: fit the vanilla LSTM with model.fit, fed by tf.data from the HDF5 file.
+
+Reads --data (the model shape comes from the file's own attributes); writes --out (model.keras, with
+its metadata inside) and, beside it, history.csv (one row per epoch) and train.json. An epoch is
+--steps-per-epoch batches (0: one pass over the training split); validation runs on the val split
+after every epoch and training stops once validation accuracy reaches --target-accuracy. A killed
+run resumes from its last completed epoch when rerun with the same parameters.
+
+    python -m pipeline train --data data/echo.h5 --out artifacts/model.keras
+"""
+import csv
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+
+import click
+
+from pipeline import data
+from pipeline.files import writable_target, write_json_atomic, write_text_atomic
+from pipeline.options import data_option
+
+DEFAULT_LR = {"adam": 0.02, "sgd": 0.5}
+VAL_BATCH = 4096
+HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+
+
+def side_paths(model_path) -> dict:
+    """Files written beside the model."""
+    out = Path(model_path)
+    return {"history": out.with_name("history.csv"), "train": out.with_name("train.json"),
+            "backup": out.with_name(f".{out.stem}.backup")}
+
+
+def configure_threads(threads: int) -> None:
+    """Intra-op threads (0 keeps TensorFlow's choice); must run before TensorFlow starts executing."""
+    if threads:
+        from pipeline.backend import tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _timing_callback(keras, target: float, rows: list, rows_file: Path):
+    class Timing(keras.callbacks.Callback):
+        """History rows with elapsed time (kept in rows_file for a resumed run); the seconds until
+        validation accuracy first reaches 0.999 and the target; stops training at the target."""
+
+        def __init__(self):
+            super().__init__()
+            self.rows, self.reached, self.train_seconds = list(rows), {}, []
+            self.t0 = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_t = time.perf_counter()
+
+        def on_test_begin(self, logs=None):
+            self.train_seconds.append(time.perf_counter() - self.epoch_t)
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            now = time.perf_counter() - self.t0
+            row = {"epoch": epoch + 1, **{k: logs.get(k) for k in HISTORY_FIELDS[1:5]}, "seconds": round(now, 4)}
+            self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
+            rows_file.write_text(json.dumps(self.rows))
+            acc = logs.get("val_accuracy", 0.0)
+            for name, level in (("0.999", 0.999), ("target", target)):
+                if acc >= level and name not in self.reached:
+                    self.reached[name] = round(now, 4)
+            if acc >= target:
+                self.model.stop_training = True
+
+    return Timing()
+
+
+def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=32, units=25, optimizer="adam",
+          learning_rate=None, momentum=0.9, seed=0, target_accuracy=1.0, steps_per_execution=1,
+          jit=False, unroll=None, deterministic=False, threads=0, verbose=2, t_start=None) -> dict:
+    """Train and write the model, history.csv and train.json. Returns the train.json record."""
+    t_start = t_start or time.perf_counter()
+    info = data.describe(data_path)
+    out = writable_target(out)
+    paths = side_paths(out)
+    learning_rate = learning_rate or DEFAULT_LR[optimizer]
+    params = {"batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "units": units,
+              "optimizer": optimizer, "learning_rate": learning_rate,
+              "momentum": momentum if optimizer == "sgd" else None, "seed": seed,
+              "target_accuracy": target_accuracy, "steps_per_execution": steps_per_execution, "jit": jit,
+              "unroll": unroll, "deterministic": deterministic, "threads": threads}
+    dataset = {"path": str(info.path), "content_hash": info.content_hash, "problem": info.problem,
+               "params": info.params}
+
+    configure_threads(threads)
+    from pipeline import model as m
+    from pipeline import reader
+    from pipeline.backend import keras, tf, versions
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    resumed_rows = _prepare_backup(paths["backup"], {"params": params, "dataset": dataset})
+
+    net = m.build_model(info.length, info.n_features, units, unroll)
+    m.compile_model(net, m.make_optimizer(optimizer, learning_rate, momentum), steps_per_execution, jit)
+    train_ds = reader.make_dataset(info, "train", batch_size, shuffle=True, seed=seed, repeat=True)
+    val_ds = reader.make_dataset(info, "val", VAL_BATCH)
+    steps = steps_per_epoch or -(-info.rows["train"] // batch_size)
+    timing = _timing_callback(keras, target_accuracy, resumed_rows, paths["backup"] / "history.json")
+    callbacks = [timing, keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"))]
+
+    t_fit = timing.t0 = time.perf_counter()
+    net.fit(train_ds, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds, callbacks=callbacks,
+            verbose=verbose)
+    fit_seconds = time.perf_counter() - t_fit
+
+    rows = timing.rows
+    later = timing.train_seconds[1:]  # the first epoch includes tracing
+    record = {
+        "params": params,
+        "dataset": dataset,
+        "model": {"units": units, "parameters": int(net.count_params()), "path": str(out)},
+        "epochs_run": len(rows),
+        "resumed_after_epoch": len(resumed_rows) or None,
+        "train_samples": len(rows) * steps * batch_size,
+        "final": rows[-1] if rows else {},
+        "target_reached": bool(rows) and (rows[-1]["val_accuracy"] or 0) >= target_accuracy,
+        "seconds_to_target": timing.reached.get("target"),
+        "seconds_to_0.999": timing.reached.get("0.999"),
+        "fit_seconds": round(fit_seconds, 4),
+        "train_samples_per_s": round(len(later) * steps * batch_size / sum(later)) if later else None,
+        "versions": versions(),
+    }
+    write_text_atomic(paths["history"], history_csv(rows))
+    metadata = {k: record[k] for k in ("params", "dataset", "model", "versions")}
+    m.save_model(net, out, metadata)
+    record["wall_seconds"] = round(time.perf_counter() - t_start, 4)
+    write_json_atomic(paths["train"], record)
+    shutil.rmtree(paths["backup"], ignore_errors=True)
+    return record
+
+
+def _prepare_backup(backup: Path, identity: dict) -> list:
+    """Keep a backup only if it was made with the same parameters and data; returns its history rows."""
+    stamp = backup / "run.json"
+    if backup.exists():
+        try:
+            same = json.loads(stamp.read_text()) == json.loads(json.dumps(identity))
+        except (OSError, ValueError):
+            same = False
+        if not same:
+            shutil.rmtree(backup)
+    backup.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(identity))
+    rows_file = backup / "history.json"
+    return json.loads(rows_file.read_text()) if rows_file.exists() else []
+
+
+@click.command("train")
+@data_option
+@click.option("--out", type=click.Path(), default="artifacts/model.keras", show_default=True,
+              help="Model file (.keras); history.csv and train.json are written beside it.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Batch size.")
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Most epochs to run (training stops earlier at --target-accuracy).")
+@click.option("--steps-per-epoch", type=click.IntRange(min=0), default=32, show_default=True,
+              help="Batches per epoch, i.e. between validations; 0 = one pass over the training split.")
+@click.option("--units", type=click.IntRange(min=1), default=25, show_default=True, help="LSTM units.")
+@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True,
+              help="Optimizer.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"Learning rate.  [default: {DEFAULT_LR['adam']} for adam, {DEFAULT_LR['sgd']} for sgd]")
+@click.option("--momentum", type=click.FloatRange(min=0, max=1, max_open=True), default=0.9, show_default=True,
+              help="SGD momentum, in [0, 1).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of weight initialisation and shuffling.")
+@click.option("--target-accuracy", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0,
+              show_default=True, help="Stop once validation accuracy reaches this, in (0, 1].")
+@click.option("--steps-per-execution", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batches per compiled call: faster steps, slower first trace.")
+@click.option("--jit/--no-jit", default=False, show_default=True,
+              help="Compile the train step with XLA: faster steps after seconds of compiling.")
+@click.option("--unroll/--no-unroll", default=None,
+              help="Unroll the LSTM over time.  [default: when length <= 32]")
+@click.option("--deterministic", is_flag=True, help="TensorFlow op determinism: identical weights on rerun.")
+@click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
+              help="TensorFlow intra/inter-op threads; 0 = TensorFlow's choice.")
+def cli(data_path, out, **options):
+    """Train the vanilla LSTM on the dataset's train split."""
+    t_start = time.perf_counter()
+    if Path(out).suffix != ".keras":
+        raise click.BadParameter(f"{out} must end in .keras", param_hint="'--out'")
+    record = train(data_path, out, t_start=t_start, **options)
+    reached = "reached" if record["target_reached"] else "did NOT reach"
+    click.echo(f"wrote {out}: {record['epochs_run']} epochs, val accuracy {record['final'].get('val_accuracy'):.4f} "
+               f"({reached} target {options['target_accuracy']}), {record['fit_seconds']:.2f} s in fit, "
+               f"{record['train_samples_per_s'] or 0:,} samples/s")
+
+
+def history_csv(rows) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, HISTORY_FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()

@@ -1,0 +1,46 @@
+"""Unit tests of the problem's pure functions."""
+import numpy as np
+import pytest
+
+from pipeline import echo
+
+
+def test_one_hot_and_decode_are_inverse():
+    tokens = np.array([[7, 0, 2, 6, 7], [9, 9, 1, 0, 3]], dtype=np.uint8)
+    X = echo.one_hot(tokens, 10)
+    assert X.shape == (2, 5, 10) and X.dtype == np.uint8
+    assert (echo.decode(X) == tokens).all()
+    assert X[0, 0, 7] == 1 and X[0, 0].sum() == 1
+
+
+def test_label_is_input_at_out_index():
+    rng = np.random.default_rng(0)
+    tokens = echo.random_sequences(rng, 1000, 6, 13)
+    for out_index in (0, 3, 5):
+        X, y = echo.make_examples(tokens, out_index, 13)
+        assert (echo.decode(y) == tokens[:, out_index]).all()
+        assert (echo.decode(X[:, out_index]) == echo.decode(y)).all()
+
+
+def test_every_row_is_one_hot_and_values_in_range():
+    rng = np.random.default_rng(1)
+    tokens = echo.random_sequences(rng, 5000, 5, 10)
+    assert tokens.min() >= 0 and tokens.max() <= 9
+    X, y = echo.make_examples(tokens, 2, 10)
+    assert echo.is_one_hot(X) and echo.is_one_hot(y)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 10), np.uint8), np.full((2, 10), 1, np.uint8),
+                                 np.eye(10, dtype=np.uint8)[[1, 2]] * 2])
+def test_is_one_hot_rejects(bad):
+    assert not echo.is_one_hot(bad)
+
+
+def test_wide_token_type():
+    assert echo.token_dtype(10) == np.uint8 and echo.token_dtype(300) == np.uint16
+    tokens = echo.random_sequences(np.random.default_rng(2), 100, 3, 300)
+    assert (echo.decode(echo.one_hot(tokens, 300)) == tokens).all()
+
+
+def test_format_sequence_like_the_book():
+    assert echo.format_sequence([7, 0, 2, 6, 7]) == "[7, 0, 2, 6, 7]"

@@ -1,0 +1,55 @@
+"""evaluate and predict against the tiny model and dataset, checked independently."""
+import csv
+import json
+
+import h5py
+import numpy as np
+
+from pipeline import echo, evaluate, predict
+from tests.conftest import run_cli
+
+
+def _reference(trained):
+    from pipeline.model import load_model
+
+    net, _ = load_model(trained["model_path"])
+    with h5py.File(trained["data_path"]) as f:
+        X, y = f["test"]["X"][:], f["test"]["y"][:]
+    probs = net.predict(X.astype(np.float32), batch_size=1000, verbose=0)
+    return X, y, probs
+
+
+def test_evaluate_matches_independent_accuracy(trained, tmp_path):
+    out = tmp_path / "metrics.json"
+    r = evaluate.evaluate(trained["data_path"], trained["model_path"], out)
+    X, y, probs = _reference(trained)
+    expected = (probs.argmax(1) == y.argmax(1)).mean()
+    saved = json.loads(out.read_text())
+    assert saved["n_test"] == len(X) == 3000
+    assert abs(saved["accuracy"] - expected) < 1e-6 and saved["accuracy"] >= 0.999
+    assert saved["dataset"]["content_hash"] == trained["dataset"]["content_hash"]
+    assert saved["model"]["train_params"]["seed"] == 1 and r["loss"] < 0.1
+
+
+def test_predictions_in_file_order(trained, tmp_path):
+    out = tmp_path / "predictions.csv"
+    summary = predict.predict(trained["data_path"], trained["model_path"], out)
+    rows = list(csv.DictReader(open(out)))
+    X, y, probs = _reference(trained)
+    assert list(rows[0]) == list(predict.COLUMNS) and len(rows) == len(X)
+    tokens = echo.decode(X)
+    for i in (0, 1, 1234, len(X) - 1):
+        assert int(rows[i]["index"]) == i
+        assert rows[i]["sequence"] == " ".join(map(str, tokens[i]))
+        assert int(rows[i]["expected"]) == tokens[i, 2] == y[i].argmax()
+        assert int(rows[i]["predicted"]) == probs[i].argmax()
+        assert abs(float(rows[i]["confidence"]) - probs[i].max()) < 1e-5
+    assert summary["accuracy"] >= 0.999 and summary["shown"][0].startswith("Sequence: [")
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["dataset"]["content_hash"] == trained["dataset"]["content_hash"] and side["rows"] == len(X)
+
+
+def test_predict_one_sequence_book_style(trained):
+    r = run_cli("predict", "--model", trained["model_path"], "--sequence", "7,0,2,6,7")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "Sequence: [7, 0, 2, 6, 7] Expected: 2 Predicted: 2"

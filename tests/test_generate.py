@@ -1,0 +1,63 @@
+"""Data contract of the HDF5 file, reproducibility, and the generate command."""
+import h5py
+import numpy as np
+
+from pipeline import data, echo, generate
+from tests.conftest import TINY, run_cli
+
+
+def test_layout_and_attributes(tiny_data):
+    with h5py.File(tiny_data) as f:
+        for k in data.PARAMS:
+            assert f.attrs[k] == TINY[k]
+        assert f.attrs["format_version"] == data.FORMAT_VERSION
+        assert len(f.attrs["content_hash"]) == 64
+        for split in data.SPLITS:
+            X, y = f[split]["X"], f[split]["y"]
+            n = TINY[f"n_{split}"]
+            assert X.shape == (n, 5, 10) and y.shape == (n, 10)
+            assert X.dtype == np.uint8 and y.dtype == np.uint8
+            assert X.chunks[1:] == (5, 10) and X.chunks[0] <= n
+            Xa, ya = X[:], y[:]
+            assert echo.is_one_hot(Xa) and echo.is_one_hot(ya)
+            assert (echo.decode(ya) == echo.decode(Xa[:, 2])).all()
+    info = data.describe(tiny_data)
+    assert info.rows == {"train": 20_000, "val": 2_000, "test": 3_000}
+    assert data.verify(tiny_data) == info.content_hash
+
+
+def test_splits_differ_and_labels_are_balanced(tiny_data):
+    with h5py.File(tiny_data) as f:
+        train, val = f["train"]["X"][:2000], f["val"]["X"][:2000]
+        counts = f["train"]["y"][:].sum(axis=0)
+    assert not np.array_equal(train, val)
+    assert counts.min() > 0.08 * counts.sum() and counts.max() < 0.12 * counts.sum()
+
+
+def _arrays(path):
+    with h5py.File(path) as f:
+        return {f"{s}/{n}": f[s][n][:] for s in data.SPLITS for n in data.ARRAYS}, f.attrs["content_hash"]
+
+
+def test_same_seed_same_bytes_whatever_chunking(tmp_path):
+    params = {**TINY, "n_train": 70_000}  # more than one generation unit
+    a, b, c = tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "c.h5"
+    generate.generate(a, params, chunk_rows=0, workers=2)
+    generate.generate(b, params, chunk_rows=1000, workers=1)
+    generate.generate(c, params, chunk_rows=333, compression="gzip", workers=3)
+    (xa, ha), (xb, hb), (xc, hc) = _arrays(a), _arrays(b), _arrays(c)
+    assert ha == hb == hc
+    for k in xa:
+        assert np.array_equal(xa[k], xb[k]) and np.array_equal(xa[k], xc[k])
+    generate.generate(c, {**params, "seed": params["seed"] + 1})
+    assert _arrays(c)[1] != ha
+
+
+def test_generate_command_writes_file(tmp_path):
+    out = tmp_path / "d.h5"
+    r = run_cli("generate", "--out", out, "--n-train", 100, "--n-val", 10, "--n-test", 10, "--length", 4,
+                "--n-features", 3, "--out-index", 3, "--seed", 5)
+    assert r.returncode == 0, r.stderr
+    info = data.describe(out)
+    assert (info.length, info.n_features, info.out_index, info.seed) == (4, 3, 3, 5)
+    assert not list(tmp_path.glob(".*tmp*"))

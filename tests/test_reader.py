@@ -1,0 +1,72 @@
+"""The tf.data reader: every training row once per pass, shuffled; evaluation in file order."""
+import h5py
+import numpy as np
+import pytest
+
+from pipeline import data
+
+
+@pytest.fixture(scope="module")
+def info(tiny_data):
+    return data.describe(tiny_data)
+
+
+def _rows(ds, limit=None):
+    xs, ys = [], []
+    for X, y in ds.take(limit) if limit else ds:
+        xs.append(X.numpy()), ys.append(y.numpy())
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _file(info, split):
+    with h5py.File(info.path) as f:
+        return f[split]["X"][:].astype(np.float32), f[split]["y"][:].astype(np.float32)
+
+
+def _sorted_rows(X, y):
+    flat = np.concatenate([X.reshape(len(X), -1), y], axis=1)
+    return flat[np.lexsort(flat.T[::-1])]
+
+
+@pytest.mark.parametrize("batch_size,rows_per_block", [(256, 0), (300, 900), (7, 1000)])
+def test_each_training_row_once_per_pass(info, batch_size, rows_per_block):
+    from pipeline import reader
+
+    ds = reader.make_dataset(info, "train", batch_size, shuffle=True, seed=3, rows_per_block=rows_per_block)
+    X, y = _rows(ds)
+    FX, Fy = _file(info, "train")
+    assert len(X) == len(FX)
+    assert np.array_equal(_sorted_rows(X, y), _sorted_rows(FX, Fy))
+    assert not np.array_equal(X, FX)  # shuffled
+
+
+def test_passes_are_shuffled_differently_but_reproducibly(info):
+    from pipeline import reader
+
+    n = info.rows["train"]
+    two = reader.make_dataset(info, "train", 500, shuffle=True, seed=3, repeat=True)
+    X, _ = _rows(two, limit=2 * n // 500)
+    first, second = X[:n], X[n:]
+    assert not np.array_equal(first, second)
+    assert np.array_equal(_sorted_rows(first, first[:, 0]), _sorted_rows(second, second[:, 0]))
+    again, _ = _rows(reader.make_dataset(info, "train", 500, shuffle=True, seed=3, repeat=True), limit=n // 500)
+    assert np.array_equal(again, first)
+
+
+@pytest.mark.parametrize("split,batch_size", [("test", 1000), ("val", 333), ("test", 4096)])
+def test_evaluation_order_is_file_order(info, split, batch_size):
+    from pipeline import reader
+
+    X, y = _rows(reader.make_dataset(info, split, batch_size))
+    FX, Fy = _file(info, split)
+    assert np.array_equal(X, FX) and np.array_equal(y, Fy)
+
+
+def test_shards_are_disjoint_and_cover_the_split(info):
+    from pipeline import reader
+
+    parts = [_rows(reader.make_dataset(info, "train", 100, rows_per_block=1000, shard=(2, i)))[0]
+             for i in range(2)]
+    FX, _ = _file(info, "train")
+    assert len(parts[0]) + len(parts[1]) == len(FX)
+    assert np.array_equal(parts[0][:1000], FX[:1000]) and np.array_equal(parts[1][:1000], FX[1000:2000])

@@ -1,0 +1,38 @@
+"""Training learns the echo, writes its artifacts, and records what made them."""
+import csv
+import json
+
+from pipeline import modelfile
+
+
+def test_model_learned(trained):
+    assert trained["target_reached"]
+    assert trained["final"]["val_accuracy"] >= 0.999
+    assert trained["model"]["parameters"] == 3860  # LSTM 3,600 + Dense 260
+
+
+def test_artifacts_and_provenance(trained):
+    out = trained["model_path"]
+    history = list(csv.DictReader(open(out.with_name("history.csv"))))
+    record = json.loads(out.with_name("train.json").read_text())
+    assert len(history) == record["epochs_run"] >= 1
+    assert float(history[-1]["val_accuracy"]) >= 0.999
+    assert float(history[0]["val_accuracy"]) < float(history[-1]["val_accuracy"])
+    assert record["dataset"]["content_hash"] == trained["dataset"]["content_hash"]
+    assert record["params"]["batch_size"] == 256 and record["wall_seconds"] > record["fit_seconds"] > 0
+    meta = modelfile.read_metadata(out)
+    assert meta["dataset"]["problem"] == {"length": 5, "n_features": 10, "out_index": 2}
+    assert meta["params"]["seed"] == 1
+    assert not out.with_name(".model.backup").exists()
+
+
+def test_untrained_model_is_at_chance(tiny_data):
+    """The learning test above can fail: one epoch of one batch stays far from the target."""
+    import tempfile
+    from pathlib import Path
+
+    from pipeline import train
+
+    with tempfile.TemporaryDirectory() as d:
+        record = train.train(tiny_data, Path(d) / "m.keras", epochs=1, steps_per_epoch=1, verbose=0)
+    assert not record["target_reached"] and record["final"]["val_accuracy"] < 0.5
