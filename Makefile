@@ -52,7 +52,7 @@ $(call stamp,train,$(TRAIN_ARGS))
 COMMON := pipeline/data.py pipeline/echo.py pipeline/files.py
 TF_COMMON := $(COMMON) pipeline/backend.py pipeline/model.py pipeline/modelfile.py pipeline/reader.py
 
-.PHONY: help all data train evaluate predict inspect test lint clean
+.PHONY: help all data train evaluate predict inspect test lint clean bench
 
 help: ## List targets and variables (the default goal)
 	@echo "Targets:"
@@ -82,6 +82,10 @@ test: | $(INSTALLED) ## Run the test suite
 lint: | $(INSTALLED) ## Check style with ruff
 	$(PY) -m ruff check pipeline tests
 
+bench: | $(INSTALLED) ## Measure the speed goals against their baselines (artifacts/bench.md; minutes)
+	$(MAKE) --no-print-directory $(TORCH_VENV)/.installed || echo "PyTorch could not be installed; the bench reports the rest"
+	$(PY) -m pipeline.bench --out $(ART)/bench.json --torch-python $(TORCH_VENV)/bin/python
+
 clean: ## Remove generated data and artifacts (keeps .venv)
 	rm -rf $(DATA) $(ART)/* $(ART)/.params $(ART)/.*.backup
 
@@ -89,6 +93,13 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+# The PyTorch peer runs from its own environment: torch is never a dependency of the package.
+TORCH_VENV ?= .venv-torch
+$(TORCH_VENV)/.installed:
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install --quiet torch==2.13.0 numpy
 	touch $@
 
 $(DATA): $(STAMPS)/generate pipeline/generate.py pipeline/presets.py $(COMMON) | $(INSTALLED)

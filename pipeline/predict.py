@@ -27,11 +27,41 @@ def book_line(tokens, expected, predicted) -> str:
 
 def csv_lines(first: int, tokens: np.ndarray, expected, predicted, confidence) -> str:
     """CSV rows for one batch; the sequence is its integers separated by spaces."""
-    names = np.array([str(i) for i in range(int(tokens.max(initial=0)) + 1)], dtype=object)
+    if tokens.size and max(tokens.max(), expected.max(), predicted.max()) < 10:
+        return _csv_single_digits(first, tokens, expected, predicted, confidence)
+    names = np.array([str(i) for i in range(int(max(tokens.max(initial=0), predicted.max(initial=0))) + 1)],
+                     dtype=object)
     seqs = [" ".join(r) for r in names[tokens].tolist()]
     conf = np.char.mod("%.6f", confidence).tolist()
     return "".join(f"{i},{s},{e},{p},{c}\n" for i, s, e, p, c in
                    zip(range(first, first + len(seqs)), seqs, expected.tolist(), predicted.tolist(), conf))
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """ASCII digits of non-negative integers, `width` columns each, as uint8 (n, width)."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (np.asarray(values, np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+
+
+def _csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
+    """The same rows built as a byte matrix, for values below 10 (about 20x faster than formatting
+    row by row): rows whose index has the same number of digits share one fixed layout."""
+    n, length = tokens.shape
+    conf = np.rint(np.asarray(confidence, np.float64) * 1e6).astype(np.int64)
+    cuts = [first] + [10 ** k for k in range(1, 19) if first < 10 ** k < first + n] + [first + n]
+    parts = []
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        rows = slice(lo - first, hi - first)
+        d = len(str(lo))
+        fields = [_digits(np.arange(lo, hi), d), b",", None, b",", expected[rows], b",", predicted[rows], b",",
+                  _digits(conf[rows] // 10 ** 6, 1), b".", _digits(conf[rows] % 10 ** 6, 6), b"\n"]
+        seq = np.full((hi - lo, 2 * length - 1), ord(" "), np.uint8)
+        seq[:, ::2] = tokens[rows] + ord("0")
+        fields[2] = seq
+        columns = [np.full((hi - lo, 1), f[0], np.uint8) if isinstance(f, bytes)
+                   else f if f.ndim == 2 else (f[:, None] + ord("0")).astype(np.uint8) for f in fields]
+        parts.append(np.hstack(columns).tobytes().decode("ascii"))
+    return "".join(parts)
 
 
 def predict(data_path, model_path, out, batch_size: int = PREDICT_BATCH, show: int = 5) -> dict:
@@ -42,7 +72,8 @@ def predict(data_path, model_path, out, batch_size: int = PREDICT_BATCH, show: i
     ds = reader.make_dataset(info, "test", batch_size)
     out = Path(out)
     correct, first, shown = 0, 0, []
-    t = time.perf_counter()
+    t0 = time.perf_counter()
+    t = None
     with atomic_output(out) as tmp, open(tmp, "w") as f:
         f.write(",".join(COLUMNS) + "\n")
         for X, y in ds:
@@ -53,9 +84,12 @@ def predict(data_path, model_path, out, batch_size: int = PREDICT_BATCH, show: i
             correct += int((expected == predicted).sum())
             shown += [book_line(*row) for row in zip(tokens[:show - len(shown)], expected, predicted)]
             first += len(tokens)
-    seconds = time.perf_counter() - t
-    summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(seconds, 4),
-               "samples_per_s": round(first / seconds), "columns": list(COLUMNS),
+            if t is None:  # the first batch traces the model; throughput is timed after it
+                t, timed_from = time.perf_counter(), first
+    end = time.perf_counter()
+    summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
+               "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from else first / (end - t0)),
+               "columns": list(COLUMNS),
                **stage.provenance(info, model_path, metadata)}
     write_json_atomic(out.with_suffix(".json"), summary)
     summary["shown"] = shown
