@@ -12,7 +12,6 @@ import shutil
 import sys
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import click
 import h5py
@@ -20,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline import __version__, data, echo, presets
-from pipeline.files import BadFile, atomic_output
+from pipeline.files import BadFile, atomic_output, writable_target
 
 COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}
 CHUNK_BYTES = 1 << 20  # h5py's guidance: chunks of 10 KiB to 1 MiB
@@ -110,7 +109,7 @@ def _unit_with_digests(params, split_index, unit, rows) -> dict:
 
 def generate(out, params: dict, **kw) -> str:
     """Check free disk space, write to a temporary file beside `out`, and rename it into place."""
-    out = Path(out)
+    out = writable_target(out)  # before the disk check, which needs the folder
     need = estimate_bytes(params)
     free = shutil.disk_usage(out.parent if str(out.parent) else ".").free
     if kw.get("compression", "none") == "none" and need > free * 0.95:
