@@ -14,7 +14,23 @@ import tf_keras as keras  # noqa: E402
 
 __all__ = ["tf", "keras", "versions"]
 
+# Environment variables that can change numerical results or speed; recorded with every model.
+SETTINGS_ENV = ("TF_ENABLE_ONEDNN_OPTS", "TF_USE_LEGACY_KERAS", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC",
+                "PYTHONHASHSEED", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                "CUDA_VISIBLE_DEVICES", "TF_XLA_FLAGS")
+
 
 def versions() -> dict:
-    return {"tensorflow": tf.__version__, "tf_keras": keras.__version__,
-            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(default)")}
+    """Library versions, thread settings and environment variables that a result depends on."""
+    import platform
+
+    import h5py
+    import numpy as np
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "tf_keras": keras.__version__,
+            "numpy": np.__version__, "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version,
+            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(default)"),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "environment": {k: os.environ[k] for k in SETTINGS_ENV if k in os.environ}}

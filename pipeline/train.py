@@ -50,8 +50,13 @@ def _timing_callback(keras, target: float, rows: list, rows_file: Path):
             super().__init__()
             self.rows, self.reached, self.train_seconds = list(rows), {}, []
             self.t0 = time.perf_counter()
+            self.first_epoch = None  # where fit started: BackupAndRestore's last completed epoch
 
         def on_epoch_begin(self, epoch, logs=None):
+            if self.first_epoch is None:  # keep the rows of restored epochs only; elapsed time goes on
+                self.first_epoch = epoch
+                self.rows = [r for r in self.rows if r["epoch"] <= epoch]
+                self.t0 -= self.rows[-1]["seconds"] if self.rows else 0
             self.epoch_t = time.perf_counter()
 
         def on_test_begin(self, logs=None):
@@ -62,7 +67,7 @@ def _timing_callback(keras, target: float, rows: list, rows_file: Path):
             now = time.perf_counter() - self.t0
             row = {"epoch": epoch + 1, **{k: logs.get(k) for k in HISTORY_FIELDS[1:5]}, "seconds": round(now, 4)}
             self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
-            rows_file.write_text(json.dumps(self.rows))
+            write_text_atomic(rows_file, json.dumps(self.rows))
             acc = logs.get("val_accuracy", 0.0)
             for name, level in (("0.999", 0.999), ("target", target)):
                 if acc >= level and name not in self.reached:
@@ -120,7 +125,7 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=32, uni
         "dataset": dataset,
         "model": {"units": units, "parameters": int(net.count_params()), "path": str(out)},
         "epochs_run": len(rows),
-        "resumed_after_epoch": len(resumed_rows) or None,
+        "resumed_after_epoch": (len(resumed_rows) if timing.first_epoch is None else timing.first_epoch) or None,
         "train_samples": len(rows) * steps * batch_size,
         "final": rows[-1] if rows else {},
         "target_reached": bool(rows) and (rows[-1]["val_accuracy"] or 0) >= target_accuracy,
