@@ -19,6 +19,8 @@ def random_sequences(rng: np.random.Generator, n: int, length: int, n_features: 
 def one_hot(tokens: np.ndarray, n_features: int) -> np.ndarray:
     """One-hot encode integer tokens of any shape into uint8 (..., n_features)."""
     tokens = np.asarray(tokens)
+    if n_features <= 1024:  # rows of an identity matrix: a gather, ~6x faster than comparing
+        return np.take(np.eye(n_features, dtype=np.uint8), tokens, axis=0)
     return (tokens[..., None] == np.arange(n_features, dtype=tokens.dtype)).view(np.uint8)
 
 

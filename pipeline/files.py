@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import click
@@ -69,6 +70,26 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def background_sync(path, interval: float = 0.5):
+    """fsync `path` every `interval` seconds on a thread while the body writes it, so the disk works
+    during a long write instead of all at once in the final fsync."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(interval):
+            with contextlib.suppress(OSError):
+                fsync_path(path)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline import __version__, data, echo, presets
-from pipeline.files import BadFile, atomic_output, writable_target
+from pipeline.files import BadFile, atomic_output, background_sync, writable_target
 
 COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}
 CHUNK_BYTES = 1 << 20  # h5py's guidance: chunks of 10 KiB to 1 MiB
@@ -115,7 +115,7 @@ def generate(out, params: dict, **kw) -> str:
     if kw.get("compression", "none") == "none" and need > free * 0.95:
         raise BadFile(f"output {out}: the dataset needs about {need / 1e9:.2f} GB but only "
                       f"{free / 1e9:.2f} GB is free there")
-    with atomic_output(out) as tmp:
+    with atomic_output(out) as tmp, background_sync(tmp):
         return write_dataset(tmp, params, **kw)
 
 

@@ -36,6 +36,27 @@ def read_block(path: str, split: str, start: int, stop: int, key: int = -1):
     return X, y
 
 
+def to_float(X, y):
+    return tf.cast(X, tf.float32), tf.cast(y, tf.float32)
+
+
+def make_memory_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+                        repeat: bool = False):
+    """The same batches from the whole split held in memory, shuffled per pass by gathering rows
+    (as Keras does for in-memory arrays): the baseline the HDF5 reader is measured against in the
+    benchmark. It holds the split in RAM, so it is not for real use."""
+    X, y = (tf.constant(a) for a in read_block(str(info.path), split, 0, info.rows[split]))
+    n = info.rows[split]
+    order = tf.data.Dataset.from_tensors(tf.range(n, dtype=tf.int64)).repeat(None if repeat else 1)
+    if shuffle:
+        gen = tf.random.Generator.from_seed(seed)
+        order = order.map(lambda r: tf.gather(r, tf.argsort(gen.uniform([n]))))
+    starts = tf.range(0, n, batch_size, dtype=tf.int64)
+    batches = order.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(starts).map(
+        lambda s: r[s:s + batch_size]))
+    return batches.map(lambda i: to_float(tf.gather(X, i), tf.gather(y, i))).prefetch(tf.data.AUTOTUNE)
+
+
 def block_rows(batch_size: int, length: int, n_features: int) -> int:
     """A whole number of batches, about BLOCK_BYTES of rows."""
     per_block = max(1, BLOCK_BYTES // ((length + 1) * n_features * batch_size))
@@ -49,8 +70,12 @@ def block_starts(n_rows: int, rows_per_block: int, shard: tuple[int, int] = (1, 
 
 
 def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-                 repeat: bool = False, shard: tuple[int, int] = (1, 0), rows_per_block: int = 0):
-    """Batches of (X, y) float32 from one split of the dataset described by `info` (data.describe)."""
+                 repeat: bool = False, shard: tuple[int, int] = (1, 0), rows_per_block: int = 0,
+                 cache: bool = False):
+    """Batches of (X, y) float32 from one split of the dataset described by `info` (data.describe).
+
+    cache=True keeps the uint8 batches in memory after the first pass (for the small val split,
+    which is read after every epoch)."""
     n = info.rows[split]
     rows_per_block = rows_per_block or block_rows(batch_size, info.length, info.n_features)
     starts = block_starts(n, rows_per_block, shard)
@@ -77,7 +102,10 @@ def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, se
             lambda i: (X[i:i + batch_size], y[i:i + batch_size]))
 
     ds = tf.data.Dataset.zip((blocks, keys)).map(read, num_parallel_calls=2, deterministic=True)
-    ds = ds.flat_map(batches).map(lambda X, y: (tf.cast(X, tf.float32), tf.cast(y, tf.float32)))
+    ds = ds.flat_map(batches)
+    if cache:
+        ds = ds.cache()
+    ds = ds.map(to_float)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,341 @@
+"""make bench: the speed goals, each measured against its baseline in the same run.
+
+Writes artifacts/bench.json and artifacts/bench.md. Every figure is the median of --runs runs of a
+fresh process; ratios compare medians measured side by side, so machine-wide slowdowns cancel.
+
+Baselines: the reference recipe (one model.fit per freshly generated sample, and its per-sample
+generator and model.predict), the same training fed from in-memory tensors, and the PyTorch peer
+(../shared/peers/torch_lstm.py, run from its own virtual environment).
+
+    python -m pipeline.bench --out artifacts/bench.json --torch-python .venv-torch/bin/python
+"""
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER = ROOT.parent / "shared" / "peers" / "torch_lstm.py"
+REFERENCE_FITS = 10_000
+THROUGHPUT_BATCHES = (32, 128, 512)
+THROUGHPUT_SAMPLES = 65_536  # per epoch; the first epoch (tracing) is not counted
+
+
+def run(args, env=None, timeout=900):
+    """Run a command; returns (wall seconds, peak RSS in MB, stdout). Raises on failure."""
+    t = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, **(env or {})})
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    out, err = p.stdout.read(), p.stderr.read()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} failed ({p.returncode}): {err.strip()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def pipeline(*args, **kw):
+    return run([sys.executable, "-m", "pipeline", *map(str, args)], **kw)
+
+
+def helper(*args, **kw):
+    wall, rss, out = run([sys.executable, "-m", "pipeline.bench", *map(str, args)], **kw)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+# --- the reference recipe, written the way the book's per-sample code works -------------------
+
+def reference_example(length=5, n_features=10, out_index=2):
+    sequence = [random.randint(0, n_features - 1) for _ in range(length)]
+    encoded = []
+    for value in sequence:
+        vector = [0] * n_features
+        vector[value] = 1
+        encoded.append(vector)
+    encoded = np.array(encoded)
+    return encoded.reshape((1, length, n_features)), encoded[out_index].reshape(1, n_features)
+
+
+def reference_fits(fits: int, predicts: int) -> dict:
+    """Time the reference recipe: build, then one fit per fresh sample, then per-sample predictions."""
+    t0 = time.perf_counter()
+    from pipeline.backend import keras
+
+    model = keras.Sequential([keras.Input((5, 10)), keras.layers.LSTM(25),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["acc"])
+    startup = time.perf_counter() - t0
+    times = []
+    for _ in range(fits):
+        X, y = reference_example()
+        t = time.perf_counter()
+        model.fit(X, y, epochs=1, verbose=0)
+        times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    for _ in range(predicts):
+        X, y = reference_example()
+        model.predict(X, verbose=0)
+    predict_s = (time.perf_counter() - t) / predicts
+    per_fit = float(np.mean(times[1:]))  # the first fit traces; it is counted once below
+    return {"startup_s": startup, "first_fit_s": times[0], "per_fit_s": per_fit,
+            "fits_10000_s": times[0] + per_fit * (REFERENCE_FITS - 1),
+            "script_s": startup + times[0] + per_fit * (REFERENCE_FITS - 1) + 100 * predict_s,
+            "predict_samples_per_s": 1 / predict_s}
+
+
+def reference_generator(n: int) -> dict:
+    t = time.perf_counter()
+    for _ in range(n):
+        reference_example()
+    return {"samples_per_s": n / (time.perf_counter() - t)}
+
+
+# --- the measurements --------------------------------------------------------------------------
+
+def time_to_target(data, work: Path, runs: int) -> dict:
+    walls, fits, rows = [], [], []
+    for i in range(runs):
+        out = work / f"ttt{i}" / "model.keras"
+        out.parent.mkdir(parents=True)
+        wall, _, _ = pipeline("train", "--data", data, "--out", out)
+        record = json.loads(out.with_name("train.json").read_text())
+        walls.append(wall)
+        fits.append(record["seconds_to_0.999"] or float("inf"))
+        rows.append({k: record[k] for k in ("seconds_to_0.999", "seconds_to_target", "epochs_run",
+                                            "fit_seconds", "wall_seconds")})
+    return {"stage_wall_s": median(walls), "fit_to_0.999_s": median(fits), "runs": rows, "model": str(out)}
+
+
+def throughput(data, work: Path, runs: int, flags: list) -> dict:
+    result = {}
+    for bs in THROUGHPUT_BATCHES:
+        steps = max(1, THROUGHPUT_SAMPLES // bs)
+        for source in ("hdf5", "memory"):
+            speeds = []
+            for i in range(runs):
+                r = helper("train-speed", "--data", data, "--out", work / f"tp-{source}-{bs}-{i}" / "m.keras",
+                           "--batch-size", bs, "--steps-per-epoch", steps, "--source", source, *flags)
+                speeds.append(r["train_samples_per_s"])
+            result[f"{source}_{bs}"] = median(speeds)
+    return result
+
+
+def torch_peer(python, runs: int) -> dict:
+    if not python or not Path(python).exists():
+        return {"error": f"no PyTorch environment at {python}"}
+    speeds = {bs: [] for bs in THROUGHPUT_BATCHES}
+    for _ in range(runs):
+        _, _, out = run([python, PEER, "--batch-sizes", ",".join(map(str, THROUGHPUT_BATCHES))])
+        for line in out.splitlines():
+            r = json.loads(line)
+            speeds[r["batch_size"]].append(r["samples_per_s"])
+    return {f"torch_{bs}": median(v) for bs, v in speeds.items()}
+
+
+def generation(work: Path, runs: int, big: int) -> dict:
+    def gen(n):
+        out = work / "gen.h5"
+        wall, rss, _ = pipeline("generate", "--out", out, "--n-train", n - 2, "--n-val", 1, "--n-test", 1)
+        out.unlink()
+        return n / wall, rss
+
+    speeds = [gen(30_000_000)[0] for _ in range(runs)]
+    rss = {n: gen(n)[1] for n in (1_000_000, big)}
+    return {"samples_per_s_30M": median(speeds), "peak_rss_mb": rss}
+
+
+def eval_predict(data, model, work: Path, runs: int) -> dict:
+    ev, pr = [], []
+    for _ in range(runs):
+        pipeline("evaluate", "--data", data, "--model", model, "--out", work / "metrics.json")
+        ev.append(json.loads((work / "metrics.json").read_text())["samples_per_s"])
+        pipeline("predict", "--data", data, "--model", model, "--out", work / "predictions.csv")
+        pr.append(json.loads((work / "predictions.json").read_text())["samples_per_s"])
+    return {"evaluate_samples_per_s": median(ev), "predict_samples_per_s": median(pr)}
+
+
+def make_all(work: Path, runs: int) -> dict:
+    """`make all` from scratch in a copy of the project (reusing this virtual environment), then no-op."""
+    full, noop = [], []
+    for i in range(runs):
+        dst = work / f"make{i}"
+        dst.mkdir()
+        for name in ("Makefile", "pyproject.toml"):
+            shutil.copy2(ROOT / name, dst / name)
+        shutil.copytree(ROOT / "pipeline", dst / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+        (dst / "data").mkdir(), (dst / "artifacts").mkdir()
+        cmd = ["make", "-C", str(dst), f"VENV={sys.prefix}", "all"]
+        full.append(run(cmd)[0])
+        noop.append(run(cmd)[0])
+        shutil.rmtree(dst)
+    return {"make_all_s": median(full), "make_all_noop_s": median(noop)}
+
+
+def goals(m: dict) -> list:
+    ref, torch, tp = m["reference"], m["torch"], m["throughput"]
+    rows = [
+        ("1a. fit time to >= 0.999 val accuracy (s)", m["ttt"]["fit_to_0.999_s"], ref["fits_10000_s"],
+         "<= 1.5 s, >= 400x"),
+        ("1b. train stage, process start to model written (s)", m["ttt"]["stage_wall_s"], ref["script_s"],
+         ">= 60x"),
+    ]
+    for bs in THROUGHPUT_BATCHES:
+        rows.append((f"2. training samples/s from HDF5, batch {bs} (vs PyTorch)", tp[f"hdf5_{bs}"],
+                     torch.get(f"torch_{bs}"), ">= 1.25x"))
+    for bs in THROUGHPUT_BATCHES:
+        rows.append((f"3. HDF5 input vs in-memory tensors, batch {bs} (samples/s)", tp[f"hdf5_{bs}"],
+                     tp[f"memory_{bs}"], ">= 0.97x"))
+    g = m["generation"]
+    rows.append(("4a. generate samples/s, 30M samples, whole process", g["samples_per_s_30M"],
+                 m["reference_generator"]["samples_per_s"], ">= 10M/s"))
+    for n, rss in g["peak_rss_mb"].items():
+        rows.append((f"4b. generate peak RSS (MB), {int(n):,} samples", rss, None, "<= 300 MB, flat"))
+    rows.append(("5a. evaluate samples/s (vs reference per-sample predict)", m["eval"]["evaluate_samples_per_s"],
+                 ref["predict_samples_per_s"], ">= 1M/s"))
+    rows.append(("5b. predict samples/s, CSV written (vs reference per-sample predict)",
+                 m["eval"]["predict_samples_per_s"], ref["predict_samples_per_s"], ">= 1M/s"))
+    rows.append(("6a. make all from scratch, after install (s)", m["make"]["make_all_s"], None, "<= 30 s"))
+    rows.append(("6b. make all with nothing to do (s)", m["make"]["make_all_noop_s"], None, "<= 1 s"))
+    out = []
+    for name, ours, base, goal in rows:
+        lower_is_better = "(s)" in name or "RSS" in name
+        ratio = None
+        if ours and base:
+            ratio = base / ours if lower_is_better else ours / base
+        out.append({"figure": name, "ours": ours, "baseline": base, "ratio": ratio, "goal": goal})
+    return out
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    if isinstance(v, str):
+        return v
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [f"Benchmark, {result['date']}: {m['cores']} cores, Python {m['python']}, TensorFlow "
+             f"{m['tensorflow']}, tf-keras {m['tf_keras']}, torch {m.get('torch', '–')}, h5py {m['h5py']}, "
+             f"numpy {m['numpy']}. Medians of {result['runs']} runs; ratios are ours vs the baseline "
+             f"measured in the same run (higher is better). Throughput flags: `{' '.join(result['flags'])}`.",
+             "", "| figure | ours | baseline | ratio | goal |", "|---|---|---|---|---|"]
+    for g in result["goals"]:
+        ratio = f"{g['ratio']:.2f}x" if g["ratio"] else "–"
+        lines.append(f"| {g['figure']} | {fmt(g['ours'])} | {fmt(g['baseline'])} | {ratio} | {g['goal']} |")
+    return "\n".join(lines) + "\n"
+
+
+def machine(torch_python) -> dict:
+    import h5py
+
+    from pipeline.backend import keras, tf
+
+    info = {"cores": os.cpu_count(), "python": platform.python_version(), "tensorflow": tf.__version__,
+            "tf_keras": keras.__version__, "h5py": h5py.__version__, "numpy": np.__version__,
+            "platform": platform.platform()}
+    if torch_python and Path(torch_python).exists():
+        info["torch"] = run([torch_python, "-c", "import torch; print(torch.__version__)"])[2].strip()
+    return info
+
+
+@click.group(invoke_without_command=True)
+@click.option("--out", type=click.Path(), default="artifacts/bench.json", show_default=True)
+@click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Runs per figure.")
+@click.option("--torch-python", default=".venv-torch/bin/python", show_default=True,
+              help="Python of the PyTorch peer's virtual environment.")
+@click.option("--reference-fits", type=click.IntRange(min=10), default=300, show_default=True,
+              help="Single-sample fits timed to extrapolate the reference's 10,000.")
+@click.option("--big", type=click.IntRange(min=1), default=100_000_000, show_default=True,
+              help="Largest dataset for the peak-memory check.")
+@click.option("--flags", default="--steps-per-execution 32", show_default=True,
+              help="Train options for the throughput runs.")
+@click.pass_context
+def cli(ctx, out, runs, torch_python, reference_fits, big, flags):
+    """Run every benchmark and write bench.json and bench.md."""
+    if ctx.invoked_subcommand:
+        return
+    out = Path(out)
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=out.parent))
+    try:
+        data = work / "echo.h5"
+        pipeline("generate", "--out", data)
+        flags = flags.split()
+        m = {}
+        click.echo("time to target ...", err=True)
+        m["ttt"] = time_to_target(data, work, runs)
+        click.echo("reference recipe ...", err=True)
+        refs = [helper("reference", "--fits", reference_fits) for _ in range(runs)]
+        m["reference"] = {k: median([r[k] for r in refs]) for k in refs[0]}
+        m["reference_generator"] = {"samples_per_s": median([helper("reference-generator")["samples_per_s"]
+                                                             for _ in range(runs)])}
+        click.echo("throughput ...", err=True)
+        m["throughput"] = throughput(data, work, runs, flags)
+        m["torch"] = torch_peer(torch_python, runs)
+        click.echo("generation ...", err=True)
+        m["generation"] = generation(work, runs, big)
+        click.echo("evaluate and predict ...", err=True)
+        m["eval"] = eval_predict(data, m["ttt"]["model"], work, runs)
+        click.echo("make all ...", err=True)
+        m["make"] = make_all(work, runs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "runs": runs, "flags": flags,
+              "machine": machine(torch_python), "goals": goals(m), "measurements": m}
+    from pipeline.files import write_json_atomic, write_text_atomic
+
+    write_json_atomic(out, result)
+    write_text_atomic(out.with_suffix(".md"), markdown(result))
+    click.echo(markdown(result))
+
+
+@cli.command("reference")
+@click.option("--fits", type=int, default=300)
+@click.option("--predicts", type=int, default=100)
+def reference_cmd(fits, predicts):
+    click.echo(json.dumps(reference_fits(fits, predicts)))
+
+
+@cli.command("reference-generator")
+@click.option("-n", type=int, default=20_000)
+def reference_generator_cmd(n):
+    click.echo(json.dumps(reference_generator(n)))
+
+
+@cli.command("train-speed", context_settings={"ignore_unknown_options": True})
+@click.option("--data", required=True)
+@click.option("--out", required=True)
+@click.option("--batch-size", type=int, required=True)
+@click.option("--steps-per-epoch", type=int, required=True)
+@click.option("--source", type=click.Choice(["hdf5", "memory"]), default="hdf5")
+@click.option("--steps-per-execution", type=int, default=1)
+@click.option("--jit/--no-jit", default=False)
+def train_speed_cmd(data, out, batch_size, steps_per_epoch, source, steps_per_execution, jit):
+    """Training samples/s over 3 epochs, not stopping at the target (the first epoch is not counted)."""
+    from pipeline import train
+
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    r = train.train(data, out, batch_size=batch_size, epochs=3, steps_per_epoch=steps_per_epoch,
+                    learning_rate=1e-3, stop_at_target=False, steps_per_execution=steps_per_execution, jit=jit,
+                    verbose=0, source=source)
+    click.echo(json.dumps({"train_samples_per_s": r["train_samples_per_s"]}))
+
+
+if __name__ == "__main__":
+    cli()
