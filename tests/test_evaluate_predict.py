@@ -53,3 +53,17 @@ def test_predict_one_sequence_book_style(trained):
     r = run_cli("predict", "--model", trained["model_path"], "--sequence", "7,0,2,6,7")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "Sequence: [7, 0, 2, 6, 7] Expected: 2 Predicted: 2"
+
+
+def test_fast_csv_rows_match_plain_formatting():
+    rng = np.random.default_rng(0)
+    for first, n in ((0, 5000), (95, 20), (9_990, 30), (999_999, 3)):
+        tokens, expected, predicted = rng.integers(0, 10, (n, 5)), rng.integers(0, 10, n), rng.integers(0, 10, n)
+        confidence = rng.random(n).astype(np.float32)
+        confidence[0] = 1.0
+        plain = "".join(f"{first + i},{' '.join(map(str, t))},{e},{p},{c:.6f}\n"
+                        for i, (t, e, p, c) in enumerate(zip(tokens.tolist(), expected, predicted, confidence)))
+        assert predict.csv_lines(first, tokens, expected, predicted, confidence) == plain
+    wide = rng.integers(0, 100, (50, 3))  # two-digit values take the general path
+    line = predict.csv_lines(7, wide, wide[:, 2], wide[:, 1], np.full(50, 0.5)).splitlines()[0]
+    assert line == f"7,{' '.join(map(str, wide[0]))},{wide[0, 2]},{wide[0, 1]},0.500000"
