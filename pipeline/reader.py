@@ -97,9 +97,12 @@ def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, se
         return tf.ensure_shape(X, (None, L, F)), tf.ensure_shape(y, (None, F))
 
     def batches(X, y):
-        firsts = tf.range(0, tf.shape(X)[0], batch_size)
-        return tf.data.Dataset.from_tensor_slices(firsts).map(
-            lambda i: (X[i:i + batch_size], y[i:i + batch_size]))
+        """A block as whole batches (a reshape, no per-batch function call), then its remainder."""
+        full = tf.shape(X)[0] // batch_size * batch_size
+        whole = tf.data.Dataset.from_tensor_slices((tf.reshape(X[:full], (-1, batch_size, L, F)),
+                                                    tf.reshape(y[:full], (-1, batch_size, F))))
+        rest = tf.data.Dataset.from_tensors((X[full:], y[full:])).filter(lambda X, y: tf.shape(X)[0] > 0)
+        return whole.concatenate(rest)
 
     ds = tf.data.Dataset.zip((blocks, keys)).map(read, num_parallel_calls=2, deterministic=True)
     ds = ds.flat_map(batches)
