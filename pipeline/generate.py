@@ -39,6 +39,19 @@ def default_chunk_rows(length: int, n_features: int) -> int:
     return rows
 
 
+def check_chunks(params: dict, chunk_rows: int, compression: str) -> None:
+    """Refuse compressed chunks larger than the readers' chunk cache: each batch-sized read would
+    decompress the whole chunk again, hundreds of times slower (README, "Larger than memory")."""
+    rows = chunk_rows or default_chunk_rows(params["length"], params["n_features"])
+    rows = max(min(rows, params[f"n_{split}"]) for split in data.SPLITS)  # as write_dataset makes them
+    chunk_bytes = rows * params["length"] * params["n_features"]
+    if compression != "none" and chunk_bytes > data.READ_CACHE_BYTES:
+        most = data.READ_CACHE_BYTES // (params["length"] * params["n_features"])
+        raise click.BadParameter(f"{chunk_rows} rows make {compression} chunks of {chunk_bytes / 2**20:.0f} MiB, "
+                                 f"more than the {data.READ_CACHE_BYTES >> 20} MiB chunk cache readers use; "
+                                 f"use at most {most} (0 picks about 1 MiB)", param_hint="'--chunk-rows'")
+
+
 def estimate_bytes(params: dict) -> int:
     """Uncompressed size of the data the file will hold."""
     n = sum(params[f"n_{s}"] for s in data.SPLITS)
@@ -110,6 +123,7 @@ def _unit_with_digests(params, split_index, unit, rows) -> dict:
 def generate(out, params: dict, **kw) -> str:
     """Check free disk space, write to a temporary file beside `out`, and rename it into place."""
     out = writable_target(out)  # before the disk check, which needs the folder
+    check_chunks(params, kw.get("chunk_rows", 0), kw.get("compression", "none"))
     need = estimate_bytes(params)
     free = shutil.disk_usage(out.parent if str(out.parent) else ".").free
     if kw.get("compression", "none") == "none" and need > free * 0.95:

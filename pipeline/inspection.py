@@ -44,8 +44,9 @@ def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
     return "\n".join(lines)
 
 
-def label_counts(y, block: int = 1 << 20) -> np.ndarray:
-    """How often each label occurs, read in blocks."""
+def label_counts(y) -> np.ndarray:
+    """How often each label occurs, read in blocks of about 4 MiB, whatever the split's size."""
+    block = max(1, data.UNIT_BYTES // y.shape[1])
     return sum(y[s:s + block].sum(axis=0, dtype=np.int64) for s in range(0, len(y), block))
 
 
@@ -84,7 +85,10 @@ def _flatten(obj, indent):
 
 def csv_report(path, rows: int = 5) -> str:
     with open(path, newline="") as f:
-        table = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        if "predicted" in (reader.fieldnames or []):
+            return _predictions_report(path, reader, rows)
+        table = list(reader)  # a history: one row per epoch
     if not table:
         raise BadFile(f"{path}: empty CSV")
     cols = list(table[0])
@@ -94,16 +98,31 @@ def csv_report(path, rows: int = 5) -> str:
         lines.append(f"  epochs {len(table)}; best val_accuracy {float(best['val_accuracy']):.5f} at epoch "
                      f"{best['epoch']}; final loss {float(table[-1]['loss']):.5f} after {table[-1]['seconds']} s")
         show = table if len(table) <= 2 * rows else table[:rows] + table[-rows:]
-    elif "predicted" in cols:  # predictions
-        right = sum(r["expected"] == r["predicted"] for r in table)
-        conf = np.array([float(r["confidence"]) for r in table])
-        lines.append(f"  accuracy {right / len(table):.6f} ({len(table) - right} wrong); "
-                     f"confidence mean {conf.mean():.4f}, min {conf.min():.4f}")
-        show = table[:rows]
     else:
         show = table[:rows]
-    lines += ["  " + "  ".join(f"{k}={v}" for k, v in r.items()) for r in show]
-    return "\n".join(lines)
+    return "\n".join(lines + _rows(show))
+
+
+def _rows(table) -> list:
+    return ["  " + "  ".join(f"{k}={v}" for k, v in r.items()) for r in table]
+
+
+def _predictions_report(path, reader, rows: int) -> str:
+    """One pass in constant memory: a predictions file has a row per test sequence."""
+    n = right = 0
+    conf_sum, conf_min, show = 0.0, float("inf"), []
+    for r in reader:
+        n += 1
+        right += r["expected"] == r["predicted"]
+        conf = float(r["confidence"])
+        conf_sum, conf_min = conf_sum + conf, min(conf_min, conf)
+        if len(show) < rows:
+            show.append(r)
+    if not n:
+        raise BadFile(f"{path}: empty CSV")
+    return "\n".join([f"{path}: {n:,} rows, columns {', '.join(reader.fieldnames)}",
+                      f"  accuracy {right / n:.6f} ({n - right} wrong); "
+                      f"confidence mean {conf_sum / n:.4f}, min {conf_min:.4f}"] + _rows(show))
 
 
 def report(path, rows: int = 5, verify: bool = False) -> str:
