@@ -113,3 +113,11 @@ $(METRICS): $(MODEL) $(DATA) pipeline/evaluate.py pipeline/stage.py $(TF_COMMON)
 
 $(PREDICTIONS): $(MODEL) $(DATA) pipeline/predict.py pipeline/stage.py $(TF_COMMON) | $(INSTALLED)
 	$(RUN) predict --data $(DATA) --model $(MODEL) --out $@
+
+# ---- Multi-worker training on this machine: make train-cluster WORKERS=2 ----
+# WORKERS local processes of `train --strategy multi-worker` (tf.distribute) on loopback; the chief
+# writes the same model, history and train.json as `train`, plus cluster.json. Runs whenever asked.
+WORKERS ?=
+.PHONY: train-cluster
+train-cluster: $(DATA) | $(INSTALLED) ## Train on WORKERS local workers (tf.distribute), e.g. WORKERS=2
+	$(RUN) train-cluster $(call opt,WORKERS,workers) --data $(DATA) --out $(MODEL) $(TRAIN_ARGS)

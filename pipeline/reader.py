@@ -16,6 +16,7 @@ from pipeline.backend import tf
 BLOCK_BYTES = 4 << 20  # rows per read: about 4 MiB of one-hot data
 
 _handles = {}
+_blocks_read = None  # after record_reads(): split -> {(start, stop)} this process read (a worker's share)
 
 
 def _open(path: str) -> h5py.File:
@@ -30,6 +31,9 @@ def read_block(path: str, split: str, start: int, stop: int, key: int = -1):
     """Rows [start, stop) of a split as (X, y) uint8; permuted by `key` unless key < 0."""
     group = _open(path)[split]
     X, y = group["X"][start:stop], group["y"][start:stop]
+    if _blocks_read is not None:
+        name = split.decode() if isinstance(split, bytes) else split
+        _blocks_read.setdefault(name, set()).add((int(start), int(stop)))
     if key >= 0:
         p = np.random.default_rng(key).permutation(len(X))
         X, y = X[p], y[p]
@@ -55,6 +59,17 @@ def make_memory_dataset(info, split: str, batch_size: int, *, shuffle: bool = Fa
     batches = order.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(starts).map(
         lambda s: r[s:s + batch_size]))
     return batches.map(lambda i: to_float(tf.gather(X, i), tf.gather(y, i))).prefetch(tf.data.AUTOTUNE)
+
+
+def record_reads() -> None:
+    """From now on, remember which blocks this process reads (one entry per distinct block)."""
+    global _blocks_read
+    _blocks_read = _blocks_read or {}
+
+
+def blocks_read() -> dict:
+    """{split: sorted [start, stop) row ranges read since record_reads()}."""
+    return {split: sorted(map(list, blocks)) for split, blocks in (_blocks_read or {}).items()}
 
 
 def block_rows(batch_size: int, length: int, n_features: int) -> int:

@@ -8,16 +8,18 @@ run resumes from its last completed epoch when rerun with the same parameters.
 
     python -m pipeline train --data data/echo.h5 --out artifacts/model.keras
 """
+import contextlib
 import csv
 import io
 import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import click
 
-from pipeline import data
+from pipeline import cluster, data
 from pipeline.files import writable_target, write_json_atomic, write_text_atomic
 from pipeline.options import data_option
 
@@ -67,7 +69,8 @@ def _timing_callback(keras, target: float, stop_at_target: bool, rows: list, row
             now = time.perf_counter() - self.t0
             row = {"epoch": epoch + 1, **{k: logs.get(k) for k in HISTORY_FIELDS[1:5]}, "seconds": round(now, 4)}
             self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
-            write_text_atomic(rows_file, json.dumps(self.rows))
+            if rows_file:  # the chief's only, under multi-worker
+                write_text_atomic(rows_file, json.dumps(self.rows))
             acc = logs.get("val_accuracy", 0.0)
             for name, level in (("0.999", 0.999), ("target", target)):
                 if acc >= level and name not in self.reached:
@@ -81,13 +84,20 @@ def _timing_callback(keras, target: float, stop_at_target: bool, rows: list, row
 def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=32, units=25, optimizer="adam",
           learning_rate=None, momentum=0.9, seed=0, target_accuracy=1.0, steps_per_execution=1,
           jit=False, unroll=None, deterministic=False, threads=0, stop_at_target=True, verbose=2,
-          t_start=None, source="hdf5") -> dict:
+          t_start=None, source="hdf5", strategy="single", worker_report=None) -> dict:
     """Train and write the model, history.csv and train.json. Returns the train.json record.
 
     source="memory" feeds the same batches from RAM instead of the HDF5 reader (a benchmark baseline)."""
     t_start = t_start or time.perf_counter()
     info = data.describe(data_path)
-    out = writable_target(out)
+    role = cluster.worker_role() if strategy == "multi-worker" else None
+    if role:
+        cluster.per_worker_batch(batch_size, role.workers)
+        if jit:  # TensorFlow: "Collectives are not yet implemented for CPU devices when compiling with XLA"
+            click.echo("warning: --jit is off under multi-worker (XLA cannot compile collectives on CPU)", err=True)
+            jit = False
+    chief = role is None or role.chief  # only the chief writes, and only it needs --out writable
+    out = writable_target(out) if chief else Path(out)
     paths = side_paths(out)
     learning_rate = learning_rate or DEFAULT_LR[optimizer]
     params = {"batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "units": units,
@@ -95,7 +105,8 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=32, uni
               "momentum": momentum if optimizer == "sgd" else None, "seed": seed,
               "target_accuracy": target_accuracy, "steps_per_execution": steps_per_execution, "jit": jit,
               "unroll": unroll, "deterministic": deterministic, "threads": threads,
-              "stop_at_target": stop_at_target, "source": source}
+              "stop_at_target": stop_at_target, "source": source,
+              "workers": role.workers if role else 1}
     dataset = {"path": str(info.path), "content_hash": info.content_hash, "problem": info.problem,
                "params": info.params}
 
@@ -104,18 +115,29 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=32, uni
     from pipeline import reader
     from pipeline.backend import keras, tf, versions
 
+    worker = None
+    if role:  # the strategy comes first: it starts this worker's server
+        from pipeline import distributed
+        worker = distributed.Worker(role)
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
-    resumed_rows = _prepare_backup(paths["backup"], {"params": params, "dataset": dataset})
+    # The chief keeps the backup (tf-keras has the others write only to temporary folders it deletes),
+    # before the first collective op, so no worker restores from a backup it is about to drop.
+    resumed_rows = _prepare_backup(paths["backup"], {"params": params, "dataset": dataset}) if chief else []
 
-    net = m.build_model(info.length, info.n_features, units, unroll)
-    m.compile_model(net, m.make_optimizer(optimizer, learning_rate, momentum), steps_per_execution, jit)
-    make = reader.make_memory_dataset if source == "memory" else reader.make_dataset
-    train_ds = make(info, "train", batch_size, shuffle=True, seed=seed, repeat=True)
-    val_ds = reader.make_dataset(info, "val", VAL_BATCH, cache=True)
+    with worker.strategy.scope() if worker else contextlib.nullcontext():
+        net = m.build_model(info.length, info.n_features, units, unroll)
+        m.compile_model(net, m.make_optimizer(optimizer, learning_rate, momentum), steps_per_execution, jit)
+    if worker:
+        train_ds, val_ds = worker.datasets(info, batch_size, seed, VAL_BATCH)
+    else:
+        make = reader.make_memory_dataset if source == "memory" else reader.make_dataset
+        train_ds = make(info, "train", batch_size, shuffle=True, seed=seed, repeat=True)
+        val_ds = reader.make_dataset(info, "val", VAL_BATCH, cache=True)
     steps = steps_per_epoch or -(-info.rows["train"] // batch_size)
-    timing = _timing_callback(keras, target_accuracy, stop_at_target, resumed_rows, paths["backup"] / "history.json")
+    timing = _timing_callback(keras, target_accuracy, stop_at_target, resumed_rows,
+                              paths["backup"] / "history.json" if chief else None)
     callbacks = [timing, keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"))]
 
     t_fit = timing.t0 = time.perf_counter()
@@ -141,8 +163,15 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=32, uni
         "train_samples_per_s": round(len(later) * steps * batch_size / sum(later)) if later else None,
         "versions": versions(),
     }
-    write_text_atomic(paths["history"], history_csv(rows))
+    if worker_report:
+        from pipeline import distributed
+        write_json_atomic(worker_report, distributed.report(net, role or cluster.Role(1, 0, True), record))
     metadata = {k: record[k] for k in ("params", "dataset", "model", "versions")}
+    if not chief:  # saving reads all-reduced variables, so every worker saves: the others to a temp folder
+        with tempfile.TemporaryDirectory(prefix="echo-worker-") as tmp:
+            m.save_model(net, Path(tmp) / out.name, metadata)
+        return record
+    write_text_atomic(paths["history"], history_csv(rows))
     m.save_model(net, out, metadata)
     record["wall_seconds"] = round(time.perf_counter() - t_start, 4)
     write_json_atomic(paths["train"], record)
@@ -197,16 +226,28 @@ def _prepare_backup(backup: Path, identity: dict) -> list:
 @click.option("--deterministic", is_flag=True, help="TensorFlow op determinism: identical weights on rerun.")
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
               help="TensorFlow intra/inter-op threads; 0 = TensorFlow's choice.")
+@click.option("--strategy", type=click.Choice(["single", "multi-worker"]), default="single", show_default=True,
+              help="multi-worker: this process is one worker of the tf.distribute cluster in TF_CONFIG "
+                   "(see train-cluster); --batch-size is then the global batch, split among the workers.")
+@click.option("--worker-report", type=click.Path(dir_okay=False), default=None,
+              help="Also write this process's own summary (rows it read, weights digest) to this JSON file.")
 def cli(data_path, out, **options):
     """Train the vanilla LSTM on the dataset's train split."""
     t_start = time.perf_counter()
-    if Path(out).suffix != ".keras":
-        raise click.BadParameter(f"{out} must end in .keras", param_hint="'--out'")
+    model_path(out)
     record = train(data_path, out, t_start=t_start, **options)
     reached = "reached" if record["target_reached"] else "did NOT reach"
-    click.echo(f"wrote {out}: {record['epochs_run']} epochs, val accuracy {record['final'].get('val_accuracy'):.4f} "
+    chief = options["strategy"] == "single" or cluster.worker_role().chief
+    done = f"wrote {out}" if chief else "worker done (the chief writes)"
+    click.echo(f"{done}: {record['epochs_run']} epochs, val accuracy {record['final'].get('val_accuracy'):.4f} "
                f"({reached} target {options['target_accuracy']}), {record['fit_seconds']:.2f} s in fit, "
                f"{record['train_samples_per_s'] or 0:,} samples/s")
+
+
+def model_path(out) -> Path:
+    if Path(out).suffix != ".keras":
+        raise click.BadParameter(f"{out} must end in .keras", param_hint="'--out'")
+    return Path(out)
 
 
 def history_csv(rows) -> str:

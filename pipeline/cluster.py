@@ -1,0 +1,268 @@
+"""Multi-worker training: the cluster as TF_CONFIG describes it, and train-cluster, which runs one
+on this machine (for trying it out and for tests). No TensorFlow here.
+
+train-cluster starts --workers processes of `train --strategy multi-worker`, each with its own
+TF_CONFIG naming 127.0.0.1 ports picked by binding to port 0. Worker 0 is the chief: it prints to
+this terminal and writes the artifacts; the others log to files. It waits for all of them; if one
+fails, it stops the rest and exits non-zero. TensorFlow's gRPC servers listen on every interface
+and take unauthenticated connections, so by default the workers run in a network namespace of their
+own, where loopback is the only interface (see README, "Security").
+
+    python -m pipeline train-cluster --workers 2 --data data/echo.h5 --out artifacts/model.keras
+"""
+import contextlib
+import ctypes
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from pipeline import data
+from pipeline.files import writable_target, write_json_atomic
+
+HOST = "127.0.0.1"
+INSIDE_NAMESPACE = "ECHO_PIPELINE_NETNS"  # set in the re-executed launcher inside its namespace
+
+
+@dataclass(frozen=True)
+class Role:
+    """This process's place in the cluster: `workers` tasks in all, this one is `index`."""
+    workers: int
+    index: int
+    chief: bool
+
+
+def worker_role(environ=os.environ) -> Role:
+    """Read TF_CONFIG the way MultiWorkerMirroredStrategy does; a clear error if it cannot be used."""
+    text = environ.get("TF_CONFIG")
+    if not text:
+        raise click.ClickException("--strategy multi-worker needs TF_CONFIG (the cluster and this task) "
+                                   "in the environment; 'train-cluster' sets it for local workers")
+    try:
+        config = json.loads(text)
+        cluster, task = config["cluster"], config["task"]
+        tasks = [*cluster.get("chief", []), *cluster.get("worker", [])]
+        kind, index = task["type"], int(task["index"])
+        position = index if kind == "chief" else len(cluster.get("chief", [])) + index
+        if kind not in ("chief", "worker") or not 0 <= index < len(cluster.get(kind, [])):
+            raise ValueError(f"task {kind} {index} is not in the cluster")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise click.ClickException(f"TF_CONFIG is not a usable cluster description ({e})") from None
+    return Role(len(tasks), position, position == 0)
+
+
+def per_worker_batch(batch_size: int, workers: int) -> int:
+    """--batch-size is the global batch, summed over workers; each reads its share of every step."""
+    if batch_size % workers:
+        raise click.BadParameter(f"{batch_size} is the global batch and must divide evenly among {workers} "
+                                 "workers", param_hint="'--batch-size'")
+    return batch_size // workers
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports on HOST, found by binding to port 0 (all held until all are known)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in socks:
+            s.bind((HOST, 0))
+        return [s.getsockname()[1] for s in socks]
+
+
+def tf_config(ports: list[int], index: int) -> str:
+    return json.dumps({"cluster": {"worker": [f"{HOST}:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def _die_with_parent(sig=signal.SIGKILL) -> None:
+    """Linux: have the kernel send `sig` to this process when its parent dies, so a killed launcher
+    leaves no workers behind."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(sig))  # PR_SET_PDEATHSIG
+
+
+def _private_network_possible() -> bool:
+    unshare = shutil.which("unshare")
+    return bool(unshare) and subprocess.run([unshare, "--user", "--map-root-user", "--net", "true"],
+                                            capture_output=True).returncode == 0
+
+
+def _loopback_up() -> None:
+    """Bring up `lo` in a fresh network namespace (it starts down), as `ip link set lo up` would."""
+    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sH", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH", b"lo", 0))[:18])[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+class Cluster:
+    """Local worker processes; stop() kills those still running."""
+
+    def __init__(self, n: int, train_args: list, network: str):
+        self.n, self.network = n, network
+        self.ports = free_ports(n)
+        self.folder = Path(tempfile.mkdtemp(prefix="echo-cluster-"))
+        self.procs, self.logs = [], []
+        for i in range(n):
+            env = {**os.environ, "TF_CONFIG": tf_config(self.ports, i)}
+            env.setdefault("CUDA_VISIBLE_DEVICES", "-1")  # local workers share this machine's CPUs only
+            args = [sys.executable, "-m", "pipeline", "train", *train_args, "--strategy", "multi-worker",
+                    "--worker-report", str(self.report_path(i))]
+            log = None if i == 0 else open(self.folder / f"worker-{i}.log", "w")
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen(args, env=env, stdout=log, stderr=log, preexec_fn=_die_with_parent))
+            click.echo(f"worker {i}: pid {self.procs[-1].pid}, {HOST}:{self.ports[i]}"
+                       f"{', log ' + log.name if log else ' (chief; its output follows)'}", err=True)
+
+    def report_path(self, i: int) -> Path:
+        return self.folder / f"worker-{i}.json"
+
+    def wait(self, timeout: float) -> None:
+        """Until every worker has exited 0; ClickException as soon as one fails or time runs out."""
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            codes = [p.poll() for p in self.procs]
+            for i, code in enumerate(codes):
+                if code not in (None, 0):
+                    self.stop()
+                    where = "its output is above" if i == 0 else f"its log: {self.logs[i].name}"
+                    raise click.ClickException(f"worker {i} {_describe_exit(code)}; stopped all workers "
+                                               f"({where})")
+            if all(code == 0 for code in codes):
+                return
+            if deadline and time.monotonic() > deadline:
+                self.stop()
+                raise click.ClickException(f"the cluster did not finish within --timeout {timeout:g} s; "
+                                           f"stopped all workers (logs in {self.folder})")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        # SIGKILL: TensorFlow's coordination service catches SIGTERM as a preemption notice and
+        # carries on, and a worker without its peers can do nothing useful anyway.
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    def close(self, keep_logs: bool) -> None:
+        self.stop()
+        for log in self.logs:
+            if log:
+                log.close()
+        if not keep_logs:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def summarize(reports: list, network: str, ports: list, seconds: float) -> dict:
+    """What cluster.json records: per worker, its share of the training split and its final weights."""
+    digests = {r["weights_sha256"] for r in reports}
+    return {"workers": len(reports), "network": network, "addresses": [f"{HOST}:{p}" for p in ports],
+            "wall_seconds": round(seconds, 2), "identical_weights": len(digests) == 1, "reports": reports}
+
+
+def run_cluster(n: int, train_args: list, model_path: Path, network: str, timeout: float) -> dict:
+    t = time.perf_counter()
+    cluster = Cluster(n, train_args, network)
+    ok = False
+    try:
+        cluster.wait(timeout)
+        reports = [json.loads(cluster.report_path(i).read_text()) for i in range(n)]
+        summary = summarize(reports, network, cluster.ports, time.perf_counter() - t)
+        write_json_atomic(model_path.with_name("cluster.json"), summary)
+        if not summary["identical_weights"]:
+            raise click.ClickException(f"the workers ended with different weights (see "
+                                       f"{model_path.with_name('cluster.json')})")
+        ok = True
+        return summary
+    finally:
+        cluster.close(keep_logs=not ok)
+
+
+def _stop_on_sigterm(*_):
+    raise click.ClickException("the launcher got SIGTERM; stopped all workers")
+
+
+def _checked_train_args(train_args: tuple, workers: int):
+    """Parse the forwarded options as `train` would, so bad input fails here, before any worker starts."""
+    from pipeline import train
+
+    ctx = train.cli.make_context("train", list(train_args))
+    model_path = writable_target(train.model_path(ctx.params["out"]))
+    data.describe(ctx.params["data_path"])
+    if ctx.params.get("batch_size"):  # unset: the preset's, which each worker checks itself
+        per_worker_batch(ctx.params["batch_size"], workers)
+    return model_path
+
+
+def _reexec_in_namespace(argv: list) -> int:
+    """Run this launcher again inside a new user + network namespace; returns its exit status."""
+    cmd = ["unshare", "--user", "--map-root-user", "--net", "--", sys.executable, "-m", "pipeline", *argv]
+    proc = subprocess.Popen(cmd, env={**os.environ, INSIDE_NAMESPACE: "1"})
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.command("train-cluster", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Local worker processes; worker 0 is the chief.")
+@click.option("--network", type=click.Choice(["auto", "private", "host"]), default="auto", show_default=True,
+              help="private: the workers get a network namespace of their own (loopback only); host: they "
+                   "share this machine's network, where TensorFlow listens on all interfaces; auto: private "
+                   "where Linux allows it.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Stop all workers and fail after this many seconds; 0 = no limit.")
+@click.argument("train_args", nargs=-1, type=click.UNPROCESSED)
+def cli(workers, network, timeout, train_args):
+    """Train on local workers with tf.distribute (MultiWorkerMirroredStrategy).
+
+    Every other option is a `train` option (see `train --help`), given to each worker; --batch-size
+    is the global batch, split evenly among the workers. Writes what `train` writes, plus
+    cluster.json beside the model: each worker's share of the data and final weights digest.
+    """
+    model_path = _checked_train_args(train_args, workers)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # so the workers are stopped, not orphaned
+    if os.environ.get(INSIDE_NAMESPACE) == "1":
+        _die_with_parent(signal.SIGTERM)
+        _loopback_up()
+        network = "private"
+    elif network != "host":
+        if _private_network_possible():
+            argv = ["train-cluster", "--workers", str(workers), "--timeout", str(timeout), *train_args]
+            code = _reexec_in_namespace(argv)
+            if code:
+                sys.exit(code)
+            return
+        if network == "private":
+            raise click.ClickException("cannot create a network namespace here (unshare --user --net "
+                                       "failed); use --network host on a trusted network")
+        click.echo("warning: no private network namespace here; the workers listen on all interfaces "
+                   "(see README, Security)", err=True)
+        network = "host"
+    summary = run_cluster(workers, list(train_args), model_path, network, timeout)
+    rows = [sum(b[1] - b[0] for b in r["blocks_read"]["train"]) for r in summary["reports"]]
+    click.echo(f"cluster of {workers} workers ({network} network) finished in {summary['wall_seconds']} s; "
+               f"identical weights on every worker; training rows read per worker {rows}; "
+               f"wrote {model_path.with_name('cluster.json')}")
