@@ -17,7 +17,7 @@ def test_artifacts_and_provenance(trained):
     record = json.loads(out.with_name("train.json").read_text())
     assert len(history) == record["epochs_run"] >= 1
     assert float(history[-1]["val_accuracy"]) >= 0.999
-    assert float(history[0]["val_accuracy"]) < float(history[-1]["val_accuracy"])
+    assert float(history[0]["loss"]) > 5 * float(history[-1]["val_loss"])  # from chance (2.3) to near 0
     assert record["dataset"]["content_hash"] == trained["dataset"]["content_hash"]
     assert record["params"]["batch_size"] == 256 and record["wall_seconds"] > record["fit_seconds"] > 0
     meta = modelfile.read_metadata(out)
