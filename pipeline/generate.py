@@ -143,12 +143,12 @@ def generate(out, params: dict, **kw) -> str:
               help="Number of distinct values (one-hot width).  [default: from --problem; reference 10]")
 @click.option("--out-index", type=click.IntRange(min=0), default=None,
               help="Position echoed as the label, in [0, length).  [default: from --problem; reference 2]")
-@click.option("--n-train", type=click.IntRange(min=1), default=1_000_000, show_default=True,
-              help="Training sequences.")
-@click.option("--n-val", type=click.IntRange(min=1), default=20_000, show_default=True,
-              help="Validation sequences.")
-@click.option("--n-test", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Test sequences.")
+@click.option("--n-train", type=click.IntRange(min=1), default=None,
+              help="Training sequences.  " + presets.default_help(presets.SPLITS, "n_train", "{:,}".format))
+@click.option("--n-val", type=click.IntRange(min=1), default=None,
+              help="Validation sequences.  " + presets.default_help(presets.SPLITS, "n_val", "{:,}".format))
+@click.option("--n-test", type=click.IntRange(min=1), default=None,
+              help="Test sequences.  " + presets.default_help(presets.SPLITS, "n_test", "{:,}".format))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sequences.")
 @click.option("--chunk-rows", type=click.IntRange(min=0), default=0, show_default=True,
               help="HDF5 chunk length in rows; 0 picks about 1 MiB chunks.")
@@ -160,9 +160,10 @@ def cli(out, problem, length, n_features, out_index, n_train, n_val, n_test, see
         workers):
     """Generate the one-hot echo dataset into one HDF5 file."""
     shape = presets.resolve_problem(problem, length=length, n_features=n_features, out_index=out_index)
-    params = {**shape, "problem": problem, "seed": seed, "n_train": n_train, "n_val": n_val, "n_test": n_test}
+    splits = presets.resolve_splits(problem, n_train=n_train, n_val=n_val, n_test=n_test)
+    params = {**shape, **splits, "problem": problem, "seed": seed}
     content_hash = generate(out, params, chunk_rows=chunk_rows, compression=compression, workers=workers,
                             progress=sys.stderr.isatty())
-    n = n_train + n_val + n_test
+    n = sum(splits.values())
     click.echo(f"wrote {out}: {n:,} sequences of length {shape['length']} over {shape['n_features']} values, "
                f"echo position {shape['out_index']}, content hash {content_hash[:12]}")

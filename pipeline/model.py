@@ -34,7 +34,7 @@ def compile_model(model, optimizer, steps_per_execution: int = 1, jit_compile: b
     # Create the optimizer slots and metric variables now: variables created inside fit's first
     # step make TensorFlow trace the train function twice (about 0.6 s here).
     optimizer._create_all_weights(model.trainable_variables)
-    probe = tf.zeros((1, *model.input_shape[1:]))
+    probe = tf.zeros((1, *(d or 1 for d in model.input_shape[1:])))  # any length: 1 step
     y_pred = model(probe)
     model.compiled_loss.build(y_pred)
     model.compiled_metrics.build(y_pred, tf.zeros_like(y_pred))

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import click
 
-from pipeline import cluster, data
+from pipeline import cluster, data, presets
+from pipeline import curriculum as lengths_curriculum
+from pipeline.curriculum import parse as parse_lengths
 from pipeline.files import writable_target, write_json_atomic, write_text_atomic
 from pipeline.options import data_option
 
-DEFAULT_LR = {"adam": 0.04, "sgd": 0.5}  # adam: 0.999 after 16,384 sequences (README, Speed)
 VAL_BATCH = 4096
 HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -32,7 +33,7 @@ def side_paths(model_path) -> dict:
     """Files written beside the model."""
     out = Path(model_path)
     return {"history": out.with_name("history.csv"), "train": out.with_name("train.json"),
-            "backup": out.with_name(f".{out.stem}.backup")}
+            "backup": out.with_name(f".{out.stem}.backup"), "plots": out.with_name("plots")}
 
 
 def configure_threads(threads: int) -> None:
@@ -81,8 +82,9 @@ def _timing_callback(keras, target: float, stop_at_target: bool, rows: list, row
     return Timing()
 
 
-def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, units=25, optimizer="adam",
-          learning_rate=None, momentum=0.9, seed=0, target_accuracy=1.0, steps_per_execution=1,
+def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None, units=None, optimizer="adam",
+          learning_rate=None, momentum=0.9, clipnorm=None, curriculum=None, tensorboard=False, seed=0,
+          target_accuracy=1.0, steps_per_execution=1,
           jit=False, unroll=None, deterministic=False, threads=0, stop_at_target=True, verbose=2,
           t_start=None, source="hdf5", strategy="single", worker_report=None) -> dict:
     """Train and write the model, history.csv and train.json. Returns the train.json record.
@@ -90,6 +92,18 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, uni
     source="memory" feeds the same batches from RAM instead of the HDF5 reader (a benchmark baseline)."""
     t_start = t_start or time.perf_counter()
     info = data.describe(data_path)
+    chosen = presets.resolve_training(  # options left None come from the dataset's preset
+        info.attrs.get("problem"), optimizer, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch,
+        units=units, learning_rate=learning_rate, clipnorm=clipnorm, curriculum=curriculum)
+    batch_size, epochs, steps_per_epoch, units = (chosen[k] for k in ("batch_size", "epochs", "steps_per_epoch",
+                                                                       "units"))
+    learning_rate, clipnorm = chosen["learning_rate"], chosen["clipnorm"]
+    curriculum = lengths_curriculum.stages(chosen["curriculum"], info.length, info.out_index)[:-1]
+    if curriculum:
+        if strategy != "single":
+            raise click.BadParameter("a curriculum runs on one worker only; use --curriculum none",
+                                     param_hint="'--curriculum'")
+        unroll = False  # the curriculum's model takes any length
     role = cluster.worker_role() if strategy == "multi-worker" else None
     if role:
         cluster.per_worker_batch(batch_size, role.workers)
@@ -99,10 +113,10 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, uni
     chief = role is None or role.chief  # only the chief writes, and only it needs --out writable
     out = writable_target(out) if chief else Path(out)
     paths = side_paths(out)
-    learning_rate = learning_rate or DEFAULT_LR[optimizer]
     params = {"batch_size": batch_size, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "units": units,
               "optimizer": optimizer, "learning_rate": learning_rate,
-              "momentum": momentum if optimizer == "sgd" else None, "seed": seed,
+              "momentum": momentum if optimizer == "sgd" else None, "clipnorm": clipnorm or None,
+              "curriculum": list(curriculum), "seed": seed,
               "target_accuracy": target_accuracy, "steps_per_execution": steps_per_execution, "jit": jit,
               "unroll": unroll, "deterministic": deterministic, "threads": threads,
               "stop_at_target": stop_at_target, "source": source,
@@ -112,7 +126,7 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, uni
 
     configure_threads(threads)
     from pipeline import model as m
-    from pipeline import reader
+    from pipeline import plots, reader
     from pipeline.backend import keras, tf, versions
 
     worker = None
@@ -128,7 +142,7 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, uni
 
     with worker.strategy.scope() if worker else contextlib.nullcontext():
         net = m.build_model(info.length, info.n_features, units, unroll)
-        m.compile_model(net, m.make_optimizer(optimizer, learning_rate, momentum), steps_per_execution, jit)
+        m.compile_model(net, m.make_optimizer(optimizer, learning_rate, momentum, clipnorm), steps_per_execution, jit)
     if worker:
         train_ds, val_ds = worker.datasets(info, batch_size, seed, VAL_BATCH)
     else:
@@ -139,9 +153,17 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, uni
     timing = _timing_callback(keras, target_accuracy, stop_at_target, resumed_rows,
                               paths["backup"] / "history.json" if chief else None)
     callbacks = [timing, keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"))]
+    if tensorboard and chief:  # one folder per run, so TensorBoard can compare them
+        logs = out.parent / "tensorboard" / time.strftime("run-%Y%m%d-%H%M%S")
+        callbacks.append(keras.callbacks.TensorBoard(str(logs), histogram_freq=0, profile_batch=0))
+    fit_model, stages = net, None
+    if curriculum:
+        fit_model, train_ds, stages = lengths_curriculum.prepare(
+            net, train_ds, curriculum, info, paths["backup"] / "curriculum.json", seed, steps_per_execution, jit)
+        callbacks.append(stages)
 
     t_fit = timing.t0 = time.perf_counter()
-    net.fit(train_ds, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds,
+    fit_model.fit(train_ds, epochs=epochs, steps_per_epoch=steps, validation_data=val_ds,
             validation_steps=-(-info.rows["val"] // VAL_BATCH), callbacks=callbacks,
             verbose=verbose)
     fit_seconds = time.perf_counter() - t_fit
@@ -159,6 +181,7 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, uni
         "target_reached": bool(rows) and (rows[-1]["val_accuracy"] or 0) >= target_accuracy,
         "seconds_to_target": timing.reached.get("target"),
         "seconds_to_0.999": timing.reached.get("0.999"),
+        "curriculum": [s for s in stages.state["log"] if s["from_epoch"] <= len(rows)] if stages else None,
         "fit_seconds": round(fit_seconds, 4),
         "train_samples_per_s": round(len(later) * steps * batch_size / sum(later)) if later else None,
         "versions": versions(),
@@ -172,6 +195,8 @@ def train(data_path, out, *, batch_size=256, epochs=100, steps_per_epoch=64, uni
             m.save_model(net, Path(tmp) / out.name, metadata)
         return record
     write_text_atomic(paths["history"], history_csv(rows))
+    plots.history_png(rows, paths["plots"] / "history.png", title=f"{out} ({info.attrs.get('problem') or 'custom'})",
+                      stages=record["curriculum"] or ())
     m.save_model(net, out, metadata)
     record["wall_seconds"] = round(time.perf_counter() - t_start, 4)
     write_json_atomic(paths["train"], record)
@@ -195,22 +220,35 @@ def _prepare_backup(backup: Path, identity: dict) -> list:
     return json.loads(rows_file.read_text()) if rows_file.exists() else []
 
 
+def _preset_help(key, fmt=str) -> str:
+    return presets.default_help(presets.TRAINING, key, fmt)
+
+
 @click.command("train")
 @data_option
 @click.option("--out", type=click.Path(), default="artifacts/model.keras", show_default=True,
               help="Model file (.keras); history.csv and train.json are written beside it.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Batch size.")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Most epochs to run (training stops earlier at --target-accuracy).")
-@click.option("--steps-per-epoch", type=click.IntRange(min=0), default=64, show_default=True,
-              help="Batches per epoch, i.e. between validations; 0 = one pass over the training split.")
-@click.option("--units", type=click.IntRange(min=1), default=25, show_default=True, help="LSTM units.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Batch size.  " + _preset_help("batch_size"))
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Most epochs to run (training stops earlier at --target-accuracy).  " + _preset_help("epochs"))
+@click.option("--steps-per-epoch", type=click.IntRange(min=0), default=None,
+              help="Batches per epoch, i.e. between validations; 0 = one pass over the training split.  "
+                   + _preset_help("steps_per_epoch"))
+@click.option("--units", type=click.IntRange(min=1), default=None, help="LSTM units.  " + _preset_help("units"))
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True,
               help="Optimizer.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              help=f"Learning rate.  [default: {DEFAULT_LR['adam']} for adam, {DEFAULT_LR['sgd']} for sgd]")
+              help="Learning rate.  " + _preset_help("learning_rate", lambda lr: f"adam {lr['adam']}, sgd {lr['sgd']}"))
 @click.option("--momentum", type=click.FloatRange(min=0, max=1, max_open=True), default=0.9, show_default=True,
               help="SGD momentum, in [0, 1).")
+@click.option("--clipnorm", type=click.FloatRange(min=0), default=None,
+              help="Clip each gradient to this norm; 0 = no clipping.  " + _preset_help("clipnorm"))
+@click.option("--curriculum", default=None, callback=lambda ctx, param, v: None if v is None else parse_lengths(v),
+              help="Prefix lengths to train on before the full length, e.g. 5,10,20 (advancing at training "
+                   "accuracy 0.999); 'none' for none.  "
+                   + _preset_help("curriculum", lambda c: ",".join(map(str, c)) or "none"))
+@click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs to tensorboard/ beside --out.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of weight initialisation and shuffling.")
 @click.option("--target-accuracy", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0,

@@ -35,3 +35,11 @@ def trained(tiny_data, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("model") / "model.keras"
     record = train.train(tiny_data, out, seed=1, verbose=0)
     return {**record, "model_path": out, "data_path": tiny_data}
+
+
+def png_size(path) -> tuple[int, int]:
+    """(width, height) of a PNG file, from its IHDR chunk; fails unless it is a PNG."""
+    head = Path(path).read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    assert head[12:16] == b"IHDR", f"{path} has no IHDR chunk first"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
