@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pipeline import __version__, cluster, evaluate, generate, inspection, predict, train
+from pipeline import __version__, cluster, evaluate, generate, inspection, predict, sweep, train
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -15,7 +15,7 @@ def cli():
     """Echo sequence prediction with a vanilla LSTM, stage by stage."""
 
 
-for command in (generate.cli, train.cli, cluster.cli, evaluate.cli, predict.cli, inspection.cli):
+for command in (generate.cli, train.cli, cluster.cli, evaluate.cli, predict.cli, inspection.cli, sweep.cli):
     cli.add_command(command)
 
 

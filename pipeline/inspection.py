@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import data, echo, modelfile
+from pipeline import data, echo, modelfile, sweep
 from pipeline.files import BadFile, existing_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -127,6 +127,8 @@ def _predictions_report(path, reader, rows: int) -> str:
 
 def report(path, rows: int = 5, verify: bool = False) -> str:
     p = Path(path)
+    if p.is_dir():  # a sweep: artifacts/sweeps/<PARAM>
+        return sweep.report(p)
     existing_file(p, "file")
     with open(p, "rb") as f:
         head = f.read(8)
