@@ -278,8 +278,8 @@ def cli(data_path, out, **options):
     chief = options["strategy"] == "single" or cluster.worker_role().chief
     done = f"wrote {out}" if chief else "worker done (the chief writes)"
     click.echo(f"{done}: {record['epochs_run']} epochs, val accuracy {record['final'].get('val_accuracy'):.4f} "
-               f"({reached} target {options['target_accuracy']}), {record['fit_seconds']:.2f} s in fit, "
-               f"{record['train_samples_per_s'] or 0:,} samples/s")
+               f"({reached} target {options['target_accuracy']}), {record['fit_seconds']:.2f} s in fit"
+               + (f", {record['train_samples_per_s']:,} samples/s" if record["train_samples_per_s"] else ""))
 
 
 def model_path(out) -> Path:
