@@ -16,12 +16,14 @@ def random_sequences(rng: np.random.Generator, n: int, length: int, n_features: 
     return rng.integers(0, n_features, size=(n, length), dtype=token_dtype(n_features))
 
 
-def one_hot(tokens: np.ndarray, n_features: int) -> np.ndarray:
-    """One-hot encode integer tokens of any shape into uint8 (..., n_features)."""
+def one_hot(tokens: np.ndarray, n_features: int, out: np.ndarray | None = None) -> np.ndarray:
+    """One-hot encode integer tokens of any shape into uint8 (..., n_features), into `out` if given."""
     tokens = np.asarray(tokens)
     if n_features <= 1024:  # rows of an identity matrix: a gather, ~6x faster than comparing
-        return np.take(np.eye(n_features, dtype=np.uint8), tokens, axis=0)
-    return (tokens[..., None] == np.arange(n_features, dtype=tokens.dtype)).view(np.uint8)
+        return np.take(np.eye(n_features, dtype=np.uint8), tokens, axis=0, out=out)
+    hot = np.equal(tokens[..., None], np.arange(n_features, dtype=tokens.dtype),
+                   out=None if out is None else out.view(bool))
+    return hot.view(np.uint8)
 
 
 def decode(one_hot_rows: np.ndarray) -> np.ndarray:
@@ -29,9 +31,12 @@ def decode(one_hot_rows: np.ndarray) -> np.ndarray:
     return np.asarray(one_hot_rows).argmax(axis=-1)
 
 
-def make_examples(tokens: np.ndarray, out_index: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs X (n, length, n_features) and labels y (n, n_features) for the echo of out_index."""
-    return one_hot(tokens, n_features), one_hot(tokens[:, out_index], n_features)
+def make_examples(tokens: np.ndarray, out_index: int, n_features: int,
+                  out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs X (n, length, n_features) and labels y (n, n_features) for the echo of out_index,
+    into the arrays `out` (X, y) if given."""
+    X, y = out or (None, None)
+    return one_hot(tokens, n_features, X), one_hot(tokens[:, out_index], n_features, y)
 
 
 def is_one_hot(rows: np.ndarray) -> bool:

@@ -44,3 +44,13 @@ def test_wide_token_type():
 
 def test_format_sequence_like_the_book():
     assert echo.format_sequence([7, 0, 2, 6, 7]) == "[7, 0, 2, 6, 7]"
+
+
+@pytest.mark.parametrize("n_features", [10, 2000])  # the gather and the comparison paths
+def test_one_hot_into_buffers_matches_fresh_arrays(n_features):
+    tokens = echo.random_sequences(np.random.default_rng(2), 300, 4, n_features)
+    buffers = (np.full((300, 4, n_features), 7, np.uint8), np.full((300, n_features), 7, np.uint8))
+    X, y = echo.make_examples(tokens, 1, n_features, out=buffers)
+    fresh = echo.make_examples(tokens, 1, n_features)
+    assert X.base is buffers[0] or X is buffers[0]
+    assert (buffers[0] == fresh[0]).all() and (buffers[1] == fresh[1]).all()

@@ -40,7 +40,7 @@ def _arrays(path):
 
 
 def test_same_seed_same_bytes_whatever_chunking(tmp_path):
-    params = {**TINY, "n_train": 70_000}  # more than one generation unit
+    params = {**TINY, "n_train": 300_000}  # more units than buffers in flight: buffers get reused
     a, b, c = tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "c.h5"
     generate.generate(a, params, chunk_rows=0, workers=2)
     generate.generate(b, params, chunk_rows=1000, workers=1)
@@ -49,6 +49,11 @@ def test_same_seed_same_bytes_whatever_chunking(tmp_path):
     assert ha == hb == hc
     for k in xa:
         assert np.array_equal(xa[k], xb[k]) and np.array_equal(xa[k], xc[k])
+    step = data.unit_rows(params["length"], params["n_features"])
+    units = [generate.make_unit(params, 0, u, min(step, params["n_train"] - start))
+             for u, start in enumerate(range(0, params["n_train"], step))]
+    assert np.array_equal(xa["train/X"], np.concatenate([X for X, _ in units]))
+    assert np.array_equal(xa["train/y"], np.concatenate([y for _, y in units]))
     generate.generate(c, {**params, "seed": params["seed"] + 1})
     assert _arrays(c)[1] != ha
 
