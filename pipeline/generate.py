@@ -25,14 +25,15 @@ COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1
 CHUNK_BYTES = 1 << 20  # h5py's guidance: chunks of 10 KiB to 1 MiB
 
 
-def make_unit(params: dict, split_index: int, unit: int, rows: int,
-              out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Unit `unit` of a split: `rows` examples from the generator seeded by (seed, split, unit),
-    written into the first `rows` rows of the buffers `out` (X, y) if given."""
+def unit_tokens(params: dict, split_index: int, unit: int, rows: int) -> np.ndarray:
+    """The tokens of unit `unit` of a split: `rows` sequences from the generator seeded by (seed, split, unit)."""
     rng = np.random.default_rng([params["seed"], split_index, unit])
-    tokens = echo.random_sequences(rng, rows, params["length"], params["n_features"])
-    return echo.make_examples(tokens, params["out_index"], params["n_features"],
-                              out and (out[0][:rows], out[1][:rows]))
+    return echo.random_sequences(rng, rows, params["length"], params["n_features"])
+
+
+def make_unit(params: dict, split_index: int, unit: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit `unit` of a split as examples (X, y)."""
+    return echo.make_examples(unit_tokens(params, split_index, unit, rows), params["out_index"], params["n_features"])
 
 
 def default_chunk_rows(length: int, n_features: int) -> int:
@@ -131,9 +132,12 @@ def _units_in_order(pool, params, split_index, n, step, window):
     yield from done(0)
 
 
-def _unit_with_digests(params, split_index, unit, rows, buffers=None) -> dict:
-    X, y = make_unit(params, split_index, unit, rows, buffers)
-    return {"X": (X, data.unit_digest(X)), "y": (y, data.unit_digest(y))}
+def _unit_with_digests(params, split_index, unit, rows, buffers) -> dict:
+    """The unit's examples, made into `buffers`, with their digests (from the tokens: data.py)."""
+    tokens = unit_tokens(params, split_index, unit, rows)
+    F, labels = params["n_features"], tokens[:, params["out_index"]]
+    X, y = echo.make_examples(tokens, params["out_index"], F, (buffers[0][:rows], buffers[1][:rows]))
+    return {"X": (X, data.token_digest(tokens, F)), "y": (y, data.token_digest(labels, F))}
 
 
 def generate(out, params: dict, **kw) -> str:

@@ -1,8 +1,12 @@
 """Data contract of the HDF5 file, reproducibility, and the generate command."""
+import shutil
+
 import h5py
 import numpy as np
+import pytest
 
 from pipeline import data, echo, generate
+from pipeline.files import BadFile
 from tests.conftest import TINY, run_cli
 
 
@@ -24,6 +28,21 @@ def test_layout_and_attributes(tiny_data):
     info = data.describe(tiny_data)
     assert info.rows == {"train": 20_000, "val": 2_000, "test": 3_000}
     assert data.verify(tiny_data) == info.content_hash
+
+
+@pytest.mark.parametrize("row, message", [
+    (np.eye(10, dtype=np.uint8)[[4, 4, 4, 4, 4]], "does not match its stored sha256"),  # another one-hot row
+    (np.ones((5, 10), np.uint8), "are not one-hot"),
+])
+def test_verify_finds_a_changed_row(tiny_data, tmp_path, row, message):
+    path = tmp_path / "changed.h5"
+    shutil.copy(tiny_data, path)
+    with h5py.File(path, "r+") as f:  # a row in the middle, which describe's sampling does not read
+        assert not (f["train/X"][10_000] == row).all()
+        f["train/X"][10_000] = row
+    data.describe(path)
+    with pytest.raises(BadFile, match=message):
+        data.verify(path)
 
 
 def test_splits_differ_and_labels_are_balanced(tiny_data):
