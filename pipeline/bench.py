@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT.parent / "shared" / "peers" / "torch_lstm.py"
 REFERENCE_FITS = 10_000
 THROUGHPUT_BATCHES = (32, 128, 512)
-THROUGHPUT_SAMPLES = 65_536  # per epoch; the first epoch (tracing) is not counted
+THROUGHPUT_SAMPLES = 131_072  # per epoch; the first epoch (tracing) is not counted
 
 
 def run(args, env=None, timeout=900):
@@ -121,30 +121,26 @@ def time_to_target(data, work: Path, runs: int) -> dict:
     return {"stage_wall_s": median(walls), "fit_to_0.999_s": median(fits), "runs": rows, "model": str(out)}
 
 
-def throughput(data, work: Path, runs: int, flags: list) -> dict:
-    result = {}
-    for bs in THROUGHPUT_BATCHES:
-        steps = max(1, THROUGHPUT_SAMPLES // bs)
-        for source in ("hdf5", "memory"):
-            speeds = []
-            for i in range(runs):
-                r = helper("train-speed", "--data", data, "--out", work / f"tp-{source}-{bs}-{i}" / "m.keras",
-                           "--batch-size", bs, "--steps-per-epoch", steps, "--source", source, *flags)
-                speeds.append(r["train_samples_per_s"])
-            result[f"{source}_{bs}"] = median(speeds)
-    return result
-
-
-def torch_peer(python, runs: int) -> dict:
-    if not python or not Path(python).exists():
-        return {"error": f"no PyTorch environment at {python}"}
-    speeds = {bs: [] for bs in THROUGHPUT_BATCHES}
-    for _ in range(runs):
-        _, _, out = run([python, PEER, "--batch-sizes", ",".join(map(str, THROUGHPUT_BATCHES))])
-        for line in out.splitlines():
-            r = json.loads(line)
-            speeds[r["batch_size"]].append(r["samples_per_s"])
-    return {f"torch_{bs}": median(v) for bs, v in speeds.items()}
+def throughput(data, work: Path, runs: int, flags: list, torch_python) -> tuple[dict, dict]:
+    """Training samples/s from HDF5 and from memory, and the PyTorch peer's, at each batch size.
+    Run i measures every configuration once, so drifting load affects them alike."""
+    ours = {f"{source}_{bs}": [] for bs in THROUGHPUT_BATCHES for source in ("hdf5", "memory")}
+    torch = {f"torch_{bs}": [] for bs in THROUGHPUT_BATCHES}
+    has_torch = bool(torch_python) and Path(torch_python).exists() and PEER.exists()
+    for i in range(runs):
+        for key, values in ours.items():
+            source, bs = key.split("_")
+            r = helper("train-speed", "--data", data, "--out", work / f"tp-{key}-{i}" / "m.keras", "--batch-size",
+                       bs, "--steps-per-epoch", max(1, THROUGHPUT_SAMPLES // int(bs)), "--source", source, *flags)
+            values.append(r["train_samples_per_s"])
+        if has_torch:
+            _, _, out = run([torch_python, PEER, "--batch-sizes", ",".join(map(str, THROUGHPUT_BATCHES))])
+            for line in out.splitlines():
+                r = json.loads(line)
+                torch[f"torch_{r['batch_size']}"].append(r["samples_per_s"])
+    peer = ({k: median(v) for k, v in torch.items()} if has_torch
+            else {"error": f"no PyTorch environment at {torch_python} or no peer at {PEER}"})
+    return {k: median(v) for k, v in ours.items()}, peer
 
 
 def generation(work: Path, runs: int, big: int) -> dict:
@@ -286,8 +282,7 @@ def cli(ctx, out, runs, torch_python, reference_fits, big, flags):
         m["reference_generator"] = {"samples_per_s": median([helper("reference-generator")["samples_per_s"]
                                                              for _ in range(runs)])}
         click.echo("throughput ...", err=True)
-        m["throughput"] = throughput(data, work, runs, flags)
-        m["torch"] = torch_peer(torch_python, runs)
+        m["throughput"], m["torch"] = throughput(data, work, runs, flags, torch_python)
         click.echo("generation ...", err=True)
         m["generation"] = generation(work, runs, big)
         click.echo("evaluate and predict ...", err=True)
