@@ -1,0 +1,46 @@
+"""The benchmark's table: which way each ratio points, and what a missing baseline gives."""
+from pipeline import bench
+
+
+def _measurements(torch: dict) -> dict:
+    tp = {f"{source}_{bs}": speed for bs in bench.THROUGHPUT_BATCHES
+          for source, speed in (("hdf5", 100.0 * bs), ("memory", 50.0 * bs))}
+    return {
+        "reference": {"fits_10000_s": 600.0, "script_s": 660.0, "predict_samples_per_s": 10.0},
+        "ttt": {"fit_to_0.999_s": 1.5, "stage_wall_s": 6.0},
+        "throughput": tp, "torch": torch,
+        "generation": {"samples_per_s_30M": 1e7, "peak_rss_mb": {"1000000": 90.0}},
+        "reference_generator": {"samples_per_s": 1e5},
+        "eval": {"evaluate_samples_per_s": 1e6, "predict_samples_per_s": 5e5},
+        "make": {"make_all_s": 20.0, "make_all_noop_s": 0.02},
+    }
+
+
+def test_ratios_favour_the_faster_side():
+    rows = {g["figure"]: g for g in bench.goals(_measurements({f"torch_{bs}": 80.0 * bs
+                                                              for bs in bench.THROUGHPUT_BATCHES}))}
+    assert rows["1a. fit time to >= 0.999 val accuracy (s)"]["ratio"] == 400.0  # seconds: baseline / ours
+    assert rows["1b. train stage, process start to model written (s)"]["ratio"] == 110.0
+    assert rows["2. training samples/s from HDF5, batch 128 (vs PyTorch)"]["ratio"] == 1.25  # ours / baseline
+    assert rows["3. HDF5 input vs in-memory tensors, batch 32 (samples/s)"]["ratio"] == 2.0
+    assert rows["4a. generate samples/s, 30M samples, whole process"]["ratio"] == 100.0
+    assert rows["6b. make all with nothing to do (s)"]["ratio"] is None
+
+
+def test_missing_peer_leaves_its_rows_without_a_ratio():
+    result = {"date": "today", "runs": 3, "flags": ["--steps-per-execution", "32"],
+              "machine": {"cores": 2, "python": "3", "tensorflow": "2", "tf_keras": "2", "h5py": "3",
+                          "numpy": "2"},
+              "goals": bench.goals(_measurements({"error": "no PyTorch environment"}))}
+    table = bench.markdown(result)
+    assert "| 2. training samples/s from HDF5, batch 512 (vs PyTorch) | 51,200 | – | – | >= 1.25x |" in table
+    assert "| 3. HDF5 input vs in-memory tensors, batch 512 (samples/s) | 51,200 | 25,600 | 2.00x |" in table
+
+
+def test_throughput_ratios_are_the_median_of_paired_runs():
+    m = _measurements({f"torch_{bs}": 80.0 * bs for bs in bench.THROUGHPUT_BATCHES})
+    m["throughput"]["ratios"] = {"memory_32": 0.99, "torch_32": 1.3}  # e.g. one run slowed by other load
+    rows = {g["figure"]: g for g in bench.goals(m)}
+    assert rows["3. HDF5 input vs in-memory tensors, batch 32 (samples/s)"]["ratio"] == 0.99
+    assert rows["2. training samples/s from HDF5, batch 32 (vs PyTorch)"]["ratio"] == 1.3
+    assert rows["3. HDF5 input vs in-memory tensors, batch 128 (samples/s)"]["ratio"] == 2.0  # no pair: medians
