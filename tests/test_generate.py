@@ -60,14 +60,15 @@ def _arrays(path):
 
 def test_same_seed_same_bytes_whatever_chunking(tmp_path):
     params = {**TINY, "n_train": 300_000}  # more units than buffers in flight: buffers get reused
-    a, b, c = tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "c.h5"
-    generate.generate(a, params, chunk_rows=0, workers=2)
-    generate.generate(b, params, chunk_rows=1000, workers=1)
+    a, b, c, d = (tmp_path / f"{name}.h5" for name in "abcd")
+    generate.generate(a, params, chunk_rows=0, workers=2)  # chunks within units: written past the chunk cache
+    generate.generate(b, params, chunk_rows=1000, workers=1)  # chunks across units: through the cache
     generate.generate(c, params, chunk_rows=333, compression="gzip", workers=3)
-    (xa, ha), (xb, hb), (xc, hc) = _arrays(a), _arrays(b), _arrays(c)
-    assert ha == hb == hc
+    generate.generate(d, params, chunk_rows=0, compression="lzf", workers=2)
+    (xa, ha), (xb, hb), (xc, hc), (xd, hd) = _arrays(a), _arrays(b), _arrays(c), _arrays(d)
+    assert ha == hb == hc == hd
     for k in xa:
-        assert np.array_equal(xa[k], xb[k]) and np.array_equal(xa[k], xc[k])
+        assert np.array_equal(xa[k], xb[k]) and np.array_equal(xa[k], xc[k]) and np.array_equal(xa[k], xd[k])
     step = data.unit_rows(params["length"], params["n_features"])
     units = [generate.make_unit(params, 0, u, min(step, params["n_train"] - start))
              for u, start in enumerate(range(0, params["n_train"], step))]
