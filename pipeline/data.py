@@ -60,8 +60,6 @@ def top_digest(unit_digests) -> str:
     return top.hexdigest()
 
 
-
-
 def combine_digests(digests: dict) -> str:
     """The file's content hash from {"train/X": hex, ...}."""
     lines = "".join(f"{name}:{digests[name]}\n" for name in sorted(digests))
@@ -185,8 +183,8 @@ def compute_digests(path) -> dict:
                 for start in range(0, len(d), step):
                     digest = unit_digest(d[start:start + step])
                     if digest is None:
-                        raise BadFile(f"dataset {path}: '{split}/{name}' rows {start}-{start + step} are "
-                                      "not one-hot (corrupt)")
+                        raise BadFile(f"dataset {path}: '{split}/{name}' rows {start}-{min(start + step, len(d))} "
+                                      "are not one-hot (corrupt)")
                     digests.append(digest)
                 out[f"{split}/{name}"] = top_digest(digests)
     return out
