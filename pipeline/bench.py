@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,16 +34,24 @@ THROUGHPUT_SAMPLES = 131_072  # per epoch; the first epoch (tracing) is not coun
 
 def run(args, env=None, timeout=900):
     """Run a command; returns (wall seconds, peak RSS in MB, stdout). Raises on failure."""
-    t = time.perf_counter()
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, **(env or {})})
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    out, err = p.stdout.read(), p.stderr.read()
-    p.returncode = os.waitstatus_to_exitcode(status)
+    # Output goes to files, not pipes: the child never blocks on a full pipe while wait4 waits for it.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(args, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})
+        fired = threading.Event()
+        killer = threading.Timer(timeout, lambda: (fired.set(), p.kill()))
+        killer.start()
+        _, status, usage = os.wait4(p.pid, 0)  # wait4 gives this child's own peak RSS
+        killer.cancel()
+        timed_out = fired.is_set()
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} failed ({p.returncode}): {err.strip()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, out
+        why = f"timed out after {timeout} s" if timed_out else f"failed ({p.returncode})"
+        raise RuntimeError(f"{' '.join(map(str, args))} {why}: {stderr.strip()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, stdout
 
 
 def pipeline(*args, **kw):

@@ -1,4 +1,9 @@
-"""The benchmark's table: which way each ratio points, and what a missing baseline gives."""
+"""The benchmark's table (which way each ratio points, what a missing baseline gives) and how it runs
+its measurements."""
+import sys
+
+import pytest
+
 from pipeline import bench
 
 
@@ -44,3 +49,13 @@ def test_throughput_ratios_are_the_median_of_paired_runs():
     assert rows["3. HDF5 input vs in-memory tensors, batch 32 (samples/s)"]["ratio"] == 0.99
     assert rows["2. training samples/s from HDF5, batch 32 (vs PyTorch)"]["ratio"] == 1.3
     assert rows["3. HDF5 input vs in-memory tensors, batch 128 (samples/s)"]["ratio"] == 2.0  # no pair: medians
+
+
+def test_run_survives_a_chatty_child_and_stops_a_stuck_one():
+    chatty = "import sys; sys.stderr.write('x' * 300_000); print('done')"
+    _, rss, out = bench.run([sys.executable, "-c", chatty], timeout=60)
+    assert out == "done\n" and rss > 0
+    with pytest.raises(RuntimeError, match="timed out after 1 s"):
+        bench.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
+    with pytest.raises(RuntimeError, match=r"failed \(3\): boom"):
+        bench.run([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"])
