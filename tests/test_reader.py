@@ -1,4 +1,6 @@
 """The tf.data reader: every training row once per pass, shuffled; evaluation in file order."""
+from collections import Counter
+
 import h5py
 import numpy as np
 import pytest
@@ -38,6 +40,24 @@ def test_each_training_row_once_per_pass(info, batch_size, rows_per_block):
     assert len(X) == len(FX)
     assert np.array_equal(_sorted_rows(X, y), _sorted_rows(FX, Fy))
     assert not np.array_equal(X, FX)  # shuffled
+
+
+@pytest.mark.parametrize("source", ["hdf5", "memory"])
+def test_whole_batches_have_a_static_shape_and_differ_per_pass(info, source):
+    from pipeline import reader
+
+    make = reader.make_memory_dataset if source == "memory" else reader.make_dataset
+    batch_size, n = 3000, info.rows["train"]  # 20,000 rows: 6 whole batches and 2,000 left out per pass
+    ds = make(info, "train", batch_size, shuffle=True, seed=3, repeat=True, drop_remainder=True)
+    assert ds.element_spec[0].shape == (batch_size, info.length, info.n_features)
+    passes = [_rows(ds.skip(k * (n // batch_size)), n // batch_size) for k in range(2)]
+    file_rows = Counter(r.tobytes() for r in _sorted_rows(*_file(info, "train")))
+    counts = []
+    for X, y in passes:
+        assert len(X) == n // batch_size * batch_size
+        counts.append(Counter(r.tobytes() for r in _sorted_rows(X, y)))
+        assert not counts[-1] - file_rows  # rows of the file, none more often than there
+    assert counts[0] != counts[1]  # a different 2,000 left out
 
 
 def test_passes_are_shuffled_differently_but_reproducibly(info):
