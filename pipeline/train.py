@@ -173,20 +173,21 @@ def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None,
 
     rows = timing.rows
     later = timing.train_seconds[1:]  # the first epoch includes tracing
+    step_rows = min(batch_size, info.rows["train"])  # a split smaller than a batch is one short batch
     record = {
         "params": params,
         "dataset": dataset,
         "model": {"units": units, "parameters": int(net.count_params()), "path": str(out)},
         "epochs_run": len(rows),
         "resumed_after_epoch": (len(resumed_rows) if timing.first_epoch is None else timing.first_epoch) or None,
-        "train_samples": len(rows) * steps * batch_size,
+        "train_samples": len(rows) * steps * step_rows,
         "final": rows[-1] if rows else {},
         "target_reached": bool(rows) and (rows[-1]["val_accuracy"] or 0) >= target_accuracy,
         "seconds_to_target": timing.reached.get("target"),
         "seconds_to_0.999": timing.reached.get("0.999"),
         "curriculum": [s for s in stages.state["log"] if s["from_epoch"] <= len(rows)] if stages else None,
         "fit_seconds": round(fit_seconds, 4),
-        "train_samples_per_s": round(len(later) * steps * batch_size / sum(later)) if later else None,
+        "train_samples_per_s": round(len(later) * steps * step_rows / sum(later)) if later else None,
         "versions": versions(),
     }
     if worker_report:

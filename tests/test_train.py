@@ -20,6 +20,7 @@ def test_artifacts_and_provenance(trained):
     assert float(history[0]["loss"]) > 5 * float(history[-1]["val_loss"])  # from chance (2.3) to near 0
     assert record["dataset"]["content_hash"] == trained["dataset"]["content_hash"]
     assert record["params"]["batch_size"] == 256 and record["wall_seconds"] > record["fit_seconds"] > 0
+    assert record["train_samples"] == record["epochs_run"] * record["params"]["steps_per_epoch"] * 256
     meta = modelfile.read_metadata(out)
     assert meta["dataset"]["problem"] == {"length": 5, "n_features": 10, "out_index": 2}
     assert meta["params"]["seed"] == 1
@@ -36,3 +37,14 @@ def test_untrained_model_is_at_chance(tiny_data):
     with tempfile.TemporaryDirectory() as d:
         record = train.train(tiny_data, Path(d) / "m.keras", epochs=1, steps_per_epoch=1, verbose=0)
     assert not record["target_reached"] and record["final"]["val_accuracy"] < 0.5
+
+
+def test_split_smaller_than_a_batch_trains_on_it_whole(tmp_path):
+    """Whole batches only would leave nothing of a 100-row split; it is read as one short batch."""
+    from pipeline import generate, train
+    from tests.conftest import TINY
+
+    generate.generate(tmp_path / "small.h5", {**TINY, "n_train": 100, "n_val": 50, "n_test": 50})
+    record = train.train(tmp_path / "small.h5", tmp_path / "m.keras", batch_size=256, epochs=2, steps_per_epoch=0,
+                         verbose=0)
+    assert record["epochs_run"] == 2 and record["train_samples"] == 200
