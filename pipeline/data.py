@@ -124,7 +124,7 @@ def _validate(p: Path, f: h5py.File) -> DatasetInfo:
     if missing:
         raise bad(f"missing attribute(s) {', '.join(missing)}; not made by 'generate'?")
     if attrs["format_version"] != FORMAT_VERSION:
-        raise bad(f"format_version {attrs['format_version']}, expected {FORMAT_VERSION}")
+        raise bad(f"format_version {attrs['format_version']}, expected {FORMAT_VERSION}; run 'generate' again")
     length, n_features, out_index = (int(attrs[k]) for k in ("length", "n_features", "out_index"))
     if length < 1 or n_features < 2 or not 0 <= out_index < length:
         raise bad(f"inconsistent attributes length={length} n_features={n_features} out_index={out_index}")

@@ -118,6 +118,7 @@ DAMAGES = {
     "input_not_one_hot": (_set_row("train/X", -2, 1), "'train/X' rows 18976-20000 are not one-hot"),
     "label_not_the_echo": (_set_row("val/y", 0, np.roll(np.eye(10, dtype=np.uint8)[0], 1)), "out_index 2"),
     "wrong_dtype": (_replace("test/X", lambda X: X.astype(np.float32)), "must be uint8"),
+    "older_format": (lambda f: f.attrs.__setitem__("format_version", 1), "format_version 1, expected 2; run"),
 }
 OTHER_BAD_DATA = {"truncated": "not a readable HDF5 file", "not_hdf5": "not a readable HDF5 file",
                   "empty_hdf5": "missing attribute(s)", "folder": "is a directory", "missing": "no such file"}
