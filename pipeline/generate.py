@@ -31,11 +31,6 @@ def unit_tokens(params: dict, split_index: int, unit: int, rows: int) -> np.ndar
     return echo.random_sequences(rng, rows, params["length"], params["n_features"])
 
 
-def make_unit(params: dict, split_index: int, unit: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit `unit` of a split as examples (X, y)."""
-    return echo.make_examples(unit_tokens(params, split_index, unit, rows), params["out_index"], params["n_features"])
-
-
 def default_chunk_rows(length: int, n_features: int) -> int:
     rows = 1 << 14
     while rows > 1 and rows * length * n_features > CHUNK_BYTES:

@@ -58,9 +58,13 @@ def make_memory_dataset(info, split: str, batch_size: int, *, shuffle: bool = Fa
     starts = tf.range(0, n - batch_size + 1 if drop_remainder else n, batch_size, dtype=tf.int64)
     batches = order.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(starts).map(
         lambda s: r[s:s + batch_size]))
-    if drop_remainder:
-        batches = batches.map(lambda i: tf.ensure_shape(i, (batch_size,)))
-    return batches.map(lambda i: to_float(tf.gather(X, i), tf.gather(y, i))).prefetch(tf.data.AUTOTUNE)
+
+    def gather(i):
+        if drop_remainder:  # a static batch shape, as the HDF5 reader's
+            i = tf.ensure_shape(i, (batch_size,))
+        return to_float(tf.gather(X, i), tf.gather(y, i))
+
+    return batches.map(gather).prefetch(tf.data.AUTOTUNE)
 
 
 def record_reads() -> None:

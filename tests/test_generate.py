@@ -70,7 +70,8 @@ def test_same_seed_same_bytes_whatever_chunking(tmp_path):
     for k in xa:
         assert np.array_equal(xa[k], xb[k]) and np.array_equal(xa[k], xc[k]) and np.array_equal(xa[k], xd[k])
     step = data.unit_rows(params["length"], params["n_features"])
-    units = [generate.make_unit(params, 0, u, min(step, params["n_train"] - start))
+    units = [echo.make_examples(generate.unit_tokens(params, 0, u, min(step, params["n_train"] - start)),
+                                params["out_index"], params["n_features"])
              for u, start in enumerate(range(0, params["n_train"], step))]
     assert np.array_equal(xa["train/X"], np.concatenate([X for X, _ in units]))
     assert np.array_equal(xa["train/y"], np.concatenate([y for _, y in units]))
