@@ -3,6 +3,8 @@
 A sample is a sequence of `length` integers in [0, n_features); its label is the integer at
 `out_index`. Inputs are one-hot (length, n_features), labels one-hot (n_features,), both uint8.
 """
+import functools
+
 import numpy as np
 
 
@@ -17,13 +19,28 @@ def random_sequences(rng: np.random.Generator, n: int, length: int, n_features: 
 
 
 def one_hot(tokens: np.ndarray, n_features: int, out: np.ndarray | None = None) -> np.ndarray:
-    """One-hot encode integer tokens of any shape into uint8 (..., n_features), into `out` if given."""
+    """One-hot encode integer tokens of any shape into uint8 (..., n_features), into `out` if given
+    (a C-contiguous uint8 array of that shape)."""
     tokens = np.asarray(tokens)
-    if n_features <= 1024:  # rows of an identity matrix: a gather, ~6x faster than comparing
-        return np.take(np.eye(n_features, dtype=np.uint8), tokens, axis=0, out=out)
-    hot = np.equal(tokens[..., None], np.arange(n_features, dtype=tokens.dtype),
-                   out=None if out is None else out.view(bool))
-    return hot.view(np.uint8)
+    shape = (*tokens.shape, n_features)
+    if out is None:
+        out = np.zeros(shape, np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be C-contiguous uint8 of shape {shape}")
+    else:
+        out.fill(0)
+    if tokens.size and (tokens.min() < 0 or tokens.max() >= n_features):
+        raise ValueError(f"tokens must lie in [0, {n_features})")
+    # One byte set per token at its flat offset: twice as fast as gathering rows of an identity matrix.
+    out.reshape(-1)[_row_starts(tokens.size, n_features) + tokens.reshape(-1)] = 1
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _row_starts(rows: int, n_features: int) -> np.ndarray:
+    starts = np.arange(rows, dtype=np.intp) * n_features
+    starts.flags.writeable = False
+    return starts
 
 
 def decode(one_hot_rows: np.ndarray) -> np.ndarray:

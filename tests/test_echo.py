@@ -46,7 +46,7 @@ def test_format_sequence_like_the_book():
     assert echo.format_sequence([7, 0, 2, 6, 7]) == "[7, 0, 2, 6, 7]"
 
 
-@pytest.mark.parametrize("n_features", [10, 2000])  # the gather and the comparison paths
+@pytest.mark.parametrize("n_features", [10, 2000])
 def test_one_hot_into_buffers_matches_fresh_arrays(n_features):
     tokens = echo.random_sequences(np.random.default_rng(2), 300, 4, n_features)
     buffers = (np.full((300, 4, n_features), 7, np.uint8), np.full((300, n_features), 7, np.uint8))
@@ -54,3 +54,12 @@ def test_one_hot_into_buffers_matches_fresh_arrays(n_features):
     fresh = echo.make_examples(tokens, 1, n_features)
     assert X.base is buffers[0] or X is buffers[0]
     assert (buffers[0] == fresh[0]).all() and (buffers[1] == fresh[1]).all()
+
+
+def test_one_hot_rejects_tokens_out_of_range_and_wrong_buffers():
+    with pytest.raises(ValueError, match="lie in"):
+        echo.one_hot(np.array([[3, 10]], np.uint8), 10)
+    with pytest.raises(ValueError, match="lie in"):
+        echo.one_hot(np.array([[-1, 2]]), 10)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        echo.one_hot(np.zeros((4, 3), np.uint8), 10, out=np.zeros((4, 10, 3), np.uint8).transpose(0, 2, 1))
