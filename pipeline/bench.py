@@ -1,11 +1,13 @@
 """make bench: the speed goals, each measured against its baseline in the same run.
 
 Writes artifacts/bench.json and artifacts/bench.md. Every figure is the median of --runs runs of a
-fresh process; ratios compare medians measured side by side, so machine-wide slowdowns cancel.
+fresh process; ratios compare figures measured side by side, so machine-wide slowdowns cancel.
 
 Baselines: the reference recipe (one model.fit per freshly generated sample, and its per-sample
-generator and model.predict), the same training fed from in-memory tensors, and the PyTorch peer
-(../shared/peers/torch_lstm.py, run from its own virtual environment).
+generator and model.predict), the PyTorch peer (../shared/peers/torch_lstm.py, run from its own
+virtual environment), the same training fed from in-memory tensors (in turns with the HDF5 reader in
+one process: train_pair), and the disk's durable write rate (the same bytes as generate writes, written
+and fsynced with nothing else: the ceiling for generate on this disk).
 
     python -m pipeline.bench --out artifacts/bench.json --torch-python .venv-torch/bin/python
 """
@@ -30,6 +32,7 @@ PEER = ROOT.parent / "shared" / "peers" / "torch_lstm.py"
 REFERENCE_FITS = 10_000
 THROUGHPUT_BATCHES = (32, 128, 512)
 THROUGHPUT_SAMPLES = 131_072  # per epoch; the first epoch (tracing) is not counted
+THROUGHPUT_EPOCHS = 3
 
 
 def run(args, env=None, timeout=900):
@@ -131,27 +134,25 @@ def time_to_target(data, work: Path, runs: int) -> dict:
 
 
 def throughput(data, work: Path, runs: int, flags: list, torch_python) -> tuple[dict, dict]:
-    """Training samples/s from HDF5 and from memory, and the PyTorch peer's, at each batch size.
-    Run i measures every configuration once, so drifting load affects them alike; each ratio is the
-    median of the runs' own ratios (`ratios`), each value the median of the runs (`runs` keeps them all)."""
-    ours = {f"{source}_{bs}": [] for bs in THROUGHPUT_BATCHES for source in ("hdf5", "memory")}
+    """Training samples/s from HDF5 (model.fit in a fresh process) and the PyTorch peer's, at each batch
+    size. Run i measures every configuration once, so drifting load affects them alike; each ratio is
+    the median of the runs' own ratios (`ratios`), each value the median of the runs (`runs` keeps all)."""
+    ours = {f"hdf5_{bs}": [] for bs in THROUGHPUT_BATCHES}
     torch = {f"torch_{bs}": [] for bs in THROUGHPUT_BATCHES}
     has_torch = bool(torch_python) and Path(torch_python).exists() and PEER.exists()
     for i in range(runs):
-        for key, values in ours.items():
-            source, bs = key.split("_")
-            r = helper("train-speed", "--data", data, "--out", work / f"tp-{key}-{i}" / "m.keras", "--batch-size",
-                       bs, "--steps-per-epoch", max(1, THROUGHPUT_SAMPLES // int(bs)), "--source", source, *flags)
-            values.append(r["train_samples_per_s"])
+        for bs in THROUGHPUT_BATCHES:
+            r = helper("train-speed", "--data", data, "--out", work / f"tp-{bs}-{i}" / "m.keras", "--batch-size",
+                       bs, "--steps-per-epoch", max(1, THROUGHPUT_SAMPLES // bs), *flags)
+            ours[f"hdf5_{bs}"].append(r["train_samples_per_s"])
         if has_torch:
             _, _, out = run([torch_python, PEER, "--batch-sizes", ",".join(map(str, THROUGHPUT_BATCHES))])
             for line in out.splitlines():
                 r = json.loads(line)
                 torch[f"torch_{r['batch_size']}"].append(r["samples_per_s"])
     ratios = {}
-    for bs in THROUGHPUT_BATCHES:
-        ratios[f"memory_{bs}"] = median([h / m for h, m in zip(ours[f"hdf5_{bs}"], ours[f"memory_{bs}"])])
-        if has_torch:
+    if has_torch:
+        for bs in THROUGHPUT_BATCHES:
             ratios[f"torch_{bs}"] = median([h / t for h, t in zip(ours[f"hdf5_{bs}"], torch[f"torch_{bs}"])])
     result = {**{k: median(v) for k, v in ours.items()}, "ratios": ratios, "runs": ours}
     peer = ({**{k: median(v) for k, v in torch.items()}, "runs": torch} if has_torch
@@ -159,17 +160,54 @@ def throughput(data, work: Path, runs: int, flags: list, torch_python) -> tuple[
     return result, peer
 
 
-def generation(work: Path, runs: int, big: int) -> dict:
+def input_pipeline(data, pairs: int, flags: list) -> dict:
+    """Goal 3: HDF5 input against in-memory tensors, both in one process per batch size (train-pair),
+    taking turns every ~140k samples, so both see the same machine load: separate processes, seconds
+    apart, differed here by 20-40% from run to run whatever they were fed from."""
+    result = {}
+    for bs in THROUGHPUT_BATCHES:
+        r = helper("train-pair", "--data", data, "--batch-size", bs, "--pairs", pairs, *flags)
+        result[f"hdf5_{bs}"], result[f"memory_{bs}"] = median(r["hdf5"]), median(r["memory"])
+        result.setdefault("ratios", {})[f"memory_{bs}"] = median([h / m for h, m in zip(r["hdf5"], r["memory"])])
+        result.setdefault("runs", {})[bs] = r
+    return result
+
+
+def disk_write(path: Path, nbytes: int, block: int = 4 << 20) -> float:
+    """Seconds to write `nbytes` of one-hot-like bytes to a new file and fsync it: the disk's durable
+    write rate, which bounds generate, measured beside it (it varies here from hour to hour)."""
+    rng = np.random.default_rng(0)
+    buf = np.eye(10, dtype=np.uint8)[rng.integers(0, 10, block // 10)].tobytes()
+    t = time.perf_counter()
+    with open(path, "wb") as f:
+        for _ in range(nbytes // len(buf)):
+            f.write(buf)
+        f.flush()
+        os.fsync(f.fileno())
+    seconds = time.perf_counter() - t
+    path.unlink()
+    os.sync()
+    return seconds
+
+
+def generation(work: Path, runs: int, big: int, n: int = 30_000_000) -> dict:
     def gen(n):
         out = work / "gen.h5"
         wall, rss, _ = pipeline("generate", "--out", out, "--n-train", n - 2, "--n-val", 1, "--n-test", 1)
+        nbytes = out.stat().st_size
         out.unlink()
         os.sync()  # the next run starts with the disk done freeing this file's blocks
-        return n / wall, rss
+        return n / wall, rss, nbytes
 
-    speeds = [gen(30_000_000)[0] for _ in range(runs)]
-    rss = {n: gen(n)[1] for n in (1_000_000, big)}
-    return {"samples_per_s_30M": median(speeds), "peak_rss_mb": rss}
+    speeds, disk = [], []
+    for _ in range(runs):  # each generate run paired with writing as many bytes, nothing else
+        speed, _, nbytes = gen(n)
+        speeds.append(speed)
+        disk.append(n / disk_write(work / "disk.bin", nbytes))
+    rss = {m: gen(m)[1] for m in (1_000_000, big)}
+    return {"samples_per_s_30M": median(speeds), "disk_samples_per_s_30M": median(disk),
+            "disk_ratios": [g / d for g, d in zip(speeds, disk)], "runs": {"generate": speeds, "disk": disk},
+            "peak_rss_mb": rss}
 
 
 def eval_predict(data, model, work: Path, runs: int) -> dict:
@@ -212,13 +250,18 @@ def goals(m: dict) -> list:
         name = f"2. training samples/s from HDF5, batch {bs} (vs PyTorch)"
         rows.append((name, tp[f"hdf5_{bs}"], torch.get(f"torch_{bs}"), ">= 1.25x"))
         paired[name] = tp.get("ratios", {}).get(f"torch_{bs}")
+    inp = m["input"]
     for bs in THROUGHPUT_BATCHES:
-        name = f"3. HDF5 input vs in-memory tensors, batch {bs} (samples/s)"
-        rows.append((name, tp[f"hdf5_{bs}"], tp[f"memory_{bs}"], ">= 0.97x"))
-        paired[name] = tp.get("ratios", {}).get(f"memory_{bs}")
+        name = f"3. HDF5 input vs in-memory tensors, batch {bs} (samples/s, turns in one process)"
+        rows.append((name, inp[f"hdf5_{bs}"], inp[f"memory_{bs}"], ">= 0.97x"))
+        paired[name] = inp.get("ratios", {}).get(f"memory_{bs}")
     g = m["generation"]
     rows.append(("4a. generate samples/s, 30M samples, whole process", g["samples_per_s_30M"],
                  m["reference_generator"]["samples_per_s"], ">= 10M/s"))
+    if g.get("disk_samples_per_s_30M"):
+        name = "4a. generate vs writing its bytes with nothing else (the disk's durable rate), samples/s"
+        rows.append((name, g["samples_per_s_30M"], g["disk_samples_per_s_30M"], "ceiling"))
+        paired[name] = median(g["disk_ratios"])
     for n, rss in g["peak_rss_mb"].items():
         rows.append((f"4b. generate peak RSS (MB), {int(n):,} samples", rss, None, "<= 300 MB, flat"))
     rows.append(("5a. evaluate samples/s (vs reference per-sample predict)", m["eval"]["evaluate_samples_per_s"],
@@ -283,8 +326,10 @@ def machine(torch_python) -> dict:
               help="Largest dataset for the peak-memory check.")
 @click.option("--flags", default="--steps-per-execution 32", show_default=True,
               help="Train options for the throughput runs.")
+@click.option("--pairs", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Turns of each input (HDF5, memory) in the one-process comparison.")
 @click.pass_context
-def cli(ctx, out, runs, torch_python, reference_fits, big, flags):
+def cli(ctx, out, runs, torch_python, reference_fits, big, flags, pairs):
     """Run every benchmark and write bench.json and bench.md."""
     if ctx.invoked_subcommand:
         return
@@ -304,6 +349,8 @@ def cli(ctx, out, runs, torch_python, reference_fits, big, flags):
                                                              for _ in range(runs)])}
         click.echo("throughput ...", err=True)
         m["throughput"], m["torch"] = throughput(data, work, runs, flags, torch_python)
+        click.echo("input pipeline ...", err=True)
+        m["input"] = input_pipeline(data, pairs, flags)
         click.echo("generation ...", err=True)
         m["generation"] = generation(work, runs, big)
         click.echo("evaluate and predict ...", err=True)
@@ -342,15 +389,66 @@ def reference_generator_cmd(n):
 @click.option("--source", type=click.Choice(["hdf5", "memory"]), default="hdf5")
 @click.option("--steps-per-execution", type=int, default=1)
 @click.option("--jit/--no-jit", default=False)
-def train_speed_cmd(data, out, batch_size, steps_per_epoch, source, steps_per_execution, jit):
-    """Training samples/s over 3 epochs, not stopping at the target (the first epoch is not counted)."""
+@click.option("--epochs", type=int, default=THROUGHPUT_EPOCHS)
+def train_speed_cmd(data, out, batch_size, steps_per_epoch, source, steps_per_execution, jit, epochs):
+    """Training samples/s, not stopping at the target (the first epoch, which traces, is not counted)."""
     from pipeline import train
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    r = train.train(data, out, batch_size=batch_size, epochs=3, steps_per_epoch=steps_per_epoch,
+    r = train.train(data, out, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch,
                     learning_rate=1e-3, stop_at_target=False, steps_per_execution=steps_per_execution, jit=jit,
                     verbose=0, source=source)
     click.echo(json.dumps({"train_samples_per_s": r["train_samples_per_s"]}))
+
+
+@cli.command("train-pair", context_settings={"ignore_unknown_options": True})
+@click.option("--data", required=True)
+@click.option("--batch-size", type=int, required=True)
+@click.option("--pairs", type=int, default=7)
+@click.option("--steps-per-execution", type=int, default=1)
+@click.option("--jit/--no-jit", default=False)
+def train_pair_cmd(data, batch_size, pairs, steps_per_execution, jit):
+    """Samples/s of model.fit fed by the HDF5 reader and from memory, in turns (see input_pipeline)."""
+    click.echo(json.dumps(train_pair(data, batch_size, pairs, steps_per_execution, jit)))
+
+
+def train_pair(data, batch_size: int, pairs: int, steps_per_execution: int = 1, jit: bool = False) -> dict:
+    """Two identical models, one per input, each fit in turn (which goes first alternates) for two
+    reader blocks' worth of batches. A turn is timed from the end of its first compiled call (which
+    starts the input pipeline: the HDF5 reader's first block, the in-memory shuffle of the whole
+    split) to the end of its last; the first pair, which traces, is not counted."""
+    from pipeline import data as dataset
+    from pipeline import model as m
+    from pipeline import reader, train
+    from pipeline.backend import keras
+
+    info = dataset.describe(data)
+    spe = steps_per_execution
+    blocks = 2 * reader.block_rows(batch_size, info.length, info.n_features) // batch_size
+    steps = max(3, -(-blocks // spe)) * spe
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.ends = []
+
+        def on_train_batch_end(self, batch, logs=None):  # once per compiled call of spe steps
+            self.ends.append(time.perf_counter())
+
+    fed = {}
+    for source in ("hdf5", "memory"):
+        keras.utils.set_random_seed(0)
+        net = m.build_model(info.length, info.n_features, 25)
+        m.compile_model(net, m.make_optimizer("adam", 1e-3), spe, jit)
+        fed[source] = (net, train.training_dataset(info, batch_size, 0, source))
+    rates = {source: [] for source in fed}
+    for i in range(pairs + 1):
+        for source in (("hdf5", "memory") if i % 2 else ("memory", "hdf5")):
+            net, ds = fed[source]
+            clock = Clock()
+            net.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock])
+            if i:
+                rates[source].append((len(clock.ends) - 1) * spe * batch_size / (clock.ends[-1] - clock.ends[0]))
+    return {**rates, "steps_per_turn": steps}
 
 
 if __name__ == "__main__":

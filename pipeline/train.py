@@ -148,8 +148,7 @@ def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None,
     if worker:
         train_ds, val_ds = worker.datasets(info, batch_size, seed, VAL_BATCH)
     else:
-        make = reader.make_memory_dataset if source == "memory" else reader.make_dataset
-        train_ds = make(info, "train", batch_size, shuffle=True, seed=seed, repeat=True, drop_remainder=whole_batches)
+        train_ds = training_dataset(info, batch_size, seed, source)
         val_ds = reader.make_dataset(info, "val", VAL_BATCH, cache=True)
     one_pass = info.rows["train"] // batch_size if whole_batches else -(-info.rows["train"] // batch_size)
     steps = steps_per_epoch or one_pass
@@ -206,6 +205,16 @@ def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None,
     write_json_atomic(paths["train"], record)
     shutil.rmtree(paths["backup"], ignore_errors=True)
     return record
+
+
+def training_dataset(info, batch_size: int, seed: int, source: str = "hdf5"):
+    """The shuffled, repeated training batches of a single-process run, from the HDF5 reader or (the
+    benchmark's baseline) from memory: whole batches only when the split holds one."""
+    from pipeline import reader
+
+    make = reader.make_memory_dataset if source == "memory" else reader.make_dataset
+    return make(info, "train", batch_size, shuffle=True, seed=seed, repeat=True,
+                drop_remainder=info.rows["train"] >= batch_size)
 
 
 def _prepare_backup(backup: Path, identity: dict) -> list:
