@@ -33,6 +33,7 @@ REFERENCE_FITS = 10_000
 THROUGHPUT_BATCHES = (32, 128, 512)
 THROUGHPUT_SAMPLES = 131_072  # per epoch; the first epoch (tracing) is not counted
 THROUGHPUT_EPOCHS = 3
+MAX_CALLS_PER_TURN = 48  # of train_pair: about 1.5 s at batch 32
 
 
 def run(args, env=None, timeout=900):
@@ -162,7 +163,7 @@ def throughput(data, work: Path, runs: int, flags: list, torch_python) -> tuple[
 
 def input_pipeline(data, pairs: int, flags: list) -> dict:
     """Goal 3: HDF5 input against in-memory tensors, both in one process per batch size (train-pair),
-    taking turns every ~140k samples, so both see the same machine load: separate processes, seconds
+    taking turns of a second or two, so both see the same machine load: separate processes, seconds
     apart, differed here by 20-40% from run to run whatever they were fed from."""
     result = {}
     for bs in THROUGHPUT_BATCHES:
@@ -326,7 +327,7 @@ def machine(torch_python) -> dict:
               help="Largest dataset for the peak-memory check.")
 @click.option("--flags", default="--steps-per-execution 32", show_default=True,
               help="Train options for the throughput runs.")
-@click.option("--pairs", type=click.IntRange(min=1), default=7, show_default=True,
+@click.option("--pairs", type=click.IntRange(min=1), default=11, show_default=True,
               help="Turns of each input (HDF5, memory) in the one-process comparison.")
 @click.pass_context
 def cli(ctx, out, runs, torch_python, reference_fits, big, flags, pairs):
@@ -404,7 +405,7 @@ def train_speed_cmd(data, out, batch_size, steps_per_epoch, source, steps_per_ex
 @cli.command("train-pair", context_settings={"ignore_unknown_options": True})
 @click.option("--data", required=True)
 @click.option("--batch-size", type=int, required=True)
-@click.option("--pairs", type=int, default=7)
+@click.option("--pairs", type=int, default=11)
 @click.option("--steps-per-execution", type=int, default=1)
 @click.option("--jit/--no-jit", default=False)
 def train_pair_cmd(data, batch_size, pairs, steps_per_execution, jit):
@@ -414,9 +415,11 @@ def train_pair_cmd(data, batch_size, pairs, steps_per_execution, jit):
 
 def train_pair(data, batch_size: int, pairs: int, steps_per_execution: int = 1, jit: bool = False) -> dict:
     """Two identical models, one per input, each fit in turn (which goes first alternates) for two
-    reader blocks' worth of batches. A turn is timed from the end of its first compiled call (which
-    starts the input pipeline: the HDF5 reader's first block, the in-memory shuffle of the whole
-    split) to the end of its last; the first pair, which traces, is not counted."""
+    reader blocks' worth of batches (at most MAX_CALLS_PER_TURN compiled calls: at small batches a
+    block lasts seconds and its read is a negligible part of the time). A turn is timed from the end
+    of its first compiled call, which starts the input pipeline (the in-memory shuffle of the whole
+    split; the reader's first blocks, while later reads fall in the timed part at their steady rate)
+    to the end of its last; the first pair, which traces, is not counted."""
     from pipeline import data as dataset
     from pipeline import model as m
     from pipeline import reader, train
@@ -425,7 +428,7 @@ def train_pair(data, batch_size: int, pairs: int, steps_per_execution: int = 1, 
     info = dataset.describe(data)
     spe = steps_per_execution
     blocks = 2 * reader.block_rows(batch_size, info.length, info.n_features) // batch_size
-    steps = max(3, -(-blocks // spe)) * spe
+    steps = min(max(3, -(-blocks // spe)), MAX_CALLS_PER_TURN) * spe
 
     class Clock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
