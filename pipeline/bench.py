@@ -294,8 +294,8 @@ def markdown(result: dict) -> str:
     lines = [f"Benchmark, {result['date']}: {m['cores']} cores, Python {m['python']}, TensorFlow "
              f"{m['tensorflow']}, tf-keras {m['tf_keras']}, torch {m.get('torch', '–')}, h5py {m['h5py']}, "
              f"numpy {m['numpy']}. Medians of {result['runs']} runs; ratios are ours vs the baseline "
-             f"measured in the same run (higher is better); for 2 and 3, the median of each run's own "
-             f"ratio. Throughput flags: `{' '.join(result['flags'])}`.",
+             f"measured in the same run (higher is better); for 2, 3 and 4a against the disk, the median of "
+             f"each run's (for 3, each pair of turns') own ratio. Throughput flags: `{' '.join(result['flags'])}`.",
              "", "| figure | ours | baseline | ratio | goal |", "|---|---|---|---|---|"]
     for g in result["goals"]:
         ratio = f"{g['ratio']:.2f}x" if g["ratio"] else "–"
