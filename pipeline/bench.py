@@ -32,7 +32,6 @@ PEER = ROOT.parent / "shared" / "peers" / "torch_lstm.py"
 REFERENCE_FITS = 10_000
 THROUGHPUT_BATCHES = (32, 128, 512)
 THROUGHPUT_SAMPLES = 131_072  # per epoch; the first epoch (tracing) is not counted
-THROUGHPUT_EPOCHS = 3
 MAX_CALLS_PER_TURN = 48  # of train_pair: about 1.5 s at batch 32
 
 
@@ -165,12 +164,12 @@ def input_pipeline(data, pairs: int, flags: list) -> dict:
     """Goal 3: HDF5 input against in-memory tensors, both in one process per batch size (train-pair),
     taking turns of a second or two, so both see the same machine load: separate processes, seconds
     apart, differed here by 20-40% from run to run whatever they were fed from."""
-    result = {}
+    result = {"ratios": {}, "runs": {}}
     for bs in THROUGHPUT_BATCHES:
         r = helper("train-pair", "--data", data, "--batch-size", bs, "--pairs", pairs, *flags)
         result[f"hdf5_{bs}"], result[f"memory_{bs}"] = median(r["hdf5"]), median(r["memory"])
-        result.setdefault("ratios", {})[f"memory_{bs}"] = median([h / m for h, m in zip(r["hdf5"], r["memory"])])
-        result.setdefault("runs", {})[bs] = r
+        result["ratios"][f"memory_{bs}"] = median([h / m for h, m in zip(r["hdf5"], r["memory"])])
+        result["runs"][bs] = r
     return result
 
 
@@ -192,13 +191,13 @@ def disk_write(path: Path, nbytes: int, block: int = 4 << 20) -> float:
 
 
 def generation(work: Path, runs: int, big: int, n: int = 30_000_000) -> dict:
-    def gen(n):
+    def gen(rows):
         out = work / "gen.h5"
-        wall, rss, _ = pipeline("generate", "--out", out, "--n-train", n - 2, "--n-val", 1, "--n-test", 1)
+        wall, rss, _ = pipeline("generate", "--out", out, "--n-train", rows - 2, "--n-val", 1, "--n-test", 1)
         nbytes = out.stat().st_size
         out.unlink()
         os.sync()  # the next run starts with the disk done freeing this file's blocks
-        return n / wall, rss, nbytes
+        return rows / wall, rss, nbytes
 
     speeds, disk = [], []
     for _ in range(runs):  # each generate run paired with writing as many bytes, nothing else
@@ -387,18 +386,16 @@ def reference_generator_cmd(n):
 @click.option("--out", required=True)
 @click.option("--batch-size", type=int, required=True)
 @click.option("--steps-per-epoch", type=int, required=True)
-@click.option("--source", type=click.Choice(["hdf5", "memory"]), default="hdf5")
 @click.option("--steps-per-execution", type=int, default=1)
 @click.option("--jit/--no-jit", default=False)
-@click.option("--epochs", type=int, default=THROUGHPUT_EPOCHS)
-def train_speed_cmd(data, out, batch_size, steps_per_epoch, source, steps_per_execution, jit, epochs):
-    """Training samples/s, not stopping at the target (the first epoch, which traces, is not counted)."""
+def train_speed_cmd(data, out, batch_size, steps_per_epoch, steps_per_execution, jit):
+    """Training samples/s over 3 epochs, not stopping at the target (the first epoch is not counted)."""
     from pipeline import train
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    r = train.train(data, out, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch,
+    r = train.train(data, out, batch_size=batch_size, epochs=3, steps_per_epoch=steps_per_epoch,
                     learning_rate=1e-3, stop_at_target=False, steps_per_execution=steps_per_execution, jit=jit,
-                    verbose=0, source=source)
+                    verbose=0)
     click.echo(json.dumps({"train_samples_per_s": r["train_samples_per_s"]}))
 
 

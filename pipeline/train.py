@@ -86,10 +86,8 @@ def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None,
           learning_rate=None, momentum=0.9, clipnorm=None, curriculum=None, tensorboard=False, seed=0,
           target_accuracy=1.0, steps_per_execution=1,
           jit=False, unroll=None, deterministic=False, threads=0, stop_at_target=True, verbose=2,
-          t_start=None, source="hdf5", strategy="single", worker_report=None) -> dict:
-    """Train and write the model, history.csv and train.json. Returns the train.json record.
-
-    source="memory" feeds the same batches from RAM instead of the HDF5 reader (a benchmark baseline)."""
+          t_start=None, strategy="single", worker_report=None) -> dict:
+    """Train and write the model, history.csv and train.json. Returns the train.json record."""
     t_start = t_start or time.perf_counter()
     info = data.describe(data_path)
     chosen = presets.resolve_training(  # options left None come from the dataset's preset
@@ -119,7 +117,7 @@ def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None,
               "curriculum": list(curriculum), "seed": seed,
               "target_accuracy": target_accuracy, "steps_per_execution": steps_per_execution, "jit": jit,
               "unroll": unroll, "deterministic": deterministic, "threads": threads,
-              "stop_at_target": stop_at_target, "source": source,
+              "stop_at_target": stop_at_target,
               "workers": role.workers if role else 1}
     dataset = {"path": str(info.path), "content_hash": info.content_hash, "problem": info.problem,
                "params": info.params}
@@ -143,12 +141,11 @@ def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None,
     with worker.strategy.scope() if worker else contextlib.nullcontext():
         net = m.build_model(info.length, info.n_features, units, unroll)
         m.compile_model(net, m.make_optimizer(optimizer, learning_rate, momentum, clipnorm), steps_per_execution, jit)
-    # Whole batches only (a static batch shape: a faster trace and step), unless the split is smaller.
-    whole_batches = worker is None and info.rows["train"] >= batch_size
+    whole_batches = worker is None and holds_a_batch(info, batch_size)
     if worker:
         train_ds, val_ds = worker.datasets(info, batch_size, seed, VAL_BATCH)
     else:
-        train_ds = training_dataset(info, batch_size, seed, source)
+        train_ds = training_dataset(info, batch_size, seed)
         val_ds = reader.make_dataset(info, "val", VAL_BATCH, cache=True)
     one_pass = info.rows["train"] // batch_size if whole_batches else -(-info.rows["train"] // batch_size)
     steps = steps_per_epoch or one_pass
@@ -207,14 +204,20 @@ def train(data_path, out, *, batch_size=None, epochs=None, steps_per_epoch=None,
     return record
 
 
+def holds_a_batch(info, batch_size: int) -> bool:
+    """Single-process training reads whole batches only (a static batch shape: a faster trace and
+    step), unless the training split is smaller than one batch."""
+    return info.rows["train"] >= batch_size
+
+
 def training_dataset(info, batch_size: int, seed: int, source: str = "hdf5"):
     """The shuffled, repeated training batches of a single-process run, from the HDF5 reader or (the
-    benchmark's baseline) from memory: whole batches only when the split holds one."""
+    benchmark's baseline) from memory."""
     from pipeline import reader
 
     make = reader.make_memory_dataset if source == "memory" else reader.make_dataset
     return make(info, "train", batch_size, shuffle=True, seed=seed, repeat=True,
-                drop_remainder=info.rows["train"] >= batch_size)
+                drop_remainder=holds_a_batch(info, batch_size))
 
 
 def _prepare_backup(backup: Path, identity: dict) -> list:
