@@ -15,35 +15,24 @@ ART ?= artifacts
 MODEL := $(ART)/model.keras
 METRICS := $(ART)/metrics.json
 PREDICTIONS := $(ART)/predictions.csv
+EXPORT := $(ART)/export
 STAMPS := $(ART)/.params
 DATA_STAMP ?= $(STAMPS)/generate
 
-# Parameters. Empty means the default declared once, in the stage's own --help; Make only forwards.
-PROBLEM ?=
-LENGTH ?=
-N_FEATURES ?=
-OUT_INDEX ?=
-N_TRAIN ?=
-N_VAL ?=
-N_TEST ?=
-SEED ?=
-UNITS ?=
-BATCH_SIZE ?=
-EPOCHS ?=
-OPTIMIZER ?=
-LR ?=
-MOMENTUM ?=
-CLIPNORM ?=
-CURRICULUM ?=
+# Parameters, each declared once as VARIABLE:option. Empty means the default declared once, in the
+# stage's own --help (pipeline/config.py); Make only forwards what is set.
+DATA_PARAMS := PROBLEM:problem LENGTH:length N_FEATURES:n-features OUT_INDEX:out-index N_TRAIN:n-train \
+	N_VAL:n-val N_TEST:n-test SEED:seed
+TRAIN_PARAMS := UNITS:units BATCH_SIZE:batch-size EPOCHS:epochs OPTIMIZER:optimizer LR:learning-rate \
+	MOMENTUM:momentum CLIPNORM:clipnorm CURRICULUM:curriculum SEED:seed
 TRAIN_FLAGS ?=
-
-opt = $(if $(strip $($(1))),--$(2) $(strip $($(1))))
-GENERATE_ARGS := $(call opt,PROBLEM,problem) $(call opt,LENGTH,length) $(call opt,N_FEATURES,n-features) \
-	$(call opt,OUT_INDEX,out-index) $(call opt,N_TRAIN,n-train) $(call opt,N_VAL,n-val) \
-	$(call opt,N_TEST,n-test) $(call opt,SEED,seed)
-TRAIN_ARGS := $(call opt,UNITS,units) $(call opt,BATCH_SIZE,batch-size) $(call opt,EPOCHS,epochs) \
-	$(call opt,OPTIMIZER,optimizer) $(call opt,LR,learning-rate) $(call opt,MOMENTUM,momentum) \
-	$(call opt,CLIPNORM,clipnorm) $(call opt,CURRICULUM,curriculum) $(call opt,SEED,seed) $(TRAIN_FLAGS)
+var = $(firstword $(subst :, ,$(1)))
+DATA_VARS := $(foreach p,$(DATA_PARAMS),$(call var,$(p)))
+TRAIN_VARS := $(filter-out SEED,$(foreach p,$(TRAIN_PARAMS),$(call var,$(p))))
+$(foreach v,$(DATA_VARS) $(TRAIN_VARS),$(eval $(v) ?=))
+args = $(foreach p,$(1),$(if $(strip $($(call var,$(p)))),--$(lastword $(subst :, ,$(p))) $(strip $($(call var,$(p))))))
+GENERATE_ARGS := $(strip $(call args,$(DATA_PARAMS)))
+TRAIN_ARGS := $(strip $(call args,$(TRAIN_PARAMS)) $(TRAIN_FLAGS))
 
 # A stamp holds the arguments a stage was run with; it is rewritten only when they change, so a
 # changed parameter makes exactly that stage and what follows it stale.
@@ -53,17 +42,26 @@ stamp = $(shell mkdir -p $(STAMPS) $(dir $(1)) && f=$(1) && a='$(strip $(2))' &&
 $(call stamp,$(DATA_STAMP),$(GENERATE_ARGS))
 $(call stamp,$(STAMPS)/train,$(TRAIN_ARGS))
 
-COMMON := pipeline/data.py pipeline/echo.py pipeline/files.py
-TF_COMMON := $(COMMON) pipeline/backend.py pipeline/model.py pipeline/modelfile.py pipeline/reader.py
+# The modules each stage's code imports (tests/test_make.py fails when one is missing): a change to
+# any of them makes that stage stale.
+CORE_SRC := pipeline/__init__.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
+	pipeline/options.py
+MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/model.py pipeline/modelfile.py pipeline/reader.py
+GENERATE_SRC := pipeline/generate.py $(CORE_SRC)
+TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py \
+	pipeline/distributed/__init__.py pipeline/distributed/role.py pipeline/distributed/worker.py $(MODEL_SRC)
+EVALUATE_SRC := pipeline/evaluate.py pipeline/artifacts.py $(MODEL_SRC)
+PREDICT_SRC := pipeline/predict.py pipeline/artifacts.py $(MODEL_SRC)
+EXPORT_SRC := pipeline/export.py $(MODEL_SRC)
 
-.PHONY: help all data train evaluate predict inspect test lint clean bench sweep
+.PHONY: help all data train evaluate predict export inspect test lint clean bench sweep
 
 help: ## List targets and variables (the default goal)
 	@echo "Targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 16
 	@echo "Variables (empty = the stage's default; see 'python -m pipeline <stage> --help'):"
-	@echo "  data:  PROBLEM LENGTH N_FEATURES OUT_INDEX N_TRAIN N_VAL N_TEST SEED"
-	@echo "  train: UNITS BATCH_SIZE EPOCHS OPTIMIZER LR MOMENTUM CLIPNORM CURRICULUM SEED (also seeds training)"
+	@echo "  data:  $(DATA_VARS) (SEED also seeds training)"
+	@echo "  train: $(TRAIN_VARS)"
 	@echo "         TRAIN_FLAGS (any other train option, e.g. --tensorboard)"
 	@echo "  sweep: PARAM (any data or train variable) VALUES (e.g. \"16 64 256\")"
 	@echo "  paths: DATA=$(DATA) ART=$(ART) VENV=$(VENV) PYTHON=$(PYTHON)"
@@ -78,19 +76,24 @@ evaluate: $(METRICS) ## Evaluate on the test split (writes metrics.json)
 
 predict: $(PREDICTIONS) ## Predict the test split (writes predictions.csv)
 
+export: $(EXPORT)/saved_model.pb ## Export the model as a TensorFlow SavedModel for serving (artifacts/export)
+
 inspect: | $(INSTALLED) ## Summarise the dataset and every artifact that exists
-	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(PREDICTIONS); do \
-		if [ -f $$f ]; then $(RUN) inspect $$f; echo; fi; done
+	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(PREDICTIONS) $(EXPORT); do \
+		if [ -e $$f ]; then $(RUN) inspect $$f; echo; fi; done
 
 test: | $(INSTALLED) ## Run the test suite
 	$(PY) -m pytest -q
 
-lint: | $(INSTALLED) ## Check style with ruff
-	$(PY) -m ruff check pipeline tests
+lint: | $(INSTALLED) ## Check style (ruff) and the architecture's import contracts (import-linter)
+	$(PY) -m ruff check pipeline tests benchmarks
+	$(VENV)/bin/lint-imports
 
-bench: | $(INSTALLED) ## Measure the speed goals against their baselines (artifacts/bench.md; minutes)
-	$(MAKE) --no-print-directory $(TORCH_VENV)/.installed || echo "PyTorch could not be installed; the bench reports the rest"
-	$(PY) -m pipeline.bench --out $(ART)/bench.json --torch-python $(TORCH_VENV)/bin/python
+BENCH_FLAGS ?=
+bench: | $(INSTALLED) ## Measure the speed goals against their baselines (docs/performance.md; minutes)
+	$(if $(filter --no-torch,$(BENCH_FLAGS)),,$(MAKE) --no-print-directory $(TORCH_VENV)/.installed)
+	$(PY) -m benchmarks.bench --out $(ART)/bench.json --doc docs/performance.md \
+		--torch-python $(TORCH_VENV)/bin/python $(BENCH_FLAGS)
 
 clean: ## Remove generated data and artifacts (keeps .venv)
 	rm -rf $(DATA) $(ART)/* $(ART)/.params $(ART)/.*.backup
@@ -108,18 +111,20 @@ $(TORCH_VENV)/.installed:
 	$(TORCH_VENV)/bin/pip install --quiet torch==2.13.0 numpy
 	touch $@
 
-$(DATA): $(DATA_STAMP) pipeline/generate.py pipeline/presets.py $(COMMON) | $(INSTALLED)
+$(DATA): $(DATA_STAMP) $(GENERATE_SRC) | $(INSTALLED)
 	$(RUN) generate --out $@ $(GENERATE_ARGS)
 
-$(MODEL): $(DATA) $(STAMPS)/train pipeline/train.py pipeline/presets.py pipeline/curriculum.py pipeline/plots.py \
-		$(TF_COMMON) | $(INSTALLED)
+$(MODEL): $(DATA) $(STAMPS)/train $(TRAIN_SRC) | $(INSTALLED)
 	$(RUN) train --data $(DATA) --out $@ $(TRAIN_ARGS)
 
-$(METRICS): $(MODEL) $(DATA) pipeline/evaluate.py pipeline/stage.py $(TF_COMMON) | $(INSTALLED)
+$(METRICS): $(MODEL) $(DATA) $(EVALUATE_SRC) | $(INSTALLED)
 	$(RUN) evaluate --data $(DATA) --model $(MODEL) --out $@
 
-$(PREDICTIONS): $(MODEL) $(DATA) pipeline/predict.py pipeline/stage.py $(TF_COMMON) | $(INSTALLED)
+$(PREDICTIONS): $(MODEL) $(DATA) $(PREDICT_SRC) | $(INSTALLED)
 	$(RUN) predict --data $(DATA) --model $(MODEL) --out $@
+
+$(EXPORT)/saved_model.pb: $(MODEL) $(EXPORT_SRC) | $(INSTALLED)
+	$(RUN) export --model $(MODEL) --out $(EXPORT)
 
 # ---- Sweeps: make sweep PARAM=BATCH_SIZE VALUES="16 64 256 1024 4096" ----
 # One run per value in $(SWEEP)/<value>/: a recursive `make evaluate` with that folder as ART, so each
@@ -128,14 +133,12 @@ $(PREDICTIONS): $(MODEL) $(DATA) pipeline/predict.py pipeline/stage.py $(TF_COMM
 PARAM ?=
 VALUES ?=
 SWEEP := $(ART)/sweeps/$(PARAM)
-DATA_PARAMS := PROBLEM LENGTH N_FEATURES OUT_INDEX N_TRAIN N_VAL N_TEST SEED
-TRAIN_PARAMS := UNITS BATCH_SIZE EPOCHS OPTIMIZER LR MOMENTUM CLIPNORM CURRICULUM
 sweep_run = ART=$(SWEEP)/$(1) $(PARAM)=$(1) \
-	$(if $(filter $(PARAM),$(DATA_PARAMS)),DATA=$(SWEEP)/$(1)/echo.h5,DATA=$(DATA) DATA_STAMP=$(DATA_STAMP))
+	$(if $(filter $(PARAM),$(DATA_VARS)),DATA=$(SWEEP)/$(1)/echo.h5,DATA=$(DATA) DATA_STAMP=$(DATA_STAMP))
 
 sweep: | $(INSTALLED) ## One run per value, e.g. make sweep PARAM=BATCH_SIZE VALUES="16 64 256"
-	@[ "$(words $(PARAM))" = 1 ] && [ -n "$(filter $(PARAM),$(DATA_PARAMS) $(TRAIN_PARAMS))" ] || \
-		{ echo "make sweep: PARAM='$(PARAM)' must be one of $(DATA_PARAMS) $(TRAIN_PARAMS)" >&2; exit 2; }
+	@[ "$(words $(PARAM))" = 1 ] && [ -n "$(filter $(PARAM),$(DATA_VARS) $(TRAIN_VARS))" ] || \
+		{ echo "make sweep: PARAM='$(PARAM)' must be one of $(DATA_VARS) $(TRAIN_VARS)" >&2; exit 2; }
 	@[ -n "$(strip $(VALUES))" ] || { echo 'make sweep: VALUES is empty; e.g. VALUES="16 64 256"' >&2; exit 2; }
 	@$(foreach v,$(VALUES),$(MAKE) --no-print-directory $(call sweep_run,$(v)) evaluate && ) true
 	$(RUN) sweep-summary $(SWEEP) $(VALUES)
@@ -146,4 +149,7 @@ sweep: | $(INSTALLED) ## One run per value, e.g. make sweep PARAM=BATCH_SIZE VAL
 WORKERS ?=
 .PHONY: train-cluster
 train-cluster: $(DATA) | $(INSTALLED) ## Train on WORKERS local workers (tf.distribute), e.g. WORKERS=2
-	$(RUN) train-cluster $(call opt,WORKERS,workers) --data $(DATA) --out $(MODEL) $(TRAIN_ARGS)
+	$(RUN) train-cluster $(call args,WORKERS:workers) --data $(DATA) --out $(MODEL) $(TRAIN_ARGS)
+
+print-%: ## Print a Make variable, e.g. make print-TRAIN_SRC
+	@echo $($*)

@@ -1,23 +1,68 @@
 """TensorFlow with tf-keras (Keras 2), imported only by the stages that run a model.
 
 tf-keras, not Keras 3: with TensorFlow 2.21, Keras 3's model.fit fails under
-MultiWorkerMirroredStrategy (keras-team/keras#20585) while tf-keras runs it (README, "Why tf-keras").
+MultiWorkerMirroredStrategy (keras-team/keras#20585) while tf-keras runs it (docs/keras.md).
 The environment must be set before TensorFlow is first imported.
 """
+import contextlib
 import gc
 import os
+import re
+import sys
+import tempfile
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+VERBOSE = "ECHO_PIPELINE_VERBOSE"  # set by `echo-pipeline -v`: TensorFlow's start-up log is shown as it is
 
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+# What TensorFlow's C++ code prints while it loads, before absl logging is set up and so whatever
+# TF_CPP_MIN_LOG_LEVEL says: facts about the build and the machine, not about this run.
+STARTUP_NOISE = re.compile(r"All log messages before absl::InitializeLog|oneDNN custom operations are on|"
+                           r"Could not find cuda drivers|Unable to register cu(DNN|FFT|BLAS) factory|"
+                           r"TF-TRT Warning|computation placer already registered|"
+                           r"This TensorFlow binary is optimized to use available CPU instructions|"
+                           r"rebuild TensorFlow with the appropriate compiler flags")
+
+
+@contextlib.contextmanager
+def startup_log_filtered():
+    """Catch what is written to file descriptor 2 in the body and pass on all but STARTUP_NOISE."""
+    if os.environ.get(VERBOSE) == "1":
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines(keepends=True):
+                if not STARTUP_NOISE.search(line):
+                    sys.stderr.write(line)
+
+
+with startup_log_filtered():
+    import tensorflow as tf
+    import tf_keras as keras
 
 # TensorFlow and Keras leave about 300,000 objects that live as long as the process; a full garbage
 # collection scanning them took 0.16-0.28 s in the middle of fit. Keep the collector off them.
 gc.freeze()
 
-__all__ = ["tf", "keras", "versions"]
+__all__ = ["tf", "keras", "keras3", "versions"]
+
+
+def keras3():
+    """Keras 3, the `keras` that `pip install tensorflow` brings: model files are written in its format so
+    that a user's Keras loads them (docs/keras.md). Imported only when needed: it adds 0.6 s to start-up."""
+    with startup_log_filtered():
+        import keras as keras_3
+    return keras_3
 
 # Environment variables that can change numerical results or speed; recorded with every model.
 SETTINGS_ENV = ("TF_ENABLE_ONEDNN_OPTS", "TF_USE_LEGACY_KERAS", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC",
@@ -33,6 +78,7 @@ def versions() -> dict:
     import numpy as np
 
     return {"python": platform.python_version(), "tensorflow": tf.__version__, "tf_keras": keras.__version__,
+            "keras": keras3().__version__,
             "numpy": np.__version__, "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version,
             "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(default)"),
             "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),

@@ -2,20 +2,27 @@
 
 Errors in options (exit 2) or files (exit 1) print one line on stderr, never a traceback.
 """
+import os
 import sys
 
 import click
 
-from pipeline import __version__, cluster, evaluate, generate, inspection, predict, sweep, train
+from pipeline import __version__, evaluate, export, generate, inspection, predict, sweep, train
+from pipeline.distributed import launcher
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="echo-pipeline")
-def cli():
+@click.option("-v", "--verbose", is_flag=True, help="Also show TensorFlow's start-up log.")
+def cli(verbose):
     """Echo sequence prediction with a vanilla LSTM, stage by stage."""
+    if verbose:  # read by pipeline.backend, in this process and the workers it starts
+        os.environ["ECHO_PIPELINE_VERBOSE"] = "1"
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 
-for command in (generate.cli, train.cli, cluster.cli, evaluate.cli, predict.cli, inspection.cli, sweep.cli):
+for command in (generate.cli, train.cli, launcher.cli, evaluate.cli, predict.cli, export.cli, inspection.cli,
+                sweep.cli):
     cli.add_command(command)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from pipeline.files import write_text_atomic
+from pipeline.options import int_list
 
 ADVANCE_ACCURACY = 0.999
 
@@ -25,10 +26,7 @@ def parse(text) -> tuple:
     text = (text or "").strip().lower()
     if text in ("", "none"):
         return ()
-    try:
-        lengths = tuple(int(x) for x in text.replace(" ", "").split(","))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of lengths, e.g. 5,10,20") from None
+    lengths = tuple(int_list(text, "5,10,20"))
     if any(b <= a for a, b in zip(lengths, lengths[1:])) or lengths[0] < 1:
         raise click.BadParameter(f"{text!r}: lengths must be positive and increasing")
     return lengths
@@ -47,15 +45,15 @@ def prepare(net, train_ds, lengths, info, state_file: Path, seed: int = 0, steps
             jit: bool = False):
     """(model to fit, its training data, callback): a variable-length model sharing net's layers and
     optimizer, fed prefixes whose length the callback raises."""
-    from pipeline import model as m
     from pipeline.backend import keras, tf
+    from pipeline.model import compile_model
 
     plan = stages(lengths, info.length, info.out_index)
     state = json.loads(state_file.read_text()) if state_file.exists() else {"stage": 0, "log": []}
     stage_var = tf.Variable(state["stage"], dtype=tf.int64, trainable=False, name="curriculum_stage")
     table = tf.constant(plan, tf.int64)
     trainer = keras.Sequential([keras.Input((None, info.n_features)), *net.layers], name="curriculum")
-    m.compile_model(trainer, net.optimizer, steps_per_execution, jit)
+    compile_model(trainer, net.optimizer, steps_per_execution, jit)
 
     class Curriculum(keras.callbacks.Callback):
         """Moves to the next prefix length once training accuracy reaches ADVANCE_ACCURACY."""

@@ -19,24 +19,36 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pipeline import echo
+from pipeline import config, echo
 from pipeline.files import BadFile, existing_file
 
 FORMAT_VERSION = 2  # 2: digests of tokens instead of one-hot bytes
 SPLITS = ("train", "val", "test")
 ARRAYS = ("X", "y")
 PARAMS = ("length", "n_features", "out_index", "seed", "n_train", "n_val", "n_test")
-UNIT_BYTES = 4 << 20  # generation and hashing unit: about 4 MiB of one-hot rows
-READ_CACHE_BYTES = 64 << 20  # h5py chunk cache, large enough for any compressed chunk we write
+
+
+def sample_bytes(length: int, n_features: int) -> int:
+    """Bytes of one stored sample: its one-hot sequence and its one-hot label."""
+    return (length + 1) * n_features
+
+
+def power_of_two_rows(budget: int, length: int, n_features: int, most: int) -> int:
+    """The largest power of two up to `most` (at least 1) whose samples fit in `budget` bytes."""
+    rows = most
+    while rows > 1 and rows * sample_bytes(length, n_features) > budget:
+        rows >>= 1
+    return rows
 
 
 def unit_rows(length: int, n_features: int) -> int:
-    """Rows per generation/hash unit: the largest power of two up to 65536 within UNIT_BYTES."""
-    row_bytes = (length + 1) * n_features
-    rows = 1 << 16
-    while rows > 1 and rows * row_bytes > UNIT_BYTES:
-        rows >>= 1
-    return rows
+    """Rows per generation and hashing unit."""
+    return power_of_two_rows(config.UNIT_BYTES, length, n_features, most=1 << 16)
+
+
+def h5_reader(path, **kw) -> h5py.File:
+    """An HDF5 file opened for reading with the chunk cache every reader uses."""
+    return h5py.File(path, "r", rdcc_nbytes=config.READ_CACHE_BYTES, rdcc_nslots=config.READ_CACHE_SLOTS, **kw)
 
 
 def token_digest(tokens: np.ndarray, n_features: int) -> bytes:
@@ -87,6 +99,12 @@ class DatasetInfo:
         """What a model trained on this data depends on."""
         return {"length": self.length, "n_features": self.n_features, "out_index": self.out_index}
 
+    @property
+    def provenance(self) -> dict:
+        """What artifacts made from this dataset record of it."""
+        return {"path": str(self.path), "content_hash": self.content_hash, "problem": self.problem,
+                "params": self.params}
+
 
 def _attr(value):
     return value.item() if isinstance(value, np.generic) else value
@@ -96,7 +114,7 @@ def open_h5(path, **kw) -> h5py.File:
     """Open an HDF5 file for reading, or BadFile saying why it cannot be."""
     p = existing_file(path, "dataset")
     try:
-        return h5py.File(p, "r", rdcc_nbytes=READ_CACHE_BYTES, rdcc_nslots=10007, **kw)
+        return h5_reader(p, **kw)
     except OSError as e:
         raise BadFile(f"dataset {p}: not a readable HDF5 file ({_short(e)})") from None
 

@@ -62,6 +62,11 @@ def is_one_hot(rows: np.ndarray) -> bool:
     return bool(((rows == 0) | (rows == 1)).all() and (rows.sum(axis=-1, dtype=np.int64) == 1).all())
 
 
-def format_sequence(tokens) -> str:
-    """The book's way of printing a sequence: [7, 0, 2, 6, 7]."""
-    return "[" + ", ".join(str(int(t)) for t in tokens) + "]"
+def format_sequence(tokens, most: int = 20) -> str:
+    """The book's way of printing a sequence: [7, 0, 2, 6, 7]; over `most` values, the first and last
+    few around a count of those left out: [7, 0, 2, ... 990 more ..., 4, 1]."""
+    values = [str(int(t)) for t in tokens]
+    if len(values) > most:
+        head, tail = most // 2, most // 4
+        values = [*values[:head], f"... {len(values) - head - tail:,} more ...", *values[-tail:]]
+    return "[" + ", ".join(values) + "]"

@@ -9,28 +9,26 @@ import time
 
 import click
 
-from pipeline import stage
+from pipeline import artifacts, config
 from pipeline.files import write_json_atomic
 from pipeline.options import data_option, model_option
 
-EVAL_BATCH = 8192
 
-
-def evaluate(data_path, model_path, out, batch_size: int = EVAL_BATCH) -> dict:
-    info, net, metadata = stage.open_inputs(data_path, model_path, out)
+def evaluate(data_path, model_path, out, batch_size: int = config.EVAL_BATCH) -> dict:
+    info, net, metadata = artifacts.open_inputs(data_path, model_path, out)
     from pipeline import reader
 
     ds = reader.make_dataset(info, "test", batch_size)
     t0 = time.perf_counter()
-    net.evaluate(ds.take(1), verbose=0)  # traces the test step, so the timing below is throughput
+    net.evaluate(ds, steps=1, verbose=0)  # traces the test step, so the timing below is throughput
     t = time.perf_counter()
-    loss, accuracy = net.evaluate(ds, verbose=0)
+    loss, accuracy = net.evaluate(ds, steps=-(-info.rows["test"] // batch_size), verbose=0)
     seconds = time.perf_counter() - t
     n = info.rows["test"]
     record = {"loss": float(loss), "accuracy": float(accuracy), "n_test": n,
               "correct": int(round(accuracy * n)), "seconds": round(seconds, 4),
               "seconds_with_tracing": round(time.perf_counter() - t0, 4),
-              "samples_per_s": round(n / seconds), **stage.provenance(info, model_path, metadata)}
+              "samples_per_s": round(n / seconds), **artifacts.provenance(info, model_path, metadata)}
     write_json_atomic(out, record)
     return record
 
@@ -38,7 +36,7 @@ def evaluate(data_path, model_path, out, batch_size: int = EVAL_BATCH) -> dict:
 @click.command("evaluate")
 @data_option
 @model_option
-@click.option("--out", type=click.Path(), default="artifacts/metrics.json", show_default=True,
+@click.option("--out", type=click.Path(), default=config.METRICS_PATH, show_default=True,
               help="Metrics file to write.")
 def cli(data_path, model_path, out):
     """Evaluate the model on the test split."""

@@ -1,6 +1,6 @@
 """Stage 1, generate: write a seeded one-hot echo dataset to one HDF5 file.
 
-Reads nothing; writes --out (default data/echo.h5) with splits train/val/test (layout in data.py).
+Reads nothing; writes --out with splits train/val/test (layout in data.py).
 Rows are made in fixed units, each from its own seed (seed, split, unit), so the bytes depend only on
 the parameters, never on chunking or block size; units are made on worker threads and written in
 order, so memory stays flat whatever N is. The file is published by an atomic rename.
@@ -18,11 +18,11 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from pipeline import __version__, data, echo, presets
+from pipeline import __version__, config, data, echo
 from pipeline.files import BadFile, atomic_output, background_sync, writable_target
+from pipeline.options import SEED, preset_help, problem_option
 
 COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}
-CHUNK_BYTES = 1 << 20  # h5py's guidance: chunks of 10 KiB to 1 MiB
 
 
 def unit_tokens(params: dict, split_index: int, unit: int, rows: int) -> np.ndarray:
@@ -32,29 +32,32 @@ def unit_tokens(params: dict, split_index: int, unit: int, rows: int) -> np.ndar
 
 
 def default_chunk_rows(length: int, n_features: int) -> int:
-    rows = 1 << 14
-    while rows > 1 and rows * length * n_features > CHUNK_BYTES:
-        rows >>= 1
-    return rows
+    return data.power_of_two_rows(config.CHUNK_BYTES, length, n_features, most=1 << 14)
+
+
+def check_params(params: dict) -> None:
+    if params["out_index"] >= params["length"]:
+        raise click.BadParameter(f"{params['out_index']} is not in [0, length={params['length']})",
+                                 param_hint="'--out-index'")
 
 
 def check_chunks(params: dict, chunk_rows: int, compression: str) -> None:
     """Refuse compressed chunks larger than the readers' chunk cache: each batch-sized read would
-    decompress the whole chunk again, hundreds of times slower (README, "Larger than memory")."""
+    decompress the whole chunk again, hundreds of times slower (docs/scaling.md)."""
     rows = chunk_rows or default_chunk_rows(params["length"], params["n_features"])
     rows = max(min(rows, params[f"n_{split}"]) for split in data.SPLITS)  # as write_dataset makes them
     chunk_bytes = rows * params["length"] * params["n_features"]
-    if compression != "none" and chunk_bytes > data.READ_CACHE_BYTES:
-        most = data.READ_CACHE_BYTES // (params["length"] * params["n_features"])
+    if compression != "none" and chunk_bytes > config.READ_CACHE_BYTES:
+        most = config.READ_CACHE_BYTES // (params["length"] * params["n_features"])
         raise click.BadParameter(f"{chunk_rows} rows make {compression} chunks of {chunk_bytes / 2**20:.0f} MiB, "
-                                 f"more than the {data.READ_CACHE_BYTES >> 20} MiB chunk cache readers use; "
+                                 f"more than the {config.READ_CACHE_BYTES >> 20} MiB chunk cache readers use; "
                                  f"use at most {most} (0 picks about 1 MiB)", param_hint="'--chunk-rows'")
 
 
 def estimate_bytes(params: dict) -> int:
     """Uncompressed size of the data the file will hold."""
     n = sum(params[f"n_{s}"] for s in data.SPLITS)
-    return n * (params["length"] + 1) * params["n_features"]
+    return n * data.sample_bytes(params["length"], params["n_features"])
 
 
 def write_dataset(path, params: dict, chunk_rows: int = 0, compression: str = "none",
@@ -67,7 +70,7 @@ def write_dataset(path, params: dict, chunk_rows: int = 0, compression: str = "n
     digests = {}
     # Units made of whole chunks go straight to the file: HDF5's chunk cache would copy every chunk
     # once more (2.5x slower writes, measured); chunks that straddle units need the cache.
-    cache = 0 if step % chunk_rows == 0 else data.READ_CACHE_BYTES
+    cache = 0 if step % chunk_rows == 0 else config.READ_CACHE_BYTES
     with h5py.File(path, "w", rdcc_nbytes=cache) as f, ThreadPoolExecutor(max(1, workers)) as pool, \
             tqdm(total=total, unit="rows", unit_scale=True, desc="generate", disable=not progress) as bar:
         for split_index, split in enumerate(data.SPLITS):
@@ -138,6 +141,7 @@ def _unit_with_digests(params, split_index, unit, rows, buffers) -> dict:
 def generate(out, params: dict, **kw) -> str:
     """Check free disk space, write to a temporary file beside `out`, and rename it into place."""
     out = writable_target(out)  # before the disk check, which needs the folder
+    check_params(params)
     check_chunks(params, kw.get("chunk_rows", 0), kw.get("compression", "none"))
     need = estimate_bytes(params)
     free = shutil.disk_usage(out.parent if str(out.parent) else ".").free
@@ -149,9 +153,9 @@ def generate(out, params: dict, **kw) -> str:
 
 
 @click.command("generate")
-@click.option("--out", type=click.Path(dir_okay=False), default="data/echo.h5", show_default=True,
+@click.option("--out", type=click.Path(dir_okay=False), default=config.DATA_PATH, show_default=True,
               help="HDF5 file to write.")
-@presets.problem_option
+@problem_option
 @click.option("--length", type=click.IntRange(min=1), default=None,
               help="Sequence length (time steps).  [default: from --problem; reference 5]")
 @click.option("--n-features", type=click.IntRange(min=2), default=None,
@@ -159,23 +163,23 @@ def generate(out, params: dict, **kw) -> str:
 @click.option("--out-index", type=click.IntRange(min=0), default=None,
               help="Position echoed as the label, in [0, length).  [default: from --problem; reference 2]")
 @click.option("--n-train", type=click.IntRange(min=1), default=None,
-              help="Training sequences.  " + presets.default_help(presets.SPLITS, "n_train", "{:,}".format))
+              help="Training sequences.  " + preset_help(config.SPLITS, "n_train", "{:,}".format))
 @click.option("--n-val", type=click.IntRange(min=1), default=None,
-              help="Validation sequences.  " + presets.default_help(presets.SPLITS, "n_val", "{:,}".format))
+              help="Validation sequences.  " + preset_help(config.SPLITS, "n_val", "{:,}".format))
 @click.option("--n-test", type=click.IntRange(min=1), default=None,
-              help="Test sequences.  " + presets.default_help(presets.SPLITS, "n_test", "{:,}".format))
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random sequences.")
+              help="Test sequences.  " + preset_help(config.SPLITS, "n_test", "{:,}".format))
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the random sequences.")
 @click.option("--chunk-rows", type=click.IntRange(min=0), default=0, show_default=True,
               help="HDF5 chunk length in rows; 0 picks about 1 MiB chunks.")
 @click.option("--compression", type=click.Choice(list(COMPRESSION)), default="none", show_default=True,
               help="HDF5 filter; uncompressed is fastest to write and read.")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Threads making rows while the main thread writes.")
 def cli(out, problem, length, n_features, out_index, n_train, n_val, n_test, seed, chunk_rows, compression,
         workers):
     """Generate the one-hot echo dataset into one HDF5 file."""
-    shape = presets.resolve_problem(problem, length=length, n_features=n_features, out_index=out_index)
-    splits = presets.resolve_splits(problem, n_train=n_train, n_val=n_val, n_test=n_test)
+    shape = config.resolve_problem(problem, length=length, n_features=n_features, out_index=out_index)
+    splits = config.resolve_splits(problem, n_train=n_train, n_val=n_val, n_test=n_test)
     params = {**shape, **splits, "problem": problem, "seed": seed}
     content_hash = generate(out, params, chunk_rows=chunk_rows, compression=compression, workers=workers,
                             progress=sys.stderr.isatty())

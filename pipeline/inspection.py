@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import data, echo, modelfile, sweep
+from pipeline import config, data, echo, modelfile, sweep
 from pipeline.files import BadFile, existing_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -46,7 +46,7 @@ def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
 
 def label_counts(y) -> np.ndarray:
     """How often each label occurs, read in blocks of about 4 MiB, whatever the split's size."""
-    block = max(1, data.UNIT_BYTES // y.shape[1])
+    block = max(1, config.UNIT_BYTES // y.shape[1])
     return sum(y[s:s + block].sum(axis=0, dtype=np.int64) for s in range(0, len(y), block))
 
 
@@ -55,8 +55,9 @@ def model_report(path) -> str:
     from pipeline.model import load_model
 
     net, _ = load_model(path)
-    lines = []
-    net.summary(print_fn=lambda line, **kw: lines.append(line), line_length=80)
+    lines = [f"  {layer.name} ({type(layer).__name__}): output {tuple(layer.output.shape)}, "
+             f"{layer.count_params():,} weights" for layer in net.layers]
+    lines.append(f"  {net.count_params():,} weights in all; input {tuple(net.input_shape)}")
     p = metadata.get("params", {})
     ds = metadata.get("dataset", {})
     lines += [f"trained with: {', '.join(f'{k}={v}' for k, v in p.items() if v is not None)}",
@@ -125,8 +126,30 @@ def _predictions_report(path, reader, rows: int) -> str:
                       f"confidence mean {conf_sum / n:.4f}, min {conf_min:.4f}"] + _rows(show))
 
 
+def export_report(path) -> str:
+    """An exported SavedModel: its serving signature and the model it came from."""
+    from pipeline.backend import tf
+
+    metadata = modelfile.read_export_metadata(path)
+    try:
+        signature = tf.saved_model.load(str(path)).signatures[modelfile.SIGNATURE]
+    except (OSError, ValueError, KeyError) as e:
+        raise BadFile(f"export {path}: not a SavedModel with a {modelfile.SIGNATURE} signature ({e})") from None
+    inputs = signature.structured_input_signature[1]
+    lines = [f"export {path} (TensorFlow SavedModel)", f"  signature {modelfile.SIGNATURE}:"]
+    lines += [f"    input  {name}: {spec.dtype.name} {tuple(spec.shape)}" for name, spec in inputs.items()]
+    lines += [f"    output {name}: {spec.dtype.name} {tuple(spec.shape)}"
+              for name, spec in signature.structured_outputs.items()]
+    ds = metadata.get("dataset", {})
+    lines += [f"  from model {metadata.get('model_file')}, trained on {ds.get('path')} (content_hash "
+              f"{str(ds.get('content_hash'))[:12]}, problem {ds.get('problem')})"]
+    return "\n".join(lines)
+
+
 def report(path, rows: int = 5, verify: bool = False) -> str:
     p = Path(path)
+    if p.is_dir() and (p / "saved_model.pb").is_file():
+        return export_report(p)
     if p.is_dir():  # a sweep: artifacts/sweeps/<PARAM>
         return sweep.report(p)
     existing_file(p, "file")

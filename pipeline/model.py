@@ -2,14 +2,15 @@
 from pathlib import Path
 
 from pipeline import modelfile
-from pipeline.backend import keras, tf
+from pipeline.backend import keras, keras3, tf
 from pipeline.files import BadFile, atomic_output
 
 UNROLL_MAX_LENGTH = 32  # unrolling pays for short sequences only; long ones keep the while loop
 
 
-def build_model(length: int, n_features: int, units: int, unroll: bool | None = None) -> keras.Model:
-    """The reference model: 4 * units * (n_features + units + 1) + (units + 1) * n_features weights."""
+def build_model(length: int, n_features: int, units: int, unroll: bool | None = None, keras=keras):
+    """The reference model: 4 * units * (n_features + units + 1) + (units + 1) * n_features weights, in
+    tf-keras or (keras=backend.keras3()) in Keras 3; both keep the LSTM's weights in the same layout."""
     if unroll is None:
         unroll = length <= UNROLL_MAX_LENGTH
     return keras.Sequential([
@@ -21,7 +22,7 @@ def build_model(length: int, n_features: int, units: int, unroll: bool | None = 
 
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0, clipnorm: float | None = None):
     """Adam or SGD from tf-keras' fused-kernel optimizers: one op per variable per step, which traces
-    and runs faster on CPU than the newer Python-level optimizers (measured, README)."""
+    and runs faster on CPU than the newer Python-level optimizers (docs/performance.md)."""
     kw = {"clipnorm": clipnorm} if clipnorm else {}
     if name == "adam":
         return keras.optimizers.legacy.Adam(learning_rate, **kw)
@@ -40,19 +41,36 @@ def compile_model(model, optimizer, steps_per_execution: int = 1, jit_compile: b
     model.compiled_metrics.build(y_pred, tf.zeros_like(y_pred))
 
 
-def save_model(model, path, metadata: dict) -> None:
-    """Save as .keras with the metadata inside, atomically."""
+def portable_model(net, params: dict):
+    """A Keras 3 copy of a trained tf-keras model, compiled as it was: the Keras of a user's
+    `pip install tensorflow` cannot read tf-keras files, nor tf-keras Keras 3's (docs/keras.md)."""
+    keras_3 = keras3()
+    length, n_features = net.input_shape[1:]
+    lstm = net.get_layer("lstm")
+    copy = build_model(length, n_features, lstm.units, lstm.unroll, keras=keras_3)
+    copy.set_weights(net.get_weights())
+    optimizer = keras_3.optimizers.get({"class_name": params["optimizer"],
+                                        "config": {"learning_rate": params["learning_rate"]}})
+    copy.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    optimizer.build(copy.trainable_variables)  # so loading finds the optimizer it was saved with
+    return copy
+
+
+def save_model(net, path, metadata: dict) -> None:
+    """Save in Keras 3's .keras format with the metadata inside, atomically."""
     path = Path(path)
+    copy = portable_model(net, metadata["params"])
     with atomic_output(path) as tmp:
-        model.save(tmp)
+        copy.save(tmp)
         modelfile.add_metadata(tmp, metadata)
 
 
 def load_model(path):
-    """Load a model saved by save_model; returns (model, metadata)."""
+    """Load a model saved by save_model (in Keras 3); returns (model, metadata)."""
     metadata = modelfile.read_metadata(path)
     try:
-        model = keras.models.load_model(path, compile=True)
+        model = keras3().models.load_model(path, compile=True)
     except Exception as e:  # Keras raises many types for a damaged archive
-        raise BadFile(f"model {path}: cannot be loaded ({str(e).splitlines()[0][:160]})") from None
+        raise BadFile(f"model {path}: cannot be loaded ({str(e).splitlines()[0][:160]}); "
+                      "made by an older version? run 'train' again") from None
     return model, metadata

@@ -1,4 +1,4 @@
-"""What a saved model carries besides its weights, readable without TensorFlow.
+"""What a saved or exported model carries besides its weights, readable without TensorFlow.
 
 A .keras file is a zip archive; train adds `echo_pipeline.json` to it: the training parameters, the
 dataset's problem, parameters and content hash, and library versions. Evaluate and predict use it
@@ -11,6 +11,8 @@ from pathlib import Path
 from pipeline.files import BadFile, existing_file
 
 METADATA = "echo_pipeline.json"
+EXPORT_METADATA = Path("assets.extra") / METADATA  # inside an exported SavedModel folder
+SIGNATURE = "serving_default"  # an exported model's serving function
 
 
 def read_metadata(path) -> dict:
@@ -26,6 +28,12 @@ def read_metadata(path) -> dict:
             return json.loads(z.read(METADATA))
     except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as e:
         raise BadFile(f"model {p}: not a Keras .keras model ({e})") from None
+
+
+def read_export_metadata(folder) -> dict:
+    """The metadata of an exported model, or {} when the folder has none."""
+    path = Path(folder) / EXPORT_METADATA
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def add_metadata(path: Path, metadata: dict) -> None:

@@ -13,11 +13,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import echo, modelfile, stage
-from pipeline.files import atomic_output, write_json_atomic
-from pipeline.options import data_option, model_option
+from pipeline import artifacts, config, echo, modelfile
+from pipeline.files import BadFile, atomic_output, existing_file, write_json_atomic
+from pipeline.options import data_option, int_list, model_option
 
-PREDICT_BATCH = 16384
 COLUMNS = ("index", "sequence", "expected", "predicted", "confidence")
 
 
@@ -63,9 +62,9 @@ def _csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
     return "".join(parts)
 
 
-def predict(data_path, model_path, out, batch_size: int = PREDICT_BATCH, show: int = 5) -> dict:
+def predict(data_path, model_path, out, batch_size: int = config.PREDICT_BATCH, show: int = 5) -> dict:
     """Write predictions for every test row; returns the summary written to predictions.json."""
-    info, net, metadata = stage.open_inputs(data_path, model_path, out)
+    info, net, metadata = artifacts.open_inputs(data_path, model_path, out)
     from pipeline import reader
     from pipeline.backend import tf
 
@@ -92,51 +91,97 @@ def predict(data_path, model_path, out, batch_size: int = PREDICT_BATCH, show: i
     summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
                "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from else first / (end - t0)),
                "columns": list(COLUMNS),
-               **stage.provenance(info, model_path, metadata)}
+               **artifacts.provenance(info, model_path, metadata)}
     write_json_atomic(out.with_suffix(".json"), summary)
     summary["shown"] = shown
     return summary
 
 
-def parse_sequence(text: str, metadata: dict) -> np.ndarray:
-    """Integers from '7,0,2,6,7', checked against the problem the model was trained on."""
-    problem = metadata["dataset"]["problem"]
-    try:
-        tokens = np.array([int(v) for v in text.replace(" ", "").split(",")])
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a comma-separated list of integers",
-                                 param_hint="'--sequence'") from None
+def check_sequence(tokens: list, problem: dict) -> np.ndarray:
+    """The tokens as an array, or ValueError saying why the model cannot take them."""
     if len(tokens) != problem["length"]:
-        raise click.BadParameter(f"has {len(tokens)} values; the model takes sequences of length "
-                                 f"{problem['length']}", param_hint="'--sequence'")
-    bad = tokens[(tokens < 0) | (tokens >= problem["n_features"])]
-    if len(bad):
-        raise click.BadParameter(f"value {bad[0]} is outside [0, {problem['n_features']})",
-                                 param_hint="'--sequence'")
-    return tokens
+        raise ValueError(f"has {len(tokens)} values; the model takes sequences of length {problem['length']}")
+    bad = [t for t in tokens if not 0 <= t < problem["n_features"]]
+    if bad:
+        raise ValueError(f"value {bad[0]} is outside [0, {problem['n_features']})")
+    return np.array(tokens, dtype=np.int64)
 
 
-def predict_one(model_path, text: str) -> str:
-    metadata = modelfile.read_metadata(model_path)
-    tokens = parse_sequence(text, metadata)
+def parse_sequence(text: str, problem: dict) -> np.ndarray:
+    """Integers from '7,0,2,6,7', checked against the problem the model was trained on."""
+    try:
+        return check_sequence(int_list(text, "7,0,2,6,7"), problem)
+    except click.BadParameter as e:
+        e.param_hint = "'--sequence'"
+        raise
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--sequence'") from None
+
+
+def read_sequences(path, problem: dict) -> np.ndarray:
+    """A user's sequences, one per line, values separated by commas or spaces; blank lines and lines
+    starting with # are skipped. BadFile names the first line the model cannot take."""
+    path = existing_file(path, "sequences")
+    rows = []
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise BadFile(f"sequences {path}: not a text file") from None
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        where = f"sequences {path}, line {number}"
+        try:
+            values = [int(v) for v in text.replace(",", " ").split()]
+        except ValueError:
+            raise BadFile(f"{where}: {text[:40]!r} is not integers separated by commas or spaces") from None
+        try:
+            rows.append(check_sequence(values, problem))
+        except ValueError as e:
+            raise BadFile(f"{where}: {e}") from None
+    if not rows:
+        raise BadFile(f"sequences {path}: no sequences (one per line, e.g. 7,0,2,6,7)")
+    return np.stack(rows)
+
+
+def predict_tokens(model_path, tokens: np.ndarray):
+    """(predicted, confidence) for integer sequences (n, length), by the model at model_path."""
     from pipeline.model import load_model
 
-    net, _ = load_model(model_path)
+    net, metadata = load_model(model_path)
     n_features = metadata["dataset"]["problem"]["n_features"]
-    probs = net.predict_on_batch(echo.one_hot(tokens[None], n_features).astype(np.float32))
-    return book_line(tokens, tokens[metadata["dataset"]["problem"]["out_index"]], probs[0].argmax())
+    probs = net.predict(echo.one_hot(tokens, n_features).astype(np.float32), batch_size=config.PREDICT_BATCH,
+                        verbose=0)
+    return probs.argmax(axis=-1), probs.max(axis=-1)
+
+
+def predict_lines(model_path, tokens: np.ndarray) -> list:
+    """The book's line for each sequence."""
+    problem = modelfile.read_metadata(model_path)["dataset"]["problem"]
+    predicted, _ = predict_tokens(model_path, tokens)
+    return [book_line(t, t[problem["out_index"]], p) for t, p in zip(tokens, predicted)]
 
 
 @click.command("predict")
 @data_option
 @model_option
-@click.option("--out", type=click.Path(), default="artifacts/predictions.csv", show_default=True,
+@click.option("--out", type=click.Path(), default=config.PREDICTIONS_PATH, show_default=True,
               help="Predictions CSV to write (predictions.json is written beside it).")
 @click.option("--sequence", default=None, help="Predict this one sequence instead, e.g. 7,0,2,6,7.")
-def cli(data_path, model_path, out, sequence):
-    """Predict the test split (or one --sequence)."""
-    if sequence is not None:
-        click.echo(predict_one(model_path, sequence))
+@click.option("--sequences", "sequences_path", type=click.Path(), default=None,
+              help="Predict the sequences in this text file instead (one per line, e.g. 7,0,2,6,7), printing "
+                   "a line for each.")
+def cli(data_path, model_path, out, sequence, sequences_path):
+    """Predict the test split (or one --sequence, or the --sequences of a file)."""
+    if sequence is not None or sequences_path is not None:
+        if sequence is not None and sequences_path is not None:
+            raise click.UsageError("give --sequence or --sequences, not both")
+        problem = modelfile.read_metadata(model_path)["dataset"]["problem"]
+        tokens = (parse_sequence(sequence, problem)[None] if sequence is not None
+                  else read_sequences(sequences_path, problem))
+        for line in predict_lines(model_path, tokens):
+            click.echo(line)
         return
     s = predict(data_path, model_path, out)
     for line in s["shown"]:

@@ -7,23 +7,20 @@ evaluation and prediction keep file order. h5py files are opened lazily, one han
 """
 import os
 
-import h5py
 import numpy as np
 
-from pipeline import data
+from pipeline import config, data
 from pipeline.backend import tf
-
-BLOCK_BYTES = 4 << 20  # rows per read: about 4 MiB of one-hot data
 
 _handles = {}
 _blocks_read = None  # after record_reads(): split -> {(start, stop)} this process read (a worker's share)
 
 
-def _open(path: str) -> h5py.File:
+def _open(path: str):
     st = os.stat(path)
     key = (os.getpid(), path, st.st_ino, st.st_mtime_ns)  # a regenerated file gets a new handle
     if key not in _handles:
-        _handles[key] = h5py.File(path, "r", rdcc_nbytes=data.READ_CACHE_BYTES, rdcc_nslots=10007)
+        _handles[key] = data.h5_reader(path)
     return _handles[key]
 
 
@@ -44,29 +41,6 @@ def to_float(X, y):
     return tf.cast(X, tf.float32), tf.cast(y, tf.float32)
 
 
-def make_memory_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-                        repeat: bool = False, drop_remainder: bool = False):
-    """The same batches from the whole split held in memory, shuffled per pass by gathering rows
-    (as Keras does for in-memory arrays): the baseline the HDF5 reader is measured against in the
-    benchmark. It holds the split in RAM, so it is not for real use."""
-    X, y = (tf.constant(a) for a in read_block(str(info.path), split, 0, info.rows[split]))
-    n = info.rows[split]
-    order = tf.data.Dataset.from_tensors(tf.range(n, dtype=tf.int64)).repeat(None if repeat else 1)
-    if shuffle:
-        gen = tf.random.Generator.from_seed(seed)
-        order = order.map(lambda r: tf.gather(r, tf.argsort(gen.uniform([n]))))
-    starts = tf.range(0, n - batch_size + 1 if drop_remainder else n, batch_size, dtype=tf.int64)
-    batches = order.flat_map(lambda r: tf.data.Dataset.from_tensor_slices(starts).map(
-        lambda s: r[s:s + batch_size]))
-
-    def gather(i):
-        if drop_remainder:  # a static batch shape, as the HDF5 reader's
-            i = tf.ensure_shape(i, (batch_size,))
-        return to_float(tf.gather(X, i), tf.gather(y, i))
-
-    return batches.map(gather).prefetch(tf.data.AUTOTUNE)
-
-
 def record_reads() -> None:
     """From now on, remember which blocks this process reads (one entry per distinct block)."""
     global _blocks_read
@@ -79,8 +53,8 @@ def blocks_read() -> dict:
 
 
 def block_rows(batch_size: int, length: int, n_features: int) -> int:
-    """A whole number of batches, about BLOCK_BYTES of rows."""
-    per_block = max(1, BLOCK_BYTES // ((length + 1) * n_features * batch_size))
+    """A whole number of batches, about config.BLOCK_BYTES of samples."""
+    per_block = max(1, config.BLOCK_BYTES // (data.sample_bytes(length, n_features) * batch_size))
     return per_block * batch_size
 
 

@@ -33,7 +33,7 @@ def trained(tiny_data, tmp_path_factory) -> dict:
     from pipeline import train
 
     out = tmp_path_factory.mktemp("model") / "model.keras"
-    record = train.train(tiny_data, out, seed=1, verbose=0)
+    record = train.train(tiny_data, out, train.Options(seed=1), verbose=0)
     return {**record, "model_path": out, "data_path": tiny_data}
 
 

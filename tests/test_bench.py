@@ -1,58 +1,93 @@
-"""The benchmark's table (which way each ratio points, what a missing baseline gives) and how it runs
-its measurements."""
+"""The benchmark (benchmarks/): its table (which way each ratio points, why a baseline is missing), how
+it runs its measurements, the document it fills in, and goal 3's in-memory baseline."""
+import json
+import os
+import stat
 import sys
+from collections import Counter
 
+import click
+import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from pipeline import bench
+from benchmarks import bench
 
 THREE = "3. HDF5 input vs in-memory tensors, batch {} (samples/s, turns in one process)"
+TWO = "2. training samples/s from HDF5, batch {} (vs PyTorch)"
+PEER_SPEEDS = {f"torch_{bs}": 80.0 * bs for bs in bench.THROUGHPUT_BATCHES}
 
 
-def _measurements(torch: dict) -> dict:
-    tp = {f"hdf5_{bs}": 100.0 * bs for bs in bench.THROUGHPUT_BATCHES}
+def _measurements(torch: dict, skipped: dict | None = None) -> dict:
+    speeds = {f"hdf5_{bs}": 100.0 * bs for bs in bench.THROUGHPUT_BATCHES}
     inputs = {f"{source}_{bs}": speed for bs in bench.THROUGHPUT_BATCHES
               for source, speed in (("hdf5", 100.0 * bs), ("memory", 50.0 * bs))}
     return {
+        "skipped": skipped or {},
         "reference": {"fits_10000_s": 600.0, "script_s": 660.0, "predict_samples_per_s": 10.0},
-        "ttt": {"fit_to_0.999_s": 1.5, "stage_wall_s": 6.0},
-        "throughput": tp, "input": inputs, "torch": torch,
-        "generation": {"samples_per_s_30M": 1e7, "peak_rss_mb": {"1000000": 90.0}},
+        "time_to_target": {"fit_to_0.999_s": 1.5, "stage_wall_s": 6.0},
+        "throughput": speeds, "input": inputs, "torch": torch,
+        "generation": {"samples_per_s_30M": 1e7, "disk_samples_per_s_30M": 2e7, "disk_ratios": [0.5],
+                       "peak_rss_mb": {"1000000": 90.0}},
         "reference_generator": {"samples_per_s": 1e5},
         "eval": {"evaluate_samples_per_s": 1e6, "predict_samples_per_s": 5e5},
         "make": {"make_all_s": 20.0, "make_all_noop_s": 0.02},
     }
 
 
+def _result(goals) -> dict:
+    return {"date": "today", "runs": 3, "flags": ["--steps-per-execution", "32"],
+            "machine": {"cores": 2, "python": "3", "tensorflow": "2", "tf_keras": "2", "torch": "not run",
+                        "h5py": "3", "numpy": "2"},
+            "goals": goals}
+
+
 def test_ratios_favour_the_faster_side():
-    rows = {g["figure"]: g for g in bench.goals(_measurements({f"torch_{bs}": 80.0 * bs
-                                                              for bs in bench.THROUGHPUT_BATCHES}))}
+    rows = {g["figure"]: g for g in bench.goals(_measurements(PEER_SPEEDS))}
     assert rows["1a. fit time to >= 0.999 val accuracy (s)"]["ratio"] == 400.0  # seconds: baseline / ours
     assert rows["1b. train stage, process start to model written (s)"]["ratio"] == 110.0
-    assert rows["2. training samples/s from HDF5, batch 128 (vs PyTorch)"]["ratio"] == 1.25  # ours / baseline
+    assert rows[TWO.format(128)]["ratio"] == 1.25  # ours / baseline
     assert rows[THREE.format(32)]["ratio"] == 2.0
     assert rows["4a. generate samples/s, 30M samples, whole process"]["ratio"] == 100.0
     assert rows["6b. make all with nothing to do (s)"]["ratio"] is None
 
 
-def test_missing_peer_leaves_its_rows_without_a_ratio():
-    result = {"date": "today", "runs": 3, "flags": ["--steps-per-execution", "32"],
-              "machine": {"cores": 2, "python": "3", "tensorflow": "2", "tf_keras": "2", "h5py": "3",
-                          "numpy": "2"},
-              "goals": bench.goals(_measurements({"error": "no PyTorch environment"}))}
-    table = bench.markdown(result)
-    assert "| 2. training samples/s from HDF5, batch 512 (vs PyTorch) | 51,200 | – | – | >= 1.25x |" in table
+def test_a_skipped_peer_names_the_reason_in_its_rows():
+    skipped = {"torch": "PyTorch peer not run (--no-torch)"}
+    table = bench.markdown(_result(bench.goals(_measurements({}, skipped))))
+    for bs in bench.THROUGHPUT_BATCHES:
+        assert (f"| {TWO.format(bs)} | {100 * bs:,} | PyTorch peer not run (--no-torch) | n/a: no baseline "
+                "| >= 1.25x |") in table
     assert "| " + THREE.format(512) + " | 51,200 | 25,600 | 2.00x |" in table
+    assert "| 6a. make all from scratch, after install (s) | 20 | none: an absolute goal | n/a: no baseline |" in table
+    assert "–" not in table  # no row, and not the header, is a bare dash
+
+
+def test_a_missing_baseline_without_a_reason_is_an_error():
+    with pytest.raises(ValueError, match="PyTorch peer has no figure and was not skipped"):
+        bench.goals(_measurements({}))
+    m = _measurements(PEER_SPEEDS)
+    del m["generation"]["disk_samples_per_s_30M"]
+    with pytest.raises(ValueError, match="disk's durable write rate has no figure"):
+        bench.goals(m)
 
 
 def test_throughput_ratios_are_the_median_of_paired_runs():
-    m = _measurements({f"torch_{bs}": 80.0 * bs for bs in bench.THROUGHPUT_BATCHES})
+    m = _measurements(PEER_SPEEDS)
     m["throughput"]["ratios"] = {"torch_32": 1.3}  # e.g. one run slowed by other load
     m["input"]["ratios"] = {"memory_32": 0.99}
     rows = {g["figure"]: g for g in bench.goals(m)}
     assert rows[THREE.format(32)]["ratio"] == 0.99
-    assert rows["2. training samples/s from HDF5, batch 32 (vs PyTorch)"]["ratio"] == 1.3
+    assert rows[TWO.format(32)]["ratio"] == 1.3
     assert rows[THREE.format(128)]["ratio"] == 2.0  # no pair: medians
+
+
+def test_generation_against_the_disk_is_the_median_of_paired_runs():
+    m = _measurements(PEER_SPEEDS)
+    m["generation"].update({"disk_samples_per_s_30M": 2e7, "disk_ratios": [0.4, 0.9, 0.5]})
+    rows = {g["figure"]: g for g in bench.goals(m)}
+    disk = [r for name, r in rows.items() if name.startswith("4a. generate vs writing its bytes")]
+    assert len(disk) == 1 and disk[0]["baseline"] == 2e7 and disk[0]["ratio"] == 0.5
 
 
 def test_run_survives_a_chatty_child_and_stops_a_stuck_one():
@@ -65,17 +100,165 @@ def test_run_survives_a_chatty_child_and_stops_a_stuck_one():
         bench.run([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"])
 
 
+def test_helpers_run_as_a_module_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # benchmarks is not installed: the helper finds it by PYTHONPATH
+    assert bench.helper("reference-generator", "-n", 50)["samples_per_s"] > 0
+
+
 def test_disk_probe_writes_fsyncs_and_removes_its_file(tmp_path):
     seconds = bench.disk_write(tmp_path / "disk.bin", 3 << 20, block=1 << 20)
     assert seconds > 0 and list(tmp_path.iterdir()) == []
 
 
-def test_generation_against_the_disk_is_the_median_of_paired_runs():
-    m = _measurements({})
-    m["generation"].update({"disk_samples_per_s_30M": 2e7, "disk_ratios": [0.4, 0.9, 0.5]})
-    rows = {g["figure"]: g for g in bench.goals(m)}
-    disk = [r for name, r in rows.items() if name.startswith("4a. generate vs writing its bytes")]
-    assert len(disk) == 1 and disk[0]["baseline"] == 2e7 and disk[0]["ratio"] == 0.5
+# --- the PyTorch peer's environment ---------------------------------------------------------------
+
+def _fake_python(tmp_path, script: str):
+    path = tmp_path / "python"
+    path.write_text("#!/bin/sh\n" + script + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def test_bench_fails_at_once_without_the_peer_environment(tmp_path):
+    missing = tmp_path / "no-venv" / "bin" / "python"
+    args = ["--out", tmp_path / "bench.json", "--doc", tmp_path / "perf.md", "--torch-python", missing]
+    result = CliRunner().invoke(bench.cli, list(map(str, args)))
+    assert result.exit_code == 1
+    assert result.output == (f"Error: PyTorch peer: no environment at {missing} (make bench installs it with "
+                             "pip install torch==2.13.0; --no-torch leaves the peer out)\n")
+    assert list(tmp_path.iterdir()) == []  # nothing measured, nothing written
+
+
+def test_a_peer_environment_without_torch_or_a_failing_peer_is_named(tmp_path):
+    with pytest.raises(click.ClickException) as e:
+        bench.torch_version(sys.executable)  # the project's environment has no torch
+    assert e.value.message.startswith(f"PyTorch peer: {sys.executable} cannot import torch, failed (1): "
+                                      "ModuleNotFoundError: No module named 'torch' (make bench installs")
+    failing = _fake_python(tmp_path, "echo 'RuntimeError: out of memory' >&2; exit 1")
+    with pytest.raises(click.ClickException) as e:
+        bench.torch_peer(failing)
+    assert e.value.message == ("PyTorch peer: benchmarks/torch_peer.py failed (1): RuntimeError: out of memory "
+                               "(--no-torch leaves it out)")
+    partial = _fake_python(tmp_path, """echo '{"batch_size": 32, "samples_per_s": 5}'""")
+    with pytest.raises(click.ClickException, match="printed no result for batch size 128"):
+        bench.torch_peer(partial)
+    whole = _fake_python(tmp_path, "for b in 32 128 512; do echo '{\"batch_size\": '$b', \"samples_per_s\": 7}'; done")
+    assert bench.torch_peer(whole) == {32: 7.0, 128: 7.0, 512: 7.0}
+
+
+def test_torch_peer_arguments_and_output(tmp_path):
+    """The peer is called with the throughput runs' sizes (a fake peer fails, naming its arguments)."""
+    echo = _fake_python(tmp_path, 'echo "args: $*" >&2; exit 2')
+    with pytest.raises(click.ClickException) as e:
+        bench.torch_peer(echo, batch_sizes=(32,))
+    assert (f"--batch-sizes 32 --samples {bench.THROUGHPUT_SAMPLES} --passes 2 --learning-rate 0.001"
+            in e.value.message)
+
+
+# --- docs/performance.md ------------------------------------------------------------------------------
+
+def test_doc_table_is_replaced_between_the_markers_only(tmp_path):
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# Perf\n\nBefore.\n\n{bench.DOC_BEGIN}\nold table\n| a | b |\n{bench.DOC_END}\n\nAfter.\n")
+    bench.write_doc(doc, "| new | table |\n")
+    assert doc.read_text() == (f"# Perf\n\nBefore.\n\n{bench.DOC_BEGIN}\n| new | table |\n{bench.DOC_END}\n"
+                               "\nAfter.\n")
+    bench.write_doc(doc, "| newer |\n")
+    assert doc.read_text().count("| new") == 1 and "| newer |" in doc.read_text()
+
+
+def test_doc_is_created_with_its_explanation_or_given_markers(tmp_path):
+    new = tmp_path / "docs" / "performance.md"
+    bench.write_doc(new, "| t |\n")
+    text = new.read_text()
+    assert text.startswith("# Performance\n") and "PyTorch peer" in text and "memory_feed.py" in text
+    assert text.endswith(f"{bench.DOC_BEGIN}\n| t |\n{bench.DOC_END}\n")
+    plain = tmp_path / "plain.md"
+    plain.write_text("Notes.\n")
+    bench.write_doc(plain, "| t |\n")
+    assert plain.read_text() == f"Notes.\n\n{bench.DOC_BEGIN}\n| t |\n{bench.DOC_END}\n"
+
+
+@pytest.mark.parametrize("text", [f"{bench.DOC_END}\n{bench.DOC_BEGIN}\n", f"{bench.DOC_BEGIN}\n",
+                                  f"{bench.DOC_BEGIN}\n{bench.DOC_END}\n{bench.DOC_BEGIN}\n{bench.DOC_END}\n"])
+def test_doc_with_broken_markers_is_refused_and_kept(tmp_path, text):
+    doc = tmp_path / "performance.md"
+    doc.write_text(text)
+    with pytest.raises(click.ClickException, match="needs one <!-- bench:begin --> followed by one"):
+        bench.write_doc(doc, "| t |\n")
+    assert doc.read_text() == text
+
+
+# --- goal 3: the in-memory baseline and the turns ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def info(tiny_data):
+    from pipeline import data
+
+    return data.describe(tiny_data)
+
+
+def _split_rows(info, split="train") -> Counter:
+    from pipeline.reader import read_block
+
+    X, y = read_block(str(info.path), split, 0, info.rows[split])
+    return _counted(X.astype(np.float32), y.astype(np.float32))
+
+
+def _counted(X, y) -> Counter:
+    """How often each (sequence, target) row occurs: rows may repeat in a split."""
+    return Counter(row.tobytes() for row in np.concatenate([X.reshape(len(X), -1), y], axis=1))
+
+
+def _passes(ds, batches_per_pass: int, passes: int) -> list:
+    out, it = [], iter(ds)
+    for _ in range(passes):
+        xs, ys = zip(*((X.numpy(), y.numpy()) for X, y in (next(it) for _ in range(batches_per_pass))))
+        out.append((np.concatenate(xs), np.concatenate(ys)))
+    return out
+
+
+def test_memory_feed_yields_each_row_once_per_pass_in_static_batches(info):
+    from benchmarks import memory_feed
+    from pipeline import train
+
+    n, batch_size = info.rows["train"], 500  # 40 whole batches per pass: every row
+    ds = memory_feed.training_dataset(info, batch_size, seed=3)
+    assert ds.element_spec == train.training_dataset(info, batch_size, 3).element_spec
+    assert ds.element_spec[0].shape == (batch_size, info.length, info.n_features)
+    passes = _passes(ds, n // batch_size, 2)
+    split = _split_rows(info)
+    for X, y in passes:
+        assert X.dtype == np.float32 and _counted(X, y) == split
+    assert not np.array_equal(passes[0][0], passes[1][0])  # each pass in a new order
+    again = _passes(memory_feed.training_dataset(info, batch_size, seed=3), n // batch_size, 1)[0]
+    assert np.array_equal(again[0], passes[0][0])  # reproducible from the seed
+    other = _passes(memory_feed.training_dataset(info, batch_size, seed=4), n // batch_size, 1)[0]
+    assert not np.array_equal(other[0], passes[0][0])
+
+
+def test_memory_feed_leaves_out_a_different_remainder_each_pass(info):
+    from benchmarks import memory_feed
+
+    n, batch_size = info.rows["train"], 3000  # 6 whole batches and 2,000 rows left out per pass
+    ds = memory_feed.training_dataset(info, batch_size, seed=3)
+    assert ds.element_spec[0].shape == (batch_size, info.length, info.n_features)
+    split, counts = _split_rows(info), []
+    for X, y in _passes(ds, n // batch_size, 2):
+        counts.append(_counted(X, y))
+        assert len(X) == 18_000 and not counts[-1] - split  # rows of the split, none more often than there
+    assert counts[0] != counts[1]
+
+
+def test_memory_feed_of_a_split_smaller_than_a_batch_is_one_short_batch(info):
+    from benchmarks import memory_feed
+    from pipeline import train
+
+    n = info.rows["train"]
+    ds = memory_feed.training_dataset(info, n + 1, seed=0)
+    assert ds.element_spec == train.training_dataset(info, n + 1, 0).element_spec
+    (X, y), = _passes(ds, 1, 1)
+    assert X.shape == (n, info.length, info.n_features) and _counted(X, y) == _split_rows(info)
 
 
 def test_train_pair_times_both_inputs_in_turns(tiny_data):
@@ -87,3 +270,14 @@ def test_train_pair_times_both_inputs_in_turns(tiny_data):
     assert r["steps_per_turn"] == calls * 4
     assert len(r["hdf5"]) == len(r["memory"]) == 1
     assert all(rate > 0 for rate in r["hdf5"] + r["memory"])
+    alone = bench.train_pair(tiny_data, 500, pairs=2, steps_per_execution=4, sources=("hdf5",))
+    assert set(alone) == {"hdf5", "steps_per_turn"} and len(alone["hdf5"]) == 2
+
+
+def test_train_speed_runs_the_train_command_and_reads_train_json(tiny_data, tmp_path):
+    out = tmp_path / "speed" / "model.keras"
+    speed = bench.train_speed(tiny_data, out, 500, 4, ["--steps-per-execution", "2"])
+    record = json.loads(out.with_name("train.json").read_text())
+    assert speed == record["train_samples_per_s"] and speed > 0
+    assert record["epochs_run"] == 3 and record["train_samples"] == 3 * 4 * 500  # not stopped at the target
+    assert os.path.exists(out)

@@ -99,6 +99,8 @@ def test_killed_training_resumes_unless_parameters_changed(tiny_data, tmp_path):
     history = _history(out)
     resumed = record["resumed_after_epoch"]
     assert resumed and resumed >= 1 and f"Epoch {resumed + 1}/99" in r.stdout and "Epoch 1/" not in r.stdout
+    assert f"resuming from epoch {resumed + 1} (epochs 1-{resumed} restored from {backup})" in r.stderr
+    assert "resuming" not in (tmp_path / "2.log").read_text()  # the run with other parameters started afresh
     assert [int(h["epoch"]) for h in history] == list(range(1, record["epochs_run"] + 1))
     # the weights were restored too: the first resumed epoch does better than epoch 1 from scratch
     assert float(history[resumed]["loss"]) < float(history[0]["loss"]) - 0.05

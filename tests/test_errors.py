@@ -70,14 +70,18 @@ def _bad_option_cases():
                       (["--length", 3, "--out-index", 3], "--out-index"), (["--out-index", -1], "--out-index"),
                       (["--n-train", 0], "--n-train"), (["--n-val", 0], "--n-val"), (["--n-test", -3], "--n-test"),
                       (["--problem", "huge"], "--problem"), (["--compression", "zip"], "--compression"),
-                      (["--seed", "one"], "--seed")]
+                      (["--seed", "one"], "--seed"), (["--seed", -1], "--seed"), (["--seed", 2**32], "--seed"),
+                      (["--workers", 0], "--workers"), (["--workers", 1000], "--workers")]
     train_cases = [(["--batch-size", 0], "--batch-size"), (["--epochs", 0], "--epochs"), (["--units", 0], "--units"),
                    (["--learning-rate", 0], "--learning-rate"), (["--learning-rate", -0.1], "--learning-rate"),
                    (["--momentum", 1], "--momentum"), (["--momentum", -0.5], "--momentum"),
                    (["--target-accuracy", 0], "--target-accuracy"),
                    (["--target-accuracy", 1.01], "--target-accuracy"),
                    (["--optimizer", "rmsprop"], "--optimizer"), (["--out", "artifacts/model.h5"], "--out"),
-                   (["--nonsense"], "--nonsense")]
+                   (["--nonsense"], "--nonsense"), (["--seed", -1], "--seed"), (["--seed", "x"], "--seed"),
+                   (["--learning-rate", "nan"], "--learning-rate"), (["--learning-rate", "inf"], "--learning-rate"),
+                   (["--target-accuracy", "nan"], "--target-accuracy"), (["--clipnorm", "inf"], "--clipnorm"),
+                   (["--threads", -1], "--threads"), (["--steps-per-execution", 0], "--steps-per-execution")]
     sequences = [("1,2,3", "has 3 values"), ("1,2,3,4,5,6", "has 6 values"), ("1,2,3,4,10", "outside [0, 10)"),
                  ("-1,2,3,4,5", "outside [0, 10)"), ("1,2,x,4,5", "not a comma-separated list")]
     for args, option in generate_cases:

@@ -26,7 +26,10 @@ def test_inspect_artifacts(trained):
     assert "content_hash" in _report_without_tf(folder / "train.json")
     r = run_cli("inspect", trained["model_path"])
     assert r.returncode == 0, r.stderr
-    assert "Total params: 3860" in r.stdout and "learning_rate=" in r.stdout
+    assert "lstm (LSTM): output (None, 25), 3,600 weights" in r.stdout
+    assert "echo (Dense): output (None, 10), 260 weights" in r.stdout and "3,860 weights in all" in r.stdout
+    assert f"learning_rate={trained['params']['learning_rate']}" in r.stdout
+    assert f"content_hash {trained['dataset']['content_hash'][:12]}" in r.stdout
 
 
 def test_inspect_predictions(trained, tmp_path):

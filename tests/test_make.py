@@ -74,3 +74,40 @@ def test_failed_stage_leaves_nothing_done(project):
     r = make(project, "data", "N_TRAIN=0", check=False)
     assert r.returncode != 0 and not (project / "data" / "echo.h5").exists()
     assert not list((project / "data").iterdir())
+
+
+def imported_modules(module: str) -> set:
+    """Source files of every pipeline module `module` imports, directly or not, at any depth of its code
+    (imports inside functions too), with the packages' __init__.py that Python runs on the way."""
+    import ast
+
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        path = ROOT / (name.replace(".", "/") + ".py")
+        if not path.exists():
+            path = ROOT / name.replace(".", "/") / "__init__.py"
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pipeline"):
+                todo += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                todo += [a.name for a in node.names if a.name.startswith("pipeline")]
+    return {str(p.relative_to(ROOT)) for p in seen}
+
+
+@pytest.mark.parametrize("stage", ["generate", "train", "evaluate", "predict", "export"])
+def test_each_rule_lists_every_module_its_stage_imports(stage):
+    """Make's source lists are written by hand: one that misses a module would leave the stage
+    up to date after that module changed."""
+    r = subprocess.run(["make", "-s", "--no-print-directory", f"print-{stage.upper()}_SRC"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    listed = set(r.stdout.split())
+    missing = imported_modules(f"pipeline.{stage}") - listed
+    assert not missing, f"the {stage} rule does not list {sorted(missing)}"
+    assert f"pipeline/{stage}.py" in listed

@@ -40,7 +40,8 @@ def test_train_writes_history_plot(trained):
 def test_tensorboard_logs(tiny_data, tmp_path):
     from pipeline import train
 
-    train.train(tiny_data, tmp_path / "model.keras", epochs=2, steps_per_epoch=2, tensorboard=True, verbose=0)
+    train.train(tiny_data, tmp_path / "model.keras", train.Options(epochs=2, steps_per_epoch=2, tensorboard=True),
+                verbose=0)
     runs = list((tmp_path / "tensorboard").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("run-")
     for split in ("train", "validation"):

@@ -6,36 +6,36 @@ import click
 import h5py
 import pytest
 
-from pipeline import curriculum, presets
+from pipeline import config, curriculum
 from tests.conftest import ROOT, run_cli
 
 
 def test_presets_are_complete():
-    assert set(presets.PROBLEMS) == set(presets.SPLITS) == set(presets.TRAINING)
-    keys = set(presets.TRAINING["reference"])
-    for name, training in presets.TRAINING.items():
+    assert set(config.PROBLEMS) == set(config.SPLITS) == set(config.TRAINING)
+    keys = set(config.TRAINING["reference"])
+    for name, training in config.TRAINING.items():
         assert set(training) == keys, name
         assert set(training["learning_rate"]) == {"adam", "sgd"}, name
-        curriculum.stages(training["curriculum"], presets.PROBLEMS[name]["length"],
-                          presets.PROBLEMS[name]["out_index"])
-    assert presets.PROBLEMS["wide"] == {"length": 25, "n_features": 100, "out_index": 2}
-    assert presets.PROBLEMS["long"] == {"length": 1000, "n_features": 10, "out_index": 2}
-    long_bytes = sum(presets.SPLITS["long"].values()) * 1001 * 10
+        curriculum.stages(training["curriculum"], config.PROBLEMS[name]["length"],
+                          config.PROBLEMS[name]["out_index"])
+    assert config.PROBLEMS["wide"] == {"length": 25, "n_features": 100, "out_index": 2}
+    assert config.PROBLEMS["long"] == {"length": 1000, "n_features": 10, "out_index": 2}
+    long_bytes = sum(config.SPLITS["long"].values()) * 1001 * 10
     assert long_bytes < 1e9  # not the reference's million rows: 10 GB at length 1000
 
 
 def test_training_defaults_resolve_and_yield_to_explicit_options():
     given = {"units": None, "batch_size": None, "learning_rate": None, "clipnorm": None, "curriculum": None}
-    long = presets.resolve_training("long", "adam", **given)
-    assert long == {**{k: presets.TRAINING["long"][k] for k in given},
-                    "learning_rate": presets.TRAINING["long"]["learning_rate"]["adam"]}
-    assert presets.resolve_training("long", "sgd", learning_rate=None)["learning_rate"] == \
-        presets.TRAINING["long"]["learning_rate"]["sgd"]
-    explicit = presets.resolve_training("long", "adam", units=7, learning_rate=0.5, clipnorm=0.0, curriculum=())
+    long = config.resolve_training("long", "adam", **given)
+    assert long == {**{k: config.TRAINING["long"][k] for k in given},
+                    "learning_rate": config.TRAINING["long"]["learning_rate"]["adam"]}
+    assert config.resolve_training("long", "sgd", learning_rate=None)["learning_rate"] == \
+        config.TRAINING["long"]["learning_rate"]["sgd"]
+    explicit = config.resolve_training("long", "adam", units=7, learning_rate=0.5, clipnorm=0.0, curriculum=())
     assert explicit == {"units": 7, "learning_rate": 0.5, "clipnorm": 0.0, "curriculum": ()}
     for unknown in ("", None, "custom"):  # older or hand-made files: the reference's defaults
-        assert presets.resolve_training(unknown, "adam", units=None)["units"] == presets.TRAINING["reference"]["units"]
-    assert presets.resolve_splits("long", n_train=None, n_val=5, n_test=None) == {**presets.SPLITS["long"], "n_val": 5}
+        assert config.resolve_training(unknown, "adam", units=None)["units"] == config.TRAINING["reference"]["units"]
+    assert config.resolve_splits("long", n_train=None, n_val=5, n_test=None) == {**config.SPLITS["long"], "n_val": 5}
 
 
 def test_curriculum_lengths():
@@ -54,7 +54,7 @@ def test_help_shows_preset_defaults():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())
-    units = {name: t["units"] for name, t in presets.TRAINING.items()}
+    units = {name: t["units"] for name, t in config.TRAINING.items()}
     assert all(f"{u} ({name})" in text for name, u in units.items()), text
     r = run_cli("generate", "--help")
     assert "32,768 (long)" in " ".join(r.stdout.split())
@@ -72,15 +72,15 @@ def test_preset_reaches_generate_and_train(tmp_path):
     with h5py.File(data) as f:
         assert f.attrs["problem"] == "long" and f.attrs["length"] == 12 and f.attrs["n_features"] == 10
         assert f["train/X"].shape == (512, 12, 10)
-    preset = presets.TRAINING["long"]
-    record = train.train(data, tmp_path / "a.keras", epochs=1, steps_per_epoch=2, verbose=0)
+    preset = config.TRAINING["long"]
+    record = train.train(data, tmp_path / "a.keras", train.Options(epochs=1, steps_per_epoch=2), verbose=0)
     p = record["params"]
     assert (p["units"], p["learning_rate"], p["clipnorm"]) == (preset["units"], preset["learning_rate"]["adam"],
                                                                preset["clipnorm"])
     assert p["curriculum"] == [n for n in preset["curriculum"] if n < 12] and record["curriculum"][0]["length"] == 5
     assert record["model"]["units"] == preset["units"]
-    record = train.train(data, tmp_path / "b.keras", epochs=1, steps_per_epoch=2, units=6, learning_rate=0.01,
-                         clipnorm=0, curriculum=(), verbose=0)
+    options = train.Options(epochs=1, steps_per_epoch=2, units=6, learning_rate=0.01, clipnorm=0, curriculum=())
+    record = train.train(data, tmp_path / "b.keras", options, verbose=0)
     p = record["params"]
     assert (p["units"], p["learning_rate"], p["clipnorm"], p["curriculum"]) == (6, 0.01, None, [])
     assert record["curriculum"] is None

@@ -3,7 +3,7 @@ import csv
 
 import h5py
 
-from pipeline import data, inspection
+from pipeline import config, inspection
 from tests.conftest import run_cli
 
 WIDE = ["--problem", "wide", "--n-val", 10, "--n-test", 10]
@@ -11,7 +11,7 @@ WIDE = ["--problem", "wide", "--n-val", 10, "--n-test", 10]
 
 def test_compressed_chunks_larger_than_the_read_cache_are_refused(tmp_path):
     out = tmp_path / "w.h5"
-    rows = data.READ_CACHE_BYTES // 2500 + 1  # one more row than a 64 MiB chunk of (25, 100) holds
+    rows = config.READ_CACHE_BYTES // 2500 + 1  # one more row than a 64 MiB chunk of (25, 100) holds
     r = run_cli("generate", "--out", out, *WIDE, "--n-train", rows, "--compression", "gzip", "--chunk-rows", rows)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "'--chunk-rows'" in r.stderr
     assert "64 MiB chunk cache" in r.stderr and not out.exists()

@@ -35,7 +35,7 @@ def test_untrained_model_is_at_chance(tiny_data):
     from pipeline import train
 
     with tempfile.TemporaryDirectory() as d:
-        record = train.train(tiny_data, Path(d) / "m.keras", epochs=1, steps_per_epoch=1, verbose=0)
+        record = train.train(tiny_data, Path(d) / "m.keras", train.Options(epochs=1, steps_per_epoch=1), verbose=0)
     assert not record["target_reached"] and record["final"]["val_accuracy"] < 0.5
 
 
@@ -45,6 +45,6 @@ def test_split_smaller_than_a_batch_trains_on_it_whole(tmp_path):
     from tests.conftest import TINY
 
     generate.generate(tmp_path / "small.h5", {**TINY, "n_train": 100, "n_val": 50, "n_test": 50})
-    record = train.train(tmp_path / "small.h5", tmp_path / "m.keras", batch_size=256, epochs=2, steps_per_epoch=0,
-                         verbose=0)
+    record = train.train(tmp_path / "small.h5", tmp_path / "m.keras",
+                         train.Options(batch_size=256, epochs=2, steps_per_epoch=0), verbose=0)
     assert record["epochs_run"] == 2 and record["train_samples"] == 200

@@ -1,12 +1,11 @@
-"""Multi-worker training: the cluster as TF_CONFIG describes it, and train-cluster, which runs one
-on this machine (for trying it out and for tests). No TensorFlow here.
+"""train-cluster: a multi-worker cluster on this machine (for trying it out and for tests). No TensorFlow here.
 
 train-cluster starts --workers processes of `train --strategy multi-worker`, each with its own
 TF_CONFIG naming 127.0.0.1 ports picked by binding to port 0. Worker 0 is the chief: it prints to
 this terminal and writes the artifacts; the others log to files. It waits for all of them; if one
 fails, it stops the rest and exits non-zero. TensorFlow's gRPC servers listen on every interface
 and take unauthenticated connections, so by default the workers run in a network namespace of their
-own, where loopback is the only interface (see README, "Security").
+own, where loopback is the only interface (README, "Multi-worker training").
 
     python -m pipeline train-cluster --workers 2 --data data/echo.h5 --out artifacts/model.keras
 """
@@ -23,51 +22,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from pipeline import data
+from pipeline import data, train
+from pipeline.distributed.role import per_worker_batch
 from pipeline.files import writable_target, write_json_atomic
+from pipeline.options import FiniteFloat
 
 HOST = "127.0.0.1"
 INSIDE_NAMESPACE = "ECHO_PIPELINE_NETNS"  # set in the re-executed launcher inside its namespace
-
-
-@dataclass(frozen=True)
-class Role:
-    """This process's place in the cluster: `workers` tasks in all, this one is `index`."""
-    workers: int
-    index: int
-    chief: bool
-
-
-def worker_role(environ=os.environ) -> Role:
-    """Read TF_CONFIG the way MultiWorkerMirroredStrategy does; a clear error if it cannot be used."""
-    text = environ.get("TF_CONFIG")
-    if not text:
-        raise click.ClickException("--strategy multi-worker needs TF_CONFIG (the cluster and this task) "
-                                   "in the environment; 'train-cluster' sets it for local workers")
-    try:
-        config = json.loads(text)
-        cluster, task = config["cluster"], config["task"]
-        tasks = [*cluster.get("chief", []), *cluster.get("worker", [])]
-        kind, index = task["type"], int(task["index"])
-        position = index if kind == "chief" else len(cluster.get("chief", [])) + index
-        if kind not in ("chief", "worker") or not 0 <= index < len(cluster.get(kind, [])):
-            raise ValueError(f"task {kind} {index} is not in the cluster")
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise click.ClickException(f"TF_CONFIG is not a usable cluster description ({e})") from None
-    return Role(len(tasks), position, position == 0)
-
-
-def per_worker_batch(batch_size: int, workers: int) -> int:
-    """--batch-size is the global batch, summed over workers; each reads its share of every step."""
-    if batch_size % workers:
-        raise click.BadParameter(f"{batch_size} is the global batch and must divide evenly among {workers} "
-                                 "workers", param_hint="'--batch-size'")
-    return batch_size // workers
 
 
 def free_ports(n: int) -> list[int]:
@@ -139,12 +104,14 @@ class Cluster:
         deadline = time.monotonic() + timeout if timeout else None
         while True:
             codes = [p.poll() for p in self.procs]
-            for i, code in enumerate(codes):
-                if code not in (None, 0):
-                    self.stop()
-                    where = "its output is above" if i == 0 else f"its log: {self.logs[i].name}"
-                    raise click.ClickException(f"worker {i} {_describe_exit(code)}; stopped all workers "
-                                               f"({where})")
+            failed = [i for i, code in enumerate(codes) if code not in (None, 0)]
+            if failed:
+                # A worker whose peer died fails too, often within the same poll: name the one killed by
+                # a signal, the cause, rather than the first in order.
+                i = min(failed, key=lambda i: (codes[i] >= 0, i))
+                self.stop()
+                where = "its output is above" if i == 0 else f"its log: {self.logs[i].name}"
+                raise click.ClickException(f"worker {i} {_describe_exit(codes[i])}; stopped all workers ({where})")
             if all(code == 0 for code in codes):
                 return
             if deadline and time.monotonic() > deadline:
@@ -201,8 +168,6 @@ def _stop_on_sigterm(*_):
 
 def _checked_train_args(train_args: tuple, workers: int):
     """Parse the forwarded options as `train` would, so bad input fails here, before any worker starts."""
-    from pipeline import train
-
     ctx = train.cli.make_context("train", list(train_args))
     model_path = writable_target(train.model_path(ctx.params["out"]))
     data.describe(ctx.params["data_path"])
@@ -226,13 +191,13 @@ def _reexec_in_namespace(argv: list) -> int:
 
 
 @click.command("train-cluster", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Local worker processes; worker 0 is the chief.")
 @click.option("--network", type=click.Choice(["auto", "private", "host"]), default="auto", show_default=True,
               help="private: the workers get a network namespace of their own (loopback only); host: they "
                    "share this machine's network, where TensorFlow listens on all interfaces; auto: private "
                    "where Linux allows it.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=0, show_default=True,
+@click.option("--timeout", type=FiniteFloat(min=0), default=0, show_default=True,
               help="Stop all workers and fail after this many seconds; 0 = no limit.")
 @click.argument("train_args", nargs=-1, type=click.UNPROCESSED)
 def cli(workers, network, timeout, train_args):
@@ -259,7 +224,7 @@ def cli(workers, network, timeout, train_args):
             raise click.ClickException("cannot create a network namespace here (unshare --user --net "
                                        "failed); use --network host on a trusted network")
         click.echo("warning: no private network namespace here; the workers listen on all interfaces "
-                   "(see README, Security)", err=True)
+                   "(README, 'Multi-worker training')", err=True)
         network = "host"
     summary = run_cluster(workers, list(train_args), model_path, network, timeout)
     rows = [sum(b[1] - b[0] for b in r["blocks_read"]["train"]) for r in summary["reports"]]

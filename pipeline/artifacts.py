@@ -22,8 +22,7 @@ def open_inputs(data_path, model_path, out):
 def provenance(info, model_path, metadata) -> dict:
     """The dataset and model an artifact was made from."""
     return {
-        "dataset": {"path": str(info.path), "content_hash": info.content_hash, "problem": info.problem,
-                    "params": info.params},
+        "dataset": info.provenance,
         "model": {"path": str(model_path), "train_params": metadata.get("params"),
                   "trained_on": metadata.get("dataset", {}).get("content_hash")},
     }

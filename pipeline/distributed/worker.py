@@ -24,6 +24,11 @@ class Worker:
         self.strategy = tf.distribute.MultiWorkerMirroredStrategy()
         reader.record_reads()  # for the worker's report: its share, as read
 
+    def report(self, net) -> dict:
+        """What this process did: its place in the cluster, the blocks it read, its final weights."""
+        return {"index": self.role.index, "workers": self.role.workers, "chief": self.role.chief,
+                "blocks_read": reader.blocks_read(), "weights_sha256": weights_digest(net)}
+
     def datasets(self, info, batch_size: int, seed: int, val_batch: int):
         """(train, val) as distributed datasets: this worker's share of train, all of val."""
         def train_share(ctx):
@@ -54,11 +59,3 @@ def shard_block_rows(info, batch_size: int, workers: int) -> int:
 
 def weights_digest(net) -> str:
     return hashlib.sha256(b"".join(w.tobytes() for w in net.get_weights())).hexdigest()
-
-
-def report(net, role, record: dict) -> dict:
-    """What this process did: its place in the cluster, the blocks it read, its final weights."""
-    return {"index": role.index, "workers": role.workers, "chief": role.chief,
-            "blocks_read": reader.blocks_read(), "weights_sha256": weights_digest(net),
-            **{k: record[k] for k in ("epochs_run", "final", "target_reached", "fit_seconds",
-                                      "train_samples_per_s")}}

@@ -1,0 +1,66 @@
+"""Every default of the pipeline, declared once: paths, presets, batch sizes and byte budgets.
+
+No imports beyond the standard library: every module may read it, and `--help` stays instant.
+"""
+# Where `make` and the stages' defaults put things.
+DATA_PATH = "data/echo.h5"
+MODEL_PATH = "artifacts/model.keras"
+METRICS_PATH = "artifacts/metrics.json"
+PREDICTIONS_PATH = "artifacts/predictions.csv"
+EXPORT_PATH = "artifacts/export"
+
+# Batches of the stages that only run the model forward: large, since no gradients are kept.
+VAL_BATCH = 4096
+EVAL_BATCH = 8192
+PREDICT_BATCH = 16384
+
+# Byte budgets that size row counts (a row is one sequence: (length + 1) * n_features bytes with its label).
+UNIT_BYTES = 4 << 20  # a generation and hashing unit
+CHUNK_BYTES = 1 << 20  # an HDF5 chunk of X; h5py advises chunks of 10 KiB to 1 MiB
+BLOCK_BYTES = 4 << 20  # one read of the tf.data reader
+READ_CACHE_BYTES = 64 << 20  # h5py's chunk cache per open file: larger than any compressed chunk we write
+READ_CACHE_SLOTS = 10007  # a prime over 100 times the chunks the cache holds, as h5py advises
+
+# Named problems. Each fills the problem shape, the split sizes and the training defaults; explicit
+# options override any of them. Measurements behind the training defaults: docs/experiments.md.
+PROBLEMS = {
+    "reference": {"length": 5, "n_features": 10, "out_index": 2},
+    "wide": {"length": 25, "n_features": 100, "out_index": 2},
+    "long": {"length": 1000, "n_features": 10, "out_index": 2},
+}
+
+SPLITS = {  # long's rows are 10 KB each: its splits stay small
+    "reference": {"n_train": 1_000_000, "n_val": 20_000, "n_test": 100_000},
+    "wide": {"n_train": 100_000, "n_val": 10_000, "n_test": 20_000},
+    "long": {"n_train": 32_768, "n_val": 2_000, "n_test": 10_000},
+}
+
+# learning_rate is per optimizer; curriculum lists the prefix lengths trained on before the full length.
+TRAINING = {
+    "reference": {"units": 25, "batch_size": 256, "epochs": 100, "steps_per_epoch": 64,
+                  "learning_rate": {"adam": 0.04, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": ()},
+    "wide": {"units": 100, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
+             "learning_rate": {"adam": 0.005, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": ()},
+    "long": {"units": 64, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
+             "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
+             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640)},
+}
+DEFAULT_PROBLEM = "reference"
+
+
+def resolve_problem(problem: str, **given) -> dict:
+    """The preset's shape with the values given (not None) on top."""
+    return {**PROBLEMS[problem], **{k: v for k, v in given.items() if v is not None}}
+
+
+def resolve_splits(problem: str, **given) -> dict:
+    """The preset's split sizes with the values given (not None) on top."""
+    return {k: v if given.get(k) is None else given[k] for k, v in SPLITS[problem].items()}
+
+
+def resolve_training(problem, optimizer: str, **given) -> dict:
+    """Training options: those given (not None), the rest from the dataset's preset (reference when the
+    dataset names none we know)."""
+    preset = TRAINING.get(problem or DEFAULT_PROBLEM, TRAINING[DEFAULT_PROBLEM])
+    defaults = {**preset, "learning_rate": preset["learning_rate"][optimizer]}
+    return {k: defaults[k] if v is None else v for k, v in given.items()}

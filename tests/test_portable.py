@@ -1,0 +1,137 @@
+"""What users take away works outside the pipeline: model.keras in plain Keras 3, the SavedModel export
+in plain TensorFlow (processes that never import `pipeline`), a user's own sequences, a quiet CLI."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from pipeline import echo
+from tests.conftest import run_cli
+
+STARTUP_LINES = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers")
+
+
+def outside(code: str, tmp_path) -> dict:
+    """Run `code` in a fresh Python with the user's plain environment: no TF_USE_LEGACY_KERAS, this
+    project's folder not on the path; it prints one JSON line."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_USE_LEGACY_KERAS", "PYTHONPATH")}
+    r = subprocess.run([sys.executable, "-c", "import sys; sys.modules['pipeline'] = None\n" + code],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def predictions(trained, tmp_path_factory):
+    """The pipeline's own predictions of the test split."""
+    out = tmp_path_factory.mktemp("predictions") / "predictions.csv"
+    r = run_cli("predict", "--data", trained["data_path"], "--model", trained["model_path"], "--out", out)
+    assert r.returncode == 0, r.stderr
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return np.array([int(r["predicted"]) for r in rows]), np.array([float(r["confidence"]) for r in rows])
+
+
+def test_plain_keras_3_loads_the_model_and_predicts_as_the_pipeline(trained, predictions, tmp_path):
+    got = outside(f"""
+import json, h5py, keras, numpy as np
+model = keras.models.load_model({str(trained["model_path"])!r})
+with h5py.File({str(trained["data_path"])!r}) as f:
+    X = f["test/X"][:].astype("float32")
+probs = model.predict(X, batch_size=4096, verbose=0)
+print(json.dumps({{"keras": keras.__version__, "predicted": probs.argmax(-1).tolist(),
+                  "confidence": probs.max(-1).tolist()}}))
+""", tmp_path)
+    assert got["keras"].startswith("3.")
+    predicted, confidence = predictions
+    assert np.array_equal(got["predicted"], predicted)
+    assert np.allclose(got["confidence"], confidence, atol=2e-6)
+
+
+def test_export_serves_integer_sequences_in_plain_tensorflow(trained, predictions, tmp_path):
+    out = tmp_path / "export"
+    r = run_cli("export", "--model", trained["model_path"], "--out", out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(trained["data_path"]) as f:
+        tokens = echo.decode(f["test/X"][:])
+    np.save(tmp_path / "tokens.npy", tokens.astype(np.int32))
+    got = outside(f"""
+import json, numpy as np, tensorflow as tf
+serve = tf.saved_model.load({str(out)!r}).signatures["serving_default"]
+result = serve(sequence=tf.constant(np.load("tokens.npy")))
+try:
+    serve(sequence=tf.constant([[0, 1, 10, 2, 3]], tf.int32))
+    refused = False
+except tf.errors.InvalidArgumentError:
+    refused = True
+print(json.dumps({{"echo": result["echo"].numpy().tolist(), "confidence": result["confidence"].numpy().tolist(),
+                  "dtype": result["echo"].dtype.name, "refused": refused}}))
+""", tmp_path)
+    predicted, confidence = predictions
+    assert got["dtype"] == "int32" and got["refused"]
+    assert np.array_equal(got["echo"], predicted)
+    assert np.allclose(got["confidence"], confidence, atol=2e-6)
+    metadata = json.loads((out / "assets.extra" / "echo_pipeline.json").read_text())
+    assert metadata["dataset"]["content_hash"] == trained["dataset"]["content_hash"]
+    report = run_cli("inspect", out)
+    assert report.returncode == 0, report.stderr
+    assert "input  sequence: int32 (None, 5)" in report.stdout
+    assert trained["dataset"]["content_hash"][:12] in report.stdout
+
+    (out / "saved_model.pb").write_bytes(b"not a SavedModel")  # a rerun replaces a damaged export whole
+    assert run_cli("export", "--model", trained["model_path"], "--out", out).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "tokens.npy"]  # nothing left aside
+    assert run_cli("inspect", out).returncode == 0
+
+
+def test_predict_a_users_sequences_file(trained, tmp_path):
+    rng = np.random.default_rng(5)
+    tokens = rng.integers(0, 10, size=(40, 5))
+    lines = ["# my sequences", ""] + [",".join(map(str, t)) for t in tokens[:20]] + \
+            [" ".join(map(str, t)) for t in tokens[20:]]
+    (tmp_path / "mine.txt").write_text("\n".join(lines) + "\n")
+    r = run_cli("predict", "--model", trained["model_path"], "--sequences", tmp_path / "mine.txt", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.strip().splitlines()
+    assert len(out) == 40
+    for line, t in zip(out, tokens):
+        assert line.startswith(f"Sequence: {echo.format_sequence(t)} Expected: {t[2]} Predicted: ")
+    right = sum(line.endswith(f"Predicted: {t[2]}") for line, t in zip(out, tokens))
+    assert right >= 38  # the model learned; the lines are its own predictions, not the expected values
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("1,2,3,4,5\n1,2,3\n", "line 2: has 3 values; the model takes sequences of length 5"),
+    ("1,2,3,4,5\n\n# ok\n1,2,10,4,5\n", "line 4: value 10 is outside [0, 10)"),
+    ("1,2,x,4,5\n", "line 1: '1,2,x,4,5' is not integers separated by commas or spaces"),
+    ("# nothing\n\n", "no sequences"),
+])
+def test_bad_sequences_file_names_the_line(trained, tmp_path, content, message):
+    (tmp_path / "bad.txt").write_text(content)
+    r = run_cli("predict", "--model", trained["model_path"], "--sequences", tmp_path / "bad.txt", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"bad.txt, {message}" in r.stderr or f"bad.txt: {message}" in r.stderr, r.stderr
+    assert r.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt"]
+
+
+def test_stages_are_quiet_unless_verbose(trained, tmp_path):
+    args = ["evaluate", "--data", trained["data_path"], "--model", trained["model_path"]]
+    quiet = run_cli(*args, "--out", tmp_path / "m1.json")
+    loud = run_cli("-v", *args, "--out", tmp_path / "m2.json")
+    assert quiet.returncode == 0 and loud.returncode == 0, quiet.stderr + loud.stderr
+    assert quiet.stderr == "", quiet.stderr
+    assert all(line in loud.stderr for line in STARTUP_LINES), loud.stderr
+    assert json.loads((tmp_path / "m1.json").read_text())["accuracy"] == \
+        json.loads((tmp_path / "m2.json").read_text())["accuracy"]
+
+
+def test_long_sequences_are_shown_as_an_excerpt():
+    line = echo.format_sequence(np.arange(1000) % 10)
+    assert line == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... 985 more ..., 5, 6, 7, 8, 9]"
+    assert echo.format_sequence(np.arange(20) % 10) == "[" + ", ".join(str(i % 10) for i in range(20)) + "]"
