@@ -126,22 +126,31 @@ $(PREDICTIONS): $(MODEL) $(DATA) $(PREDICT_SRC) | $(INSTALLED)
 $(EXPORT)/saved_model.pb: $(MODEL) $(EXPORT_SRC) | $(INSTALLED)
 	$(RUN) export --model $(MODEL) --out $(EXPORT)
 
-# ---- Sweeps: make sweep PARAM=BATCH_SIZE VALUES="16 64 256 1024 4096" ----
-# One run per value in $(SWEEP)/<value>/: a recursive `make evaluate` with that folder as ART, so each
-# run has its own stamps and reruns only when stale. A training parameter keeps $(DATA) and its stamp
-# (the data is made once); a problem parameter gets its own data file in the run folder.
+# ---- Sweeps: make sweep PARAM=BATCH_SIZE VALUES="16 64 256 1024 4096" [SEEDS="0 1 2"] ----
+# One run per value in $(SWEEP)/<value>/ (with SEEDS, per value and seed in <value>/seed-<s>/, SEED=<s>):
+# a recursive `make evaluate` with that folder as ART, so each run has its own stamps and reruns only
+# when stale. A training parameter shares its data: $(DATA) and its stamp, or with SEEDS one file per
+# seed in $(SWEEP)/data/; a problem parameter gets its own data file in the run folder.
 PARAM ?=
 VALUES ?=
+SEEDS ?=
 SWEEP := $(ART)/sweeps/$(PARAM)
-sweep_run = ART=$(SWEEP)/$(1) $(PARAM)=$(1) \
-	$(if $(filter $(PARAM),$(DATA_VARS)),DATA=$(SWEEP)/$(1)/echo.h5,DATA=$(DATA) DATA_STAMP=$(DATA_STAMP))
+run_folder = $(SWEEP)/$(1)$(if $(2),/seed-$(2))
+shared_data = $(if $(1),DATA=$(SWEEP)/data/seed-$(1).h5 DATA_STAMP=$(SWEEP)/data/.seed-$(1).params,\
+	DATA=$(DATA) DATA_STAMP=$(DATA_STAMP))
+sweep_run = ART=$(call run_folder,$(1),$(2)) $(PARAM)=$(1) $(if $(2),SEED=$(2)) \
+	$(if $(filter $(PARAM),$(DATA_VARS)),DATA=$(call run_folder,$(1),$(2))/echo.h5,$(call shared_data,$(2)))
+sweep_runs = $(foreach v,$(VALUES),$(if $(SEEDS),$(foreach s,$(SEEDS),$(v):$(s)),$(v):))
 
-sweep: | $(INSTALLED) ## One run per value, e.g. make sweep PARAM=BATCH_SIZE VALUES="16 64 256"
+sweep: | $(INSTALLED) ## One run per value (and seed), e.g. make sweep PARAM=BATCH_SIZE VALUES="16 64 256" SEEDS="0 1 2"
 	@[ "$(words $(PARAM))" = 1 ] && [ -n "$(filter $(PARAM),$(DATA_VARS) $(TRAIN_VARS))" ] || \
 		{ echo "make sweep: PARAM='$(PARAM)' must be one of $(DATA_VARS) $(TRAIN_VARS)" >&2; exit 2; }
 	@[ -n "$(strip $(VALUES))" ] || { echo 'make sweep: VALUES is empty; e.g. VALUES="16 64 256"' >&2; exit 2; }
-	@$(foreach v,$(VALUES),$(MAKE) --no-print-directory $(call sweep_run,$(v)) evaluate && ) true
-	$(RUN) sweep-summary $(SWEEP) $(VALUES)
+	@[ -z "$(strip $(SEEDS))" ] || [ "$(PARAM)" != SEED ] || \
+		{ echo 'make sweep: PARAM=SEED takes the seeds as VALUES; leave SEEDS empty' >&2; exit 2; }
+	@$(foreach r,$(sweep_runs),$(MAKE) --no-print-directory \
+		$(call sweep_run,$(firstword $(subst :, ,$(r))),$(word 2,$(subst :, ,$(r)))) evaluate && ) true
+	$(RUN) sweep-summary $(SWEEP) $(VALUES) $(if $(strip $(SEEDS)),--seeds "$(strip $(SEEDS))")
 
 # ---- Multi-worker training on this machine: make train-cluster WORKERS=2 ----
 # WORKERS local processes of `train --strategy multi-worker` (tf.distribute) on loopback; the chief

@@ -14,12 +14,16 @@ HISTORY_FIELDS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seco
 
 
 class History(keras.callbacks.Callback):
-    def __init__(self, target: float, stop_at_target: bool, backup: Path | None, restored_rows=()):
+    def __init__(self, target: float, stop_at_target: bool, backup: Path | None, restored_rows=(),
+                 settle_epochs: int = 0):
         """backup: the folder BackupAndRestore uses (the chief's; None on other workers), where the
-        rows are kept for a resumed run; restored_rows: those a killed run left there."""
+        rows are kept for a resumed run; restored_rows: those a killed run left there; settle_epochs:
+        how many epochs to go on after first reaching the target before stopping there."""
         super().__init__()
         self.target, self.stop_at_target, self.backup = target, stop_at_target, backup
-        self.rows, self.reached, self.train_seconds = list(restored_rows), {}, []
+        self.settle_epochs = settle_epochs
+        self.rows, self.train_seconds = list(restored_rows), []
+        self.reached, self.reached_epoch = {}, {}  # "0.999" and "target": seconds, epoch
         self.restored = len(self.rows)
         self.first_epoch = None  # where fit started: BackupAndRestore's last completed epoch
         self.t0 = time.perf_counter()
@@ -47,8 +51,9 @@ class History(keras.callbacks.Callback):
         accuracy = logs.get("val_accuracy", 0.0)
         for name, level in (("0.999", 0.999), ("target", self.target)):
             if accuracy >= level and name not in self.reached:
-                self.reached[name] = round(now, 4)
-        if self.stop_at_target and accuracy >= self.target:
+                self.reached[name], self.reached_epoch[name] = round(now, 4), epoch + 1
+        settled = epoch + 1 - self.reached_epoch.get("target", epoch + 1) >= self.settle_epochs
+        if self.stop_at_target and accuracy >= self.target and settled:
             self.model.stop_training = True
 
     @property

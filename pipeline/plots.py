@@ -1,8 +1,9 @@
 """PNG plots drawn with matplotlib's Agg canvas (headless; no pyplot state, no TensorFlow).
 
     history_png: loss and accuracy per epoch, train and validation (train writes plots/history.png)
-    sweep_png: test accuracy and seconds to target against a swept parameter (sweep-summary)
+    sweep_png: test accuracy and sequences to target against a swept parameter (sweep-summary)
 """
+import math
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -28,6 +29,10 @@ def _numbers(rows, key) -> list:
 
 
 def history_png(rows, path, title: str = "", stages=()) -> Path:
+    return _save(history_figure(rows, title, stages), path)
+
+
+def history_figure(rows, title: str = "", stages=()) -> Figure:
     """Loss and accuracy, train and validation, per epoch, from history rows (dicts or CSV rows);
     `stages` ({"length", "from_epoch"} of a curriculum) are marked where each begins."""
     fig = Figure(figsize=(10, 4), layout="constrained")
@@ -48,7 +53,7 @@ def history_png(rows, path, title: str = "", stages=()) -> Path:
         ax.legend()
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return fig
 
 
 def is_geometric(values) -> bool:
@@ -64,25 +69,40 @@ def is_geometric(values) -> bool:
 
 
 def sweep_png(rows, param: str, path) -> Path:
-    """Test accuracy and seconds to target against the value of `param` (log x for geometric values)."""
+    return _save(sweep_figure(rows, param), path)
+
+
+def sweep_figure(rows, param: str) -> Figure:
+    """Test accuracy and sequences to target against the value of `param`: medians over the seeds, with
+    error bars from the smallest to the largest; values whose median run never reached the target are
+    marked "not reached" at the top (log x for geometric values)."""
     fig = Figure(figsize=(10, 4), layout="constrained")
     values = [r["value"] for r in rows]
     numeric = _all_numeric(values)
     x = [float(v) for v in values] if numeric else list(range(len(values)))
-    for ax, key, label in zip(fig.subplots(1, 2), ("test_accuracy", "seconds_to_target"),
-                              ("test accuracy", "seconds to target")):
-        y = _numbers(rows, key)
-        ax.plot(x, y, marker="o")
+    for ax, key, label in zip(fig.subplots(1, 2), ("test_accuracy", "sequences_to_target"),
+                              ("test accuracy", "sequences trained to the target")):
+        median, low, high = (_numbers(rows, f"{key}_{s}") for s in ("median", "min", "max"))
+        finite = [v for v in low + high if math.isfinite(v)]
+        top = max(finite, default=1.0) * (1.02 if key == "test_accuracy" else 1.5)
+        shown = [m if math.isfinite(m) else top for m in median]
+        errors = [[m - min(lo, top) for m, lo in zip(shown, low)], [min(hi, top) - m for m, hi in zip(shown, high)]]
+        ax.errorbar(x, shown, yerr=errors, marker="o", capsize=4, label="median, min to max over seeds")
+        for xi, m in zip(x, median):
+            if not math.isfinite(m):
+                ax.annotate("not reached", (xi, top), fontsize=7, ha="center", va="bottom", color="red")
         ax.set(xlabel=param, ylabel=label, title=f"{label} by {param}")
-        ax.ticklabel_format(axis="y", useOffset=False)
-        if key == "test_accuracy":  # differences of 1e-5 near 1.0 are noise: show at least 0.99 to 1
-            ax.set_ylim(min([0.99, *(v - 0.005 for v in y if v == v)]), 1.002)
+        if key == "test_accuracy":
+            ax.ticklabel_format(axis="y", useOffset=False)
+        else:
+            ax.set_yscale("log")
         if numeric and is_geometric(values):
             ax.set_xscale("log")
         ax.set_xticks(x, values)  # label the swept values themselves
         ax.minorticks_off()
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+        ax.legend(fontsize=7)
+    return fig
 
 
 def _all_numeric(values) -> bool:

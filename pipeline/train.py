@@ -44,6 +44,7 @@ class Options:
     seed: int = 0
     target_accuracy: float = 1.0
     stop_at_target: bool = True
+    settle_epochs: int | None = None  # epochs on after first reaching the target
     steps_per_execution: int = 1
     jit: bool = False
     unroll: bool | None = None  # None: when the sequence is short (model.UNROLL_MAX_LENGTH)
@@ -65,7 +66,7 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     chosen = config.resolve_training(
         info.attrs.get("problem"), options.optimizer, batch_size=options.batch_size, epochs=options.epochs,
         steps_per_epoch=options.steps_per_epoch, units=options.units, learning_rate=options.learning_rate,
-        clipnorm=options.clipnorm, curriculum=options.curriculum)
+        clipnorm=options.clipnorm, curriculum=options.curriculum, settle_epochs=options.settle_epochs)
     prefixes = curriculum.stages(chosen["curriculum"], info.length, info.out_index)[:-1]
     if prefixes and role.workers > 1:
         raise click.BadParameter("a curriculum runs on one worker only; use --curriculum none",
@@ -82,7 +83,8 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
             "target_accuracy": options.target_accuracy, "steps_per_execution": options.steps_per_execution,
             "jit": jit, "unroll": False if prefixes else options.unroll,  # the curriculum's model takes any length
             "deterministic": options.deterministic, "threads": options.threads,
-            "stop_at_target": options.stop_at_target, "workers": role.workers}
+            "stop_at_target": options.stop_at_target, "settle_epochs": chosen["settle_epochs"],
+            "workers": role.workers}
 
 
 def build(info, params: dict, strategy=None):
@@ -138,7 +140,7 @@ def fit(net, info, params: dict, paths: dict, *, worker=None, chief=True, tensor
     # before the first collective op, so no worker restores from a backup it is about to drop.
     restored = _prepare_backup(paths["backup"], {"params": params, "dataset": info.provenance}) if chief else []
     history = History(params["target_accuracy"], params["stop_at_target"], paths["backup"] if chief else None,
-                      restored)
+                      restored, params["settle_epochs"])
     callbacks = [history, keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"))]
     if tensorboard and chief:  # one folder per run, so TensorBoard can compare them
         logs = paths["history"].parent / "tensorboard" / time.strftime("run-%Y%m%d-%H%M%S")
@@ -173,6 +175,8 @@ def run_record(net, info, params: dict, out: Path, history, lengths, steps: int,
         "target_reached": bool(rows) and (rows[-1]["val_accuracy"] or 0) >= params["target_accuracy"],
         "seconds_to_target": history.reached.get("target"),
         "seconds_to_0.999": history.reached.get("0.999"),
+        **{f"sequences_to_{name}": history.reached_epoch[name] * steps * step_rows
+           if name in history.reached_epoch else None for name in ("target", "0.999")},
         "curriculum": [s for s in lengths.state["log"] if s["from_epoch"] <= len(rows)] if lengths else None,
         "fit_seconds": round(fit_seconds, 4),
         "train_samples_per_s": round(len(later) * steps * step_rows / sum(later)) if later else None,
@@ -279,7 +283,7 @@ def _curriculum(ctx, param, value):
 
 DEFAULT = Options()
 TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in ("batch_size", "epochs", "steps_per_epoch",
-                                                                    "units", "clipnorm")}
+                                                                    "units", "clipnorm", "settle_epochs")}
 
 
 @click.command("train")
@@ -314,6 +318,9 @@ TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in ("batch_size"
               help="Stop once validation accuracy reaches this, in (0, 1].")
 @click.option("--stop-at-target/--no-stop-at-target", default=DEFAULT.stop_at_target, show_default=True,
               help="Stop once --target-accuracy is reached, or run all --epochs.")
+@click.option("--settle-epochs", type=click.IntRange(min=0),
+              help="Epochs to go on training after validation accuracy first reaches the target, a margin "
+                   "for sequences the validation split does not hold.  " + TRAINING_HELP["settle_epochs"])
 @click.option("--steps-per-execution", type=click.IntRange(min=1), default=DEFAULT.steps_per_execution,
               show_default=True, help="Batches per compiled call: faster steps, slower first trace.")
 @click.option("--jit/--no-jit", default=DEFAULT.jit, show_default=True,

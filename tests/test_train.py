@@ -48,3 +48,17 @@ def test_split_smaller_than_a_batch_trains_on_it_whole(tmp_path):
     record = train.train(tmp_path / "small.h5", tmp_path / "m.keras",
                          train.Options(batch_size=256, epochs=2, steps_per_epoch=0), verbose=0)
     assert record["epochs_run"] == 2 and record["train_samples"] == 200
+
+
+def test_settles_one_epoch_past_the_target_as_the_preset_says(trained, tiny_data, tmp_path):
+    """The reference preset trains one epoch on after validation first reaches the target; with
+    --settle-epochs 0 the same run stops at that epoch."""
+    from pipeline import train
+
+    steps = trained["params"]["steps_per_epoch"] * 256
+    assert trained["params"]["settle_epochs"] == 1 and trained["epochs_run"] >= 2
+    assert trained["sequences_to_target"] == (trained["epochs_run"] - 1) * steps
+    options = train.Options(seed=1, settle_epochs=0)
+    record = train.train(tiny_data, tmp_path / "m.keras", options, verbose=0)
+    assert record["epochs_run"] == trained["epochs_run"] - 1 and record["target_reached"]
+    assert record["sequences_to_target"] == record["epochs_run"] * steps == record["train_samples"]
