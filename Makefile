@@ -86,7 +86,7 @@ test: | $(INSTALLED) ## Run the test suite
 	$(PY) -m pytest -q
 
 lint: | $(INSTALLED) ## Check style (ruff) and the architecture's import contracts (import-linter)
-	$(PY) -m ruff check pipeline tests benchmarks
+	$(PY) -m ruff check pipeline tests benchmarks tools
 	$(VENV)/bin/lint-imports
 
 BENCH_FLAGS ?=
@@ -162,3 +162,24 @@ train-cluster: $(DATA) | $(INSTALLED) ## Train on WORKERS local workers (tf.dist
 
 print-%: ## Print a Make variable, e.g. make print-TRAIN_SRC
 	@echo $($*)
+
+# ---- Test quality (docs/testing.md): make coverage, make mutation ----
+# coverage: the whole suite under coverage.py, counting the Python subprocesses it starts (CLI, cluster
+# workers, stages run by Make) and the processes test_errors forks ([tool.coverage] in pyproject.toml).
+# mutation: mutmut over the modules that decide correctness, and of train.py the functions that wire data
+# to the model; each mutant runs only the tests that reach it, left out those marked slow. Cached in mutants/.
+.PHONY: mutation coverage
+MUTATION_JOBS ?= 2
+MUTANTS := pipeline.echo.* pipeline.data.* pipeline.generate.* pipeline.reader.* pipeline.files.* \
+	pipeline.evaluate.* pipeline.predict.* $(foreach f,resolve datasets training_dataset holds_a_batch run_record,\
+	pipeline.train.x_$(f)__mutmut_*)
+
+coverage: | $(INSTALLED) ## Run the suite under coverage, subprocesses included, and print the report
+	$(PY) -m coverage erase
+	$(PY) -m coverage run -m pytest -q -p no:cacheprovider
+	$(PY) -m coverage combine -q
+	$(PY) -m coverage report
+
+mutation: | $(INSTALLED) ## Mutation testing with mutmut (minutes; results cached in mutants/)
+	$(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTANTS),'$(m)')
+	$(VENV)/bin/mutmut results --all true | $(PY) tools/mutation_score.py $(foreach m,$(MUTANTS),'$(m)')

@@ -9,8 +9,28 @@ import pytest
 from pipeline import generate
 
 ROOT = Path(__file__).resolve().parents[1]
+if ROOT.name == "mutants":  # make mutation: mutmut forks each mutant's run from the process that collected
+    import pipeline.backend  # noqa: F401  # the tests, so TensorFlow is imported once, not once per mutant
 TINY = {"length": 5, "n_features": 10, "out_index": 2, "seed": 7, "n_train": 20_000, "n_val": 2_000,
         "n_test": 3_000, "problem": "reference"}
+
+
+# Modules whose tests run stages, Make or a cluster in subprocesses, or time things: marked slow, and left out
+# of `make mutation` (its mutants live in the test process; docs/testing.md). In other modules, a test that
+# starts a subprocess itself (run_cli, subprocess) is marked slow too.
+SLOW_MODULES = {"test_make", "test_cluster", "test_crash", "test_errors", "test_portable", "test_reproducible",
+                "test_bench", "test_scale", "test_sweep", "test_plots"}
+
+
+def pytest_collection_modifyitems(config, items):
+    import inspect
+
+    for item in items:
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function else ""
+        if item.module.__name__.rpartition(".")[2] in SLOW_MODULES or "run_cli(" in source or \
+                "subprocess." in source or "_report_without_tf(" in source:
+            item.add_marker(pytest.mark.slow)
 
 
 def run_cli(*args, cwd=None, timeout=300, **kw):
@@ -43,3 +63,25 @@ def png_size(path) -> tuple[int, int]:
     assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     assert head[12:16] == b"IHDR", f"{path} has no IHDR chunk first"
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@pytest.fixture(scope="session")
+def weak(tiny_data, tmp_path_factory) -> dict:
+    """A model trained for two batches only: its predictions are far from perfect (about chance), so
+    a wrong row, column or batch of evaluate or predict shows in their output."""
+    from pipeline import train
+
+    out = tmp_path_factory.mktemp("weak") / "model.keras"
+    record = train.train(tiny_data, out, train.Options(epochs=1, steps_per_epoch=2, seed=5), verbose=0)
+    return {**record, "model_path": out, "data_path": tiny_data}
+
+
+@pytest.fixture(scope="session")
+def long_test_data(tmp_path_factory) -> Path:
+    """The tiny problem with a test split longer than one evaluation batch and one prediction batch."""
+    from pipeline import config
+
+    path = tmp_path_factory.mktemp("data") / "long-test.h5"
+    generate.generate(path, {**TINY, "n_train": 1_000, "n_val": 500, "n_test": config.PREDICT_BATCH + 1_234,
+                             "seed": 11})
+    return path

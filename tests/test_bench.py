@@ -93,7 +93,11 @@ def test_generation_against_the_disk_is_the_median_of_paired_runs():
 def test_run_survives_a_chatty_child_and_stops_a_stuck_one():
     chatty = "import sys; sys.stderr.write('x' * 300_000); print('done')"
     _, rss, out = bench.run([sys.executable, "-c", chatty], timeout=60)
-    assert out == "done\n" and rss > 0
+    assert out == "done\n"
+    big = "b = bytearray(300 << 20); b[::4096] = b'x' * len(b[::4096]); print('big')"
+    _, big_rss, out = bench.run([sys.executable, "-c", big], timeout=60)
+    # Its peak in MB (ru_maxrss is KiB; a child forked from a large parent may start from the parent's RSS).
+    assert out == "big\n" and 300 <= big_rss < max(rss, 300) + 10_000
     with pytest.raises(RuntimeError, match="timed out after 1 s"):
         bench.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
     with pytest.raises(RuntimeError, match=r"failed \(3\): boom"):
@@ -102,12 +106,25 @@ def test_run_survives_a_chatty_child_and_stops_a_stuck_one():
 
 def test_helpers_run_as_a_module_from_anywhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # benchmarks is not installed: the helper finds it by PYTHONPATH
-    assert bench.helper("reference-generator", "-n", 50)["samples_per_s"] > 0
+    import time
+
+    start = time.perf_counter()
+    result = bench.helper("reference-generator", "-n", 500)
+    wall = time.perf_counter() - start
+    assert set(result) == {"samples_per_s"}
+    assert result["samples_per_s"] * wall >= 500  # 500 samples, timed inside the helper's wall time
 
 
-def test_disk_probe_writes_fsyncs_and_removes_its_file(tmp_path):
+def test_disk_probe_writes_fsyncs_and_removes_its_file(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(bench.os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_size), real_fsync(fd)))
+    ticks = iter([100.0, 102.5])
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(ticks))
     seconds = bench.disk_write(tmp_path / "disk.bin", 3 << 20, block=1 << 20)
-    assert seconds > 0 and list(tmp_path.iterdir()) == []
+    assert seconds == 2.5  # from start to after the fsync
+    assert synced == [3 * ((1 << 20) // 10 * 10)]  # whole one-hot blocks of 10-byte rows, synced once
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- the PyTorch peer's environment ---------------------------------------------------------------
@@ -262,14 +279,19 @@ def test_memory_feed_of_a_split_smaller_than_a_batch_is_one_short_batch(info):
 
 
 def test_train_pair_times_both_inputs_in_turns(tiny_data):
+    import time
+
     from pipeline import reader
 
+    start = time.perf_counter()
     r = bench.train_pair(tiny_data, 500, pairs=1, steps_per_execution=4)
+    wall = time.perf_counter() - start
     two_blocks = 2 * reader.block_rows(500, 5, 10) // 500  # batches; a turn is whole compiled calls of 4
     calls = min(-(-two_blocks // 4), bench.MAX_CALLS_PER_TURN)
     assert r["steps_per_turn"] == calls * 4
     assert len(r["hdf5"]) == len(r["memory"]) == 1
-    assert all(rate > 0 for rate in r["hdf5"] + r["memory"])
+    timed = (r["steps_per_turn"] // 4 - 1) * 4 * 500  # samples between a turn's first and last call
+    assert all(rate * wall >= timed for rate in r["hdf5"] + r["memory"])  # each turn took less than all
     alone = bench.train_pair(tiny_data, 500, pairs=2, steps_per_execution=4, sources=("hdf5",))
     assert set(alone) == {"hdf5", "steps_per_turn"} and len(alone["hdf5"]) == 2
 
@@ -278,6 +300,7 @@ def test_train_speed_runs_the_train_command_and_reads_train_json(tiny_data, tmp_
     out = tmp_path / "speed" / "model.keras"
     speed = bench.train_speed(tiny_data, out, 500, 4, ["--steps-per-execution", "2"])
     record = json.loads(out.with_name("train.json").read_text())
-    assert speed == record["train_samples_per_s"] and speed > 0
+    assert speed == record["train_samples_per_s"]
+    assert speed * record["fit_seconds"] >= 2 * 4 * 500  # epochs 2 and 3 of 4 batches, timed within fit
     assert record["epochs_run"] == 3 and record["train_samples"] == 3 * 4 * 500  # not stopped at the target
     assert os.path.exists(out)

@@ -1,4 +1,5 @@
 """Data contract of the HDF5 file, reproducibility, and the generate command."""
+import hashlib
 import shutil
 
 import h5py
@@ -58,6 +59,19 @@ def _arrays(path):
         return {f"{s}/{n}": f[s][n][:] for s in data.SPLITS for n in data.ARRAYS}, f.attrs["content_hash"]
 
 
+def _independent_split(params, split):
+    """Unit u (unit_rows rows: 4 MiB of samples, 65,536 here) of split i is drawn from
+    numpy's default_rng([seed, i, u]).integers(0, n_features, (rows, length)), then one-hot encoded."""
+    i, n = data.SPLITS.index(split), params[f"n_{split}"]
+    step = 65_536
+    assert data.unit_rows(params["length"], params["n_features"]) == step
+    tokens = np.concatenate([np.random.default_rng([params["seed"], i, u]).integers(
+        0, params["n_features"], size=(min(step, n - start), params["length"]), dtype=np.uint8)
+        for u, start in enumerate(range(0, n, step))])
+    eye = np.eye(params["n_features"], dtype=np.uint8)
+    return eye[tokens], eye[tokens[:, params["out_index"]]]
+
+
 def test_same_seed_same_bytes_whatever_chunking(tmp_path):
     params = {**TINY, "n_train": 300_000}  # more units than buffers in flight: buffers get reused
     a, b, c, d = (tmp_path / f"{name}.h5" for name in "abcd")
@@ -69,12 +83,9 @@ def test_same_seed_same_bytes_whatever_chunking(tmp_path):
     assert ha == hb == hc == hd
     for k in xa:
         assert np.array_equal(xa[k], xb[k]) and np.array_equal(xa[k], xc[k]) and np.array_equal(xa[k], xd[k])
-    step = data.unit_rows(params["length"], params["n_features"])
-    units = [echo.make_examples(generate.unit_tokens(params, 0, u, min(step, params["n_train"] - start)),
-                                params["out_index"], params["n_features"])
-             for u, start in enumerate(range(0, params["n_train"], step))]
-    assert np.array_equal(xa["train/X"], np.concatenate([X for X, _ in units]))
-    assert np.array_equal(xa["train/y"], np.concatenate([y for _, y in units]))
+    for split in data.SPLITS:  # the documented recipe, built without the code under test
+        X, y = _independent_split(params, split)
+        assert np.array_equal(xa[f"{split}/X"], X) and np.array_equal(xa[f"{split}/y"], y), split
     generate.generate(c, {**params, "seed": params["seed"] + 1})
     assert _arrays(c)[1] != ha
 
@@ -87,3 +98,31 @@ def test_generate_command_writes_file(tmp_path):
     info = data.describe(out)
     assert (info.length, info.n_features, info.out_index, info.seed) == (4, 3, 3, 5)
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_verify_names_what_does_not_match(tmp_path):
+    path = tmp_path / "d.h5"
+    params = {**TINY, "n_train": 300, "n_val": 20, "n_test": 20}
+    generate.generate(path, params)
+    with h5py.File(path, "r+") as f:
+        f["val/X"][3] = np.ones((5, 10), np.uint8)
+    with pytest.raises(BadFile) as e:
+        data.verify(path)
+    assert e.value.message == f"dataset {path}: 'val/X' rows 0-20 are not one-hot (corrupt)"
+    generate.generate(path, params)
+    with h5py.File(path, "r+") as f:
+        f.attrs["content_hash"] = "0" * 64
+    with pytest.raises(BadFile) as e:
+        data.verify(path)
+    assert e.value.message == f"dataset {path}: content_hash does not match the data (corrupt)"
+
+
+def test_wide_tokens_are_hashed_as_wide_tokens(tmp_path):
+    """Over 256 values a token is uint16: verify recomputes the digests generate wrote from uint16 tokens."""
+    path = tmp_path / "wide.h5"
+    params = {**TINY, "n_features": 300, "length": 3, "out_index": 1, "n_train": 50, "n_val": 10, "n_test": 10}
+    content_hash = generate.generate(path, params)
+    assert data.verify(path) == content_hash
+    with h5py.File(path) as f:
+        tokens = f["test/X"][:].argmax(-1).astype(np.uint16)
+        assert f["test/X"].attrs["sha256"] == hashlib.sha256(hashlib.sha256(tokens.tobytes()).digest()).hexdigest()

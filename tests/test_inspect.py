@@ -1,6 +1,12 @@
-"""inspect prints readable summaries; for data and CSV/JSON it never imports TensorFlow."""
+"""inspect prints readable summaries of the file's real numbers; for data and CSV/JSON it never imports
+TensorFlow. Every expected value is computed here from the file itself."""
+import csv
+import json
 import subprocess
 import sys
+
+import h5py
+import numpy as np
 
 from tests.conftest import ROOT, run_cli
 
@@ -14,16 +20,62 @@ def _report_without_tf(path):
     return r.stdout
 
 
+def _expected_dataset_lines(path, rows=5):
+    with h5py.File(path) as f:
+        a = dict(f.attrs)
+        shapes = [f"  {s:5s} X {f[s]['X'].shape} uint8 chunks {f[s]['X'].chunks}   y {f[s]['y'].shape} uint8"
+                  for s in ("train", "val", "test")]
+        counts = f["train"]["y"][:].astype(np.int64).sum(axis=0)
+        X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
+    share = counts / counts.sum()
+    first = [f"    [{', '.join(map(str, t))}] -> {label}" for t, label in zip(X.argmax(-1).tolist(), y.argmax(-1))]
+    return [f"  problem: length {a['length']}, n_features {a['n_features']}, out_index {a['out_index']} "
+            f"({a['problem']})",
+            f"  seed {a['seed']}, format_version {a['format_version']}, generator {a['generator']}",
+            f"  content_hash {a['content_hash']}",
+            *shapes,
+            f"  train label balance: min {share.min():.4f}, max {share.max():.4f} (uniform 0.1000); "
+            f"counts {counts.tolist()}",
+            f"  first {rows} train rows:", *first]
+
+
 def test_inspect_dataset(tiny_data):
-    out = _report_without_tf(tiny_data)
-    assert "train X (20000, 5, 10) uint8" in out and "test  X (3000, 5, 10)" in out
-    assert "out_index 2" in out and "label balance" in out and "] -> " in out
+    lines = _report_without_tf(tiny_data).splitlines()
+    for line in _expected_dataset_lines(tiny_data):
+        assert line in lines, line
+    with h5py.File(tiny_data) as f:
+        storage = f"  storage: chunk_rows {f.attrs['chunk_rows']}, compression none, unit_rows {f.attrs['unit_rows']}"
+    assert any(line.startswith(storage) for line in lines)
+
+
+def test_label_counts_read_in_blocks(tiny_data, monkeypatch):
+    """A split longer than one read block (here 2,000 rows of 20,000) is counted whole."""
+    from pipeline import config, inspection
+
+    monkeypatch.setattr(config, "UNIT_BYTES", 20_000)
+    with h5py.File(tiny_data) as f:
+        y = f["train"]["y"]
+        assert len(y) > 3 * config.UNIT_BYTES // y.shape[1]
+        expected = y[:].astype(np.int64).sum(axis=0)
+        assert np.array_equal(inspection.label_counts(y), expected)
+    lines = inspection.report(tiny_data, rows=7).splitlines()
+    for line in _expected_dataset_lines(tiny_data, rows=7):
+        assert line in lines, line
 
 
 def test_inspect_artifacts(trained):
     folder = trained["model_path"].parent
-    assert "best val_accuracy" in _report_without_tf(folder / "history.csv")
-    assert "content_hash" in _report_without_tf(folder / "train.json")
+    history = list(csv.DictReader(open(folder / "history.csv")))
+    best = max(history, key=lambda r: float(r["val_accuracy"]))
+    text = _report_without_tf(folder / "history.csv")
+    assert f"best val_accuracy {float(best['val_accuracy']):.5f} at epoch {best['epoch']}" in text
+    assert f"final loss {float(history[-1]['loss']):.5f} after {history[-1]['seconds']} s" in text
+    assert f"{len(history):,} rows, columns epoch, loss, accuracy, val_loss, val_accuracy, seconds" in text
+    record = json.loads((folder / "train.json").read_text())
+    text = _report_without_tf(folder / "train.json").splitlines()
+    assert f"  epochs_run: {record['epochs_run']}" in text
+    assert f"    content_hash: {record['dataset']['content_hash']}" in text
+    assert f"    batch_size: {record['params']['batch_size']}" in text
     r = run_cli("inspect", trained["model_path"])
     assert r.returncode == 0, r.stderr
     assert "lstm (LSTM): output (None, 25), 3,600 weights" in r.stdout
@@ -32,10 +84,19 @@ def test_inspect_artifacts(trained):
     assert f"content_hash {trained['dataset']['content_hash'][:12]}" in r.stdout
 
 
-def test_inspect_predictions(trained, tmp_path):
+def test_inspect_predictions(weak, tmp_path):
+    """Against the weak model, whose accuracy and confidence are far from 1."""
     from pipeline import predict
 
     out = tmp_path / "p.csv"
-    predict.predict(trained["data_path"], trained["model_path"], out)
+    predict.predict(weak["data_path"], weak["model_path"], out)
+    rows = list(csv.DictReader(open(out)))
+    right = sum(r["expected"] == r["predicted"] for r in rows)
+    conf = [float(r["confidence"]) for r in rows]
+    assert 0 < right < 0.6 * len(rows)
     text = _report_without_tf(out)
-    assert "3,000 rows" in text and "accuracy" in text and "confidence mean" in text
+    assert f"{len(rows):,} rows, columns index, sequence, expected, predicted, confidence" in text
+    assert f"accuracy {right / len(rows):.6f} ({len(rows) - right} wrong)" in text
+    assert f"confidence mean {sum(conf) / len(conf):.4f}, min {min(conf):.4f}" in text
+    first = "  " + "  ".join(f"{k}={v}" for k, v in rows[0].items())
+    assert first in text.splitlines()

@@ -18,10 +18,18 @@ def test_presets_are_complete():
         assert set(training["learning_rate"]) == {"adam", "sgd"}, name
         curriculum.stages(training["curriculum"], config.PROBLEMS[name]["length"],
                           config.PROBLEMS[name]["out_index"])
-    assert config.PROBLEMS["wide"] == {"length": 25, "n_features": 100, "out_index": 2}
-    assert config.PROBLEMS["long"] == {"length": 1000, "n_features": 10, "out_index": 2}
-    long_bytes = sum(config.SPLITS["long"].values()) * 1001 * 10
-    assert long_bytes < 1e9  # not the reference's million rows: 10 GB at length 1000
+    for name, shape in config.PROBLEMS.items():  # every preset is a problem generate accepts
+        assert set(shape) == {"length", "n_features", "out_index"}, name
+        assert 0 <= shape["out_index"] < shape["length"] and shape["n_features"] >= 2, name
+        assert set(config.SPLITS[name]) == {"n_train", "n_val", "n_test"}, name
+        assert all(isinstance(v, int) and v >= 1 for v in config.SPLITS[name].values()), name
+        rows = sum(config.SPLITS[name].values())  # (length + 1) * n_features bytes a row, label included
+        assert rows * (shape["length"] + 1) * shape["n_features"] < 1e9, name  # long: not a million rows
+        assert config.SPLITS[name]["n_train"] >= config.TRAINING[name]["batch_size"], name
+        assert all(lr > 0 for lr in config.TRAINING[name]["learning_rate"].values()), name
+    # The reference recipe (the book's, README): sequences of 5 over 10 values, echo of position 2, LSTM(25).
+    assert config.PROBLEMS["reference"] == {"length": 5, "n_features": 10, "out_index": 2}
+    assert config.TRAINING["reference"]["units"] == 25
 
 
 def test_training_defaults_resolve_and_yield_to_explicit_options():

@@ -40,8 +40,22 @@ def test_deterministic_training_twice_gives_identical_results(tiny_data, tmp_pat
     record = json.loads(outs[0].with_name("train.json").read_text())
     assert record["params"]["deterministic"] is True and record["params"]["seed"] == 3
     v = record["versions"]
-    assert v["tensorflow"] == tf.__version__ and v["tf_keras"] and v["numpy"] and v["h5py"]
-    assert v["environment"]["PYTHONHASHSEED"] == "0" and "TF_ENABLE_ONEDNN_OPTS" in v
-    assert {"intra_op_threads", "inter_op_threads", "cpu_count"} <= set(v)
+    import importlib.metadata
+    import os
+    import platform
+
+    import h5py
+
+    assert v["tensorflow"] == tf.__version__ == importlib.metadata.version("tensorflow")
+    assert v["tf_keras"] == importlib.metadata.version("tf-keras")
+    assert v["keras"] == importlib.metadata.version("keras")
+    assert v["numpy"] == np.__version__ and v["h5py"] == h5py.__version__
+    assert v["hdf5"] == h5py.version.hdf5_version and v["python"] == platform.python_version()
+    assert v["environment"]["PYTHONHASHSEED"] == "0"
+    assert v["TF_ENABLE_ONEDNN_OPTS"] == os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(default)")
+    assert v["cpu_count"] == os.cpu_count() and v["machine"] == platform.machine()
+    # The train process ran with TensorFlow's choice of threads (--threads 0), as this one does.
+    assert v["intra_op_threads"] == tf.config.threading.get_intra_op_parallelism_threads()
+    assert v["inter_op_threads"] == tf.config.threading.get_inter_op_parallelism_threads()
     assert saved[0]["dataset"]["content_hash"] == record["dataset"]["content_hash"]
     assert saved[0]["model"]["train_params"] == record["params"]
