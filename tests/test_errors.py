@@ -88,6 +88,10 @@ def _bad_option_cases():
         yield f"generate {' '.join(map(str, args))}", ["generate", *args], 2, [option]
     for args, option in train_cases:
         yield f"train {' '.join(map(str, args))}", ["train", "--data", "{data}", *args], 2, [option]
+    yield "predict --sequence and --sequences", ["predict", "--model", "{model}", "--sequence", "1,2,3,4,5",
+                                                 "--sequences", "x.txt"], 2, ["not both"]
+    yield "train --settle-epochs -1", ["train", "--data", "{data}", "--settle-epochs", -1], 2, ["--settle-epochs"]
+    yield "sweep-summary --seeds x", ["sweep-summary", "artifacts", "--seeds", "0,x"], 2, ["--seeds", "'0,x'"]
     for seq, expected in sequences:
         yield f"predict --sequence {seq}", ["predict", "--model", "{model}", "--sequence", seq], 2, \
             ["--sequence", expected]
@@ -151,6 +155,14 @@ def _bad_file_cases():
         yield f"{stage} --out in a missing folder", [stage, *args, "--out", out], 1, [out, "does not exist"]
     yield "evaluate --out a folder", ["evaluate", *inputs["evaluate"], "--out", "artifacts"], 1, \
         ["artifacts", "is a directory"]
+    yield "export --out a file", ["export", "--model", "{model}", "--out", "data/echo.h5"], 2, \
+        ["--out", "data/echo.h5", "is a file"]
+    yield "export --out in a missing folder", ["export", "--model", "{model}", "--out", "no/such/export"], 1, \
+        ["no/such/export", "does not exist"]
+    for name, expected in BAD_MODELS.items():
+        yield f"export --model {name}", ["export", "--model", f"{{bad}}/{name}.keras"], 1, [expected]
+    yield "predict --sequences missing", ["predict", "--model", "{model}", "--sequences", "none.txt"], 1, \
+        ["sequences none.txt", "no such file"]
     yield "generate too large for the disk", ["generate", "--n-train", 10**12], 1, \
         ["data/echo.h5", re.compile(r"needs about [\d.]+ GB but only [\d.]+ GB is free")]
 
