@@ -88,11 +88,13 @@ def sweep_figure(rows, param: str) -> Figure:
         shown = [m if math.isfinite(m) else top for m in median]
         errors = [[m - min(lo, top) for m, lo in zip(shown, low)], [min(hi, top) - m for m, hi in zip(shown, high)]]
         ax.errorbar(x, shown, yerr=errors, marker="o", capsize=4, label="median, min to max over seeds")
-        if not all(math.isfinite(v) for v in median + high):  # the line above every run that reached it
+        if not all(math.isfinite(v) for v in median + high):  # a line above every run that reached it
             ax.axhline(top, color="red", linestyle=":", linewidth=1)
-        for xi, m in zip(x, median):
-            if not math.isfinite(m):
-                ax.annotate("not reached", (xi, top), fontsize=7, ha="center", va="bottom", color="red")
+            ax.annotate("not reached", (0, top), xycoords=("axes fraction", "data"), fontsize=7, ha="left",
+                        va="bottom", color="red")
+            missed = [xi for xi, m in zip(x, median) if not math.isfinite(m)]
+            ax.plot(missed, [top] * len(missed), "x", color="red", markersize=9, zorder=3, label="median not reached")
+            ax.set_ylim(min(finite, default=top) / 2, top * 1.5)
         ax.set(xlabel=param, ylabel=label, title=f"{label} by {param}")
         if key == "test_accuracy":
             ax.ticklabel_format(axis="y", useOffset=False)
