@@ -37,7 +37,8 @@ SPLITS = {  # long's rows are 10 KB each: its splits stay small
 
 # learning_rate is per optimizer; curriculum lists the prefix lengths trained on before the full length;
 # settle_epochs: epochs trained after validation accuracy first reaches the target, a margin for the
-# sequences the validation split does not hold (reference: test accuracy 0.99996 without, 1.0 with one).
+# sequences the validation split does not hold (reference: test accuracy 0.99996 without, 1.0 with one;
+# long, seed 0: 0.998 on 10,000 test sequences after 1.0 on 2,000 validation ones without).
 TRAINING = {
     "reference": {"units": 25, "batch_size": 256, "epochs": 100, "steps_per_epoch": 64,
                   "learning_rate": {"adam": 0.04, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
@@ -47,7 +48,7 @@ TRAINING = {
              "settle_epochs": 1},
     "long": {"units": 64, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
              "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
-             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "settle_epochs": 0},
+             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "settle_epochs": 1},
 }
 DEFAULT_PROBLEM = "reference"
 
