@@ -120,7 +120,8 @@ def open_h5(path, **kw) -> h5py.File:
 
 
 def _short(e: Exception) -> str:
-    return str(e).splitlines()[0][:160]
+    """The first line of an error's message (its type when the message is empty), at most 160 characters."""
+    return (str(e).splitlines() or [type(e).__name__])[0][:160]
 
 
 def describe(path) -> DatasetInfo:

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import generate
-
 ROOT = Path(__file__).resolve().parents[1]
 if ROOT.name == "mutants":  # make mutation: mutmut forks each mutant's run from the process that collected
     import pipeline.backend  # noqa: F401  # the tests, so TensorFlow is imported once, not once per mutant
@@ -40,21 +38,29 @@ def run_cli(*args, cwd=None, timeout=300, **kw):
                           capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def _session_fixture(name, tmp_path_factory, *args):
+    """Build fixture `name` in a fresh temporary folder, or under `make mutation` copy the one built once
+    for the whole run when the mutant under test cannot change it (tests/fixture_cache.py)."""
+    from tests import fixture_cache
+
+    found = fixture_cache.cached(name, tmp_path_factory)
+    if found is not None:
+        value, folder = found
+        return folder / value if isinstance(value, str) else value, folder
+    folder = tmp_path_factory.mktemp(name)
+    return fixture_cache.BUILDERS[name](folder, *args), folder
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "tiny.h5"
-    generate.generate(path, TINY)
-    return path
+    return _session_fixture("tiny_data", tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="session")
 def trained(tiny_data, tmp_path_factory) -> dict:
     """A model trained on the tiny dataset to the default target; returns train.json plus paths."""
-    from pipeline import train
-
-    out = tmp_path_factory.mktemp("model") / "model.keras"
-    record = train.train(tiny_data, out, train.Options(seed=1), verbose=0)
-    return {**record, "model_path": out, "data_path": tiny_data}
+    record, folder = _session_fixture("trained", tmp_path_factory, tiny_data)
+    return {**record, "model_path": folder / "model.keras", "data_path": tiny_data}
 
 
 def png_size(path) -> tuple[int, int]:
@@ -69,19 +75,11 @@ def png_size(path) -> tuple[int, int]:
 def weak(tiny_data, tmp_path_factory) -> dict:
     """A model trained for two batches only: its predictions are far from perfect (about chance), so
     a wrong row, column or batch of evaluate or predict shows in their output."""
-    from pipeline import train
-
-    out = tmp_path_factory.mktemp("weak") / "model.keras"
-    record = train.train(tiny_data, out, train.Options(epochs=1, steps_per_epoch=2, seed=5), verbose=0)
-    return {**record, "model_path": out, "data_path": tiny_data}
+    record, folder = _session_fixture("weak", tmp_path_factory, tiny_data)
+    return {**record, "model_path": folder / "model.keras", "data_path": tiny_data}
 
 
 @pytest.fixture(scope="session")
 def long_test_data(tmp_path_factory) -> Path:
     """The tiny problem with a test split longer than one evaluation batch and one prediction batch."""
-    from pipeline import config
-
-    path = tmp_path_factory.mktemp("data") / "long-test.h5"
-    generate.generate(path, {**TINY, "n_train": 1_000, "n_val": 500, "n_test": config.PREDICT_BATCH + 1_234,
-                             "seed": 11})
-    return path
+    return _session_fixture("long_test_data", tmp_path_factory)[0]
