@@ -49,8 +49,10 @@ def portable_model(net, params: dict):
     lstm = net.get_layer("lstm")
     copy = build_model(length, n_features, lstm.units, lstm.unroll, keras=keras_3)
     copy.set_weights(net.get_weights())
-    optimizer = keras_3.optimizers.get({"class_name": params["optimizer"],
-                                        "config": {"learning_rate": params["learning_rate"]}})
+    settings = {"learning_rate": params["learning_rate"], "clipnorm": params["clipnorm"] or None}
+    if params["optimizer"] == "sgd":
+        settings["momentum"] = params["momentum"]
+    optimizer = keras_3.optimizers.get({"class_name": params["optimizer"], "config": settings})
     copy.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     optimizer.build(copy.trainable_variables)  # so loading finds the optimizer it was saved with
     return copy
