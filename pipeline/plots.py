@@ -8,7 +8,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from pipeline.files import atomic_output
 
@@ -98,12 +98,15 @@ def sweep_figure(rows, param: str) -> Figure:
         ax.set(xlabel=param, ylabel=label, title=f"{label} by {param}")
         if key == "test_accuracy":
             ax.ticklabel_format(axis="y", useOffset=False)
-        else:
+        else:  # log, labelled at 1, 2 and 5 times each power of ten: sequences span decades
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         if numeric and is_geometric(values):
             ax.set_xscale("log")
         ax.set_xticks(x, values)  # label the swept values themselves
-        ax.minorticks_off()
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return fig
