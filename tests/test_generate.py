@@ -126,3 +126,10 @@ def test_wide_tokens_are_hashed_as_wide_tokens(tmp_path):
     with h5py.File(path) as f:
         tokens = f["test/X"][:].argmax(-1).astype(np.uint16)
         assert f["test/X"].attrs["sha256"] == hashlib.sha256(hashlib.sha256(tokens.tobytes()).digest()).hexdigest()
+
+
+def test_write_dataset_draws_no_progress_bar_unless_asked(tmp_path, capsys):
+    generate.write_dataset(tmp_path / "quiet.h5", {**TINY, "n_train": 300, "n_val": 50, "n_test": 50})
+    assert capsys.readouterr().err == ""
+    generate.write_dataset(tmp_path / "bar.h5", {**TINY, "n_train": 300, "n_val": 50, "n_test": 50}, progress=True)
+    assert "generate" in capsys.readouterr().err  # the bar, when asked for
