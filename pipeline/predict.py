@@ -149,7 +149,10 @@ def predict_tokens(model_path, tokens: np.ndarray):
     """(predicted, confidence) for integer sequences (n, length), by the model at model_path."""
     from pipeline.model import load_model
 
-    net, metadata = load_model(model_path)
+    return _forward(*load_model(model_path), tokens)
+
+
+def _forward(net, metadata: dict, tokens: np.ndarray):
     n_features = metadata["dataset"]["problem"]["n_features"]
     probs = net.predict(echo.one_hot(tokens, n_features).astype(np.float32), batch_size=config.PREDICT_BATCH,
                         verbose=0)
@@ -158,9 +161,12 @@ def predict_tokens(model_path, tokens: np.ndarray):
 
 def predict_lines(model_path, tokens: np.ndarray) -> list:
     """The book's line for each sequence."""
-    problem = modelfile.read_metadata(model_path)["dataset"]["problem"]
-    predicted, _ = predict_tokens(model_path, tokens)
-    return [book_line(t, t[problem["out_index"]], p) for t, p in zip(tokens, predicted)]
+    from pipeline.model import load_model
+
+    net, metadata = load_model(model_path)  # the model file is read once, its metadata with it
+    predicted, _ = _forward(net, metadata, tokens)
+    out_index = metadata["dataset"]["problem"]["out_index"]
+    return [book_line(t, t[out_index], p) for t, p in zip(tokens, predicted)]
 
 
 @click.command("predict")
