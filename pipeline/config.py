@@ -9,10 +9,12 @@ METRICS_PATH = "artifacts/metrics.json"
 PREDICTIONS_PATH = "artifacts/predictions.csv"
 EXPORT_PATH = "artifacts/export"
 
-# Batches of the stages that only run the model forward: large, since no gradients are kept.
+# Batches of the stages that only run the model forward: large, since no gradients are kept, but
+# fewer rows for long sequences, so that a batch's float32 inputs stay within FORWARD_BYTES.
 VAL_BATCH = 4096
 EVAL_BATCH = 8192
 PREDICT_BATCH = 16384
+FORWARD_BYTES = 512 << 20
 
 # Byte budgets that size row counts (a row is one sequence: (length + 1) * n_features bytes with its label).
 UNIT_BYTES = 4 << 20  # a generation and hashing unit
@@ -27,28 +29,37 @@ PROBLEMS = {
     "reference": {"length": 5, "n_features": 10, "out_index": 2},
     "wide": {"length": 25, "n_features": 100, "out_index": 2},
     "long": {"length": 1000, "n_features": 10, "out_index": 2},
+    "longer": {"length": 5000, "n_features": 10, "out_index": 2},
 }
 
-SPLITS = {  # long's rows are 10 KB each: its splits stay small
+SPLITS = {  # long's rows are 10 KB each, longer's 50 KB: their splits stay small
     "reference": {"n_train": 1_000_000, "n_val": 20_000, "n_test": 100_000},
     "wide": {"n_train": 100_000, "n_val": 10_000, "n_test": 20_000},
     "long": {"n_train": 32_768, "n_val": 2_000, "n_test": 10_000},
+    "longer": {"n_train": 12_288, "n_val": 2_000, "n_test": 2_000},
 }
 
 # learning_rate is per optimizer; curriculum lists the prefix lengths trained on before the full length;
+# lr_decay_from: curriculum stages longer than this train at learning_rate * sqrt(lr_decay_from / length)
+# (0: one rate at every length);
 # settle_epochs: epochs trained after validation accuracy first reaches the target, a margin for the
 # sequences the validation split does not hold (reference: test accuracy 0.99996 without, 1.0 with one;
 # long, seed 0: 0.998 on 10,000 test sequences after 1.0 on 2,000 validation ones without).
 TRAINING = {
     "reference": {"units": 25, "batch_size": 256, "epochs": 100, "steps_per_epoch": 64,
                   "learning_rate": {"adam": 0.04, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
-                  "settle_epochs": 1},
+                  "lr_decay_from": 0, "settle_epochs": 1},
     "wide": {"units": 100, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
              "learning_rate": {"adam": 0.005, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
-             "settle_epochs": 1},
+             "lr_decay_from": 0, "settle_epochs": 1},
     "long": {"units": 64, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
              "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
-             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "settle_epochs": 1},
+             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "lr_decay_from": 160,
+             "settle_epochs": 1},
+    "longer": {"units": 32, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
+               "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
+               "curriculum": (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560),
+               "lr_decay_from": 160, "settle_epochs": 1},
 }
 DEFAULT_PROBLEM = "reference"
 

@@ -2,11 +2,16 @@
 
 The label sits at out_index, so every prefix longer than out_index is itself a valid echo example,
 only easier. Training starts on short prefixes of the stored sequences and moves to the next length
-once the epoch's training accuracy reaches ADVANCE_ACCURACY, ending on the full length. Half the
+once the epoch's training accuracy reaches ADVANCE_ACCURACY, ending on the full length. Stages longer
+than lr_decay_from train at a learning rate scaled by sqrt(lr_decay_from / length): one rate for all
+lengths made the long stages unstable (docs/experiments.md). Half the
 batches use the current length, the others one of the earlier lengths, picked at random: this keeps
-what was learnt and is cheaper (Zaremba & Sutskever's "mixed" curriculum). Validation always runs
-on the full sequences, so the target is only ever met there. The model the curriculum trains shares
-its layers (its weights) with the full-length model that is saved.
+what was learnt and is cheaper (Zaremba & Sutskever's "mixed" curriculum). Validation runs on the
+validation sequences cut to the current length: at 5,000 steps a full-length validation after every
+epoch would cost more than the short stages' training; only a validation at the full length counts
+toward the target. Batches are cut while still uint8, before the cast to float32, so the short
+stages do not convert whole stored rows. The model the curriculum trains shares its layers (its
+weights) with the full-length model that is saved.
 """
 import json
 from pathlib import Path
@@ -41,12 +46,21 @@ def stages(lengths, length: int, out_index: int) -> list:
     return [*short, length]
 
 
-def prepare(net, train_ds, lengths, info, state_file: Path, seed: int = 0, steps_per_execution: int = 1,
-            jit: bool = False):
-    """(model to fit, its training data, callback): a variable-length model sharing net's layers and
-    optimizer, fed prefixes whose length the callback raises."""
+def stage_learning_rate(learning_rate: float, length: int, lr_decay_from: int) -> float:
+    """The rate of a stage: learning_rate, scaled by sqrt(lr_decay_from / length) beyond lr_decay_from."""
+    if lr_decay_from and length > lr_decay_from:
+        return learning_rate * (lr_decay_from / length) ** 0.5
+    return learning_rate
+
+
+def prepare(net, train_ds, val_ds, lengths, info, state_file: Path, seed: int = 0, steps_per_execution: int = 1,
+            jit: bool = False, learning_rate: float = 0.001, lr_decay_from: int = 0):
+    """(model to fit, its training data, its validation data, callback): a variable-length model sharing
+    net's layers and optimizer, fed prefixes whose length (and learning rate) the callback raises.
+    train_ds and val_ds are uint8 batches (reader.make_dataset(cast=False)); what comes out is float32."""
     from pipeline.backend import keras, tf
     from pipeline.model import compile_model
+    from pipeline.reader import to_float
 
     plan = stages(lengths, info.length, info.out_index)
     state = json.loads(state_file.read_text()) if state_file.exists() else {"stage": 0, "log": []}
@@ -55,21 +69,31 @@ def prepare(net, train_ds, lengths, info, state_file: Path, seed: int = 0, steps
     trainer = keras.Sequential([keras.Input((None, info.n_features)), *net.layers], name="curriculum")
     compile_model(trainer, net.optimizer, steps_per_execution, jit)
 
+    def rate(stage: int) -> float:
+        return stage_learning_rate(learning_rate, plan[stage], lr_decay_from)
+
     class Curriculum(keras.callbacks.Callback):
         """Moves to the next prefix length once training accuracy reaches ADVANCE_ACCURACY."""
 
         def __init__(self):
             super().__init__()
             self.state = state
+            self.full_length = plan[-1]
+            self.epoch_length = plan[state["stage"]]  # the length trained and validated on this epoch
             if not self.state["log"]:
-                self.state["log"].append({"length": plan[0], "from_epoch": 1})
+                self.state["log"].append({"length": plan[0], "from_epoch": 1, "learning_rate": rate(0)})
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_length = plan[self.state["stage"]]
+            keras.backend.set_value(net.optimizer.learning_rate, rate(self.state["stage"]))
 
         def on_epoch_end(self, epoch, logs=None):
             stage = self.state["stage"]
             if stage + 1 < len(plan) and (logs or {}).get("accuracy", 0.0) >= ADVANCE_ACCURACY:
                 self.state["stage"] = stage + 1
                 stage_var.assign(stage + 1)
-                self.state["log"].append({"length": plan[stage + 1], "from_epoch": epoch + 2})
+                self.state["log"].append({"length": plan[stage + 1], "from_epoch": epoch + 2,
+                                          "learning_rate": rate(stage + 1)})
             write_text_atomic(state_file, json.dumps(self.state))  # for a resumed run
 
     @tf.autograph.experimental.do_not_convert  # plain tensor ops; AutoGraph only warns about the closure
@@ -78,8 +102,12 @@ def prepare(net, train_ds, lengths, info, state_file: Path, seed: int = 0, steps
         (X, y), stage = batch, stage_var.read_value()
         earlier = (r // 2) % tf.maximum(stage, 1)
         n = tf.where((r % 2 == 0) | (stage == 0), table[stage], table[earlier])
-        return X[:, :n], y
+        return to_float(X[:, :n], y)
+
+    @tf.autograph.experimental.do_not_convert
+    def current(X, y):
+        return to_float(X[:, :table[stage_var.read_value()]], y)
 
     coins = tf.data.Dataset.random(seed=seed).map(lambda r: r % (2 ** 62))
-    prefixes = tf.data.Dataset.zip((train_ds, coins)).map(prefix)
-    return trainer, prefixes, Curriculum()
+    prefixes = tf.data.Dataset.zip((train_ds, coins)).map(prefix).prefetch(tf.data.AUTOTUNE)
+    return trainer, prefixes, val_ds.map(current).prefetch(tf.data.AUTOTUNE), Curriculum()

@@ -41,6 +41,12 @@ def power_of_two_rows(budget: int, length: int, n_features: int, most: int) -> i
     return rows
 
 
+def forward_batch(most: int, length: int, n_features: int) -> int:
+    """Rows of a batch the model only runs forward: `most`, or fewer (a power of two) so that the
+    batch's float32 inputs stay within config.FORWARD_BYTES."""
+    return power_of_two_rows(config.FORWARD_BYTES // 4, length, n_features, most)
+
+
 def unit_rows(length: int, n_features: int) -> int:
     """Rows per generation and hashing unit."""
     return power_of_two_rows(config.UNIT_BYTES, length, n_features, most=1 << 16)

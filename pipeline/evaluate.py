@@ -9,15 +9,17 @@ import time
 
 import click
 
-from pipeline import artifacts, config
+from pipeline import artifacts, config, data
 from pipeline.files import write_json_atomic
 from pipeline.options import data_option, model_option
 
 
-def evaluate(data_path, model_path, out, batch_size: int = config.EVAL_BATCH) -> dict:
+def evaluate(data_path, model_path, out, batch_size: int | None = None) -> dict:
+    """batch_size: None for config.EVAL_BATCH, or fewer rows for long sequences (data.forward_batch)."""
     info, net, metadata = artifacts.open_inputs(data_path, model_path, out)
     from pipeline import reader
 
+    batch_size = batch_size or data.forward_batch(config.EVAL_BATCH, info.length, info.n_features)
     ds = reader.make_dataset(info, "test", batch_size)
     t0 = time.perf_counter()
     net.evaluate(ds, steps=1, verbose=0)  # traces the test step, so the timing below is throughput

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import artifacts, config, echo, modelfile
+from pipeline import artifacts, config, data, echo, modelfile
 from pipeline.files import BadFile, atomic_output, existing_file, write_json_atomic
 from pipeline.options import data_option, int_list, model_option
 
@@ -62,12 +62,14 @@ def _csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
     return "".join(parts)
 
 
-def predict(data_path, model_path, out, batch_size: int = config.PREDICT_BATCH, show: int = 5) -> dict:
-    """Write predictions for every test row; returns the summary written to predictions.json."""
+def predict(data_path, model_path, out, batch_size: int | None = None, show: int = 5) -> dict:
+    """Write predictions for every test row; returns the summary written to predictions.json.
+    batch_size: None for config.PREDICT_BATCH, or fewer rows for long sequences (data.forward_batch)."""
     info, net, metadata = artifacts.open_inputs(data_path, model_path, out)
     from pipeline import reader
     from pipeline.backend import tf
 
+    batch_size = batch_size or data.forward_batch(config.PREDICT_BATCH, info.length, info.n_features)
     ds = reader.make_dataset(info, "test", batch_size)
     # One trace for every batch size: predict_on_batch would trace again for the last, shorter batch.
     forward = tf.function(lambda X: net(X, training=False), input_signature=[ds.element_spec[0]])
@@ -154,8 +156,8 @@ def predict_tokens(model_path, tokens: np.ndarray):
 
 def _forward(net, metadata: dict, tokens: np.ndarray):
     n_features = metadata["dataset"]["problem"]["n_features"]
-    probs = net.predict(echo.one_hot(tokens, n_features).astype(np.float32), batch_size=config.PREDICT_BATCH,
-                        verbose=0)
+    batch_size = data.forward_batch(config.PREDICT_BATCH, tokens.shape[1], n_features)
+    probs = net.predict(echo.one_hot(tokens, n_features).astype(np.float32), batch_size=batch_size, verbose=0)
     return probs.argmax(axis=-1), probs.max(axis=-1)
 
 

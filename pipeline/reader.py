@@ -66,8 +66,9 @@ def block_starts(n_rows: int, rows_per_block: int, shard: tuple[int, int] = (1, 
 
 def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
                  repeat: bool = False, shard: tuple[int, int] = (1, 0), rows_per_block: int = 0,
-                 cache: bool = False, drop_remainder: bool = False):
-    """Batches of (X, y) float32 from one split of the dataset described by `info` (data.describe).
+                 cache: bool = False, drop_remainder: bool = False, cast: bool = True):
+    """Batches of (X, y) float32 (uint8 with cast=False) from one split of the dataset described by
+    `info` (data.describe).
 
     cache=True keeps the uint8 batches in memory after the first pass (for the small val split,
     which is read after every epoch). drop_remainder=True leaves out the last, partial batch of each
@@ -107,7 +108,8 @@ def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, se
     ds = ds.flat_map(batches)
     if cache:
         ds = ds.cache()
-    ds = ds.map(to_float)
+    if cast:
+        ds = ds.map(to_float)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

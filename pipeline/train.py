@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import io
 import json
+import resource
 import shutil
 import tempfile
 import time
@@ -41,6 +42,7 @@ class Options:
     momentum: float = 0.9  # SGD only
     clipnorm: float | None = None  # 0: no clipping
     curriculum: tuple | None = None  # prefix lengths before the full length; () for none
+    lr_decay_from: int | None = None  # curriculum stages longer than this: a lower rate; 0 for none
     seed: int = 0
     target_accuracy: float = 1.0
     stop_at_target: bool = True
@@ -66,7 +68,8 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     chosen = config.resolve_training(
         info.attrs.get("problem"), options.optimizer, batch_size=options.batch_size, epochs=options.epochs,
         steps_per_epoch=options.steps_per_epoch, units=options.units, learning_rate=options.learning_rate,
-        clipnorm=options.clipnorm, curriculum=options.curriculum, settle_epochs=options.settle_epochs)
+        clipnorm=options.clipnorm, curriculum=options.curriculum, lr_decay_from=options.lr_decay_from,
+        settle_epochs=options.settle_epochs)
     prefixes = curriculum.stages(chosen["curriculum"], info.length, info.out_index)[:-1]
     if prefixes and role.workers > 1:
         raise click.BadParameter("a curriculum runs on one worker only; use --curriculum none",
@@ -79,7 +82,8 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     return {**{k: chosen[k] for k in ("batch_size", "epochs", "steps_per_epoch", "units")},
             "optimizer": options.optimizer, "learning_rate": chosen["learning_rate"],
             "momentum": options.momentum if options.optimizer == "sgd" else None,
-            "clipnorm": chosen["clipnorm"] or None, "curriculum": list(prefixes), "seed": options.seed,
+            "clipnorm": chosen["clipnorm"] or None, "curriculum": list(prefixes),
+            "lr_decay_from": chosen["lr_decay_from"] if prefixes else 0, "seed": options.seed,
             "target_accuracy": options.target_accuracy, "steps_per_execution": options.steps_per_execution,
             "jit": jit, "unroll": False if prefixes else options.unroll,  # the curriculum's model takes any length
             "deterministic": options.deterministic, "threads": options.threads,
@@ -105,25 +109,29 @@ def holds_a_batch(info, batch_size: int) -> bool:
     return info.rows["train"] >= batch_size
 
 
-def training_dataset(info, batch_size: int, seed: int):
+def training_dataset(info, batch_size: int, seed: int, cast: bool = True):
     """The shuffled, repeated training batches of a single-process run."""
     from pipeline import reader
 
     return reader.make_dataset(info, "train", batch_size, shuffle=True, seed=seed, repeat=True,
-                               drop_remainder=holds_a_batch(info, batch_size))
+                               drop_remainder=holds_a_batch(info, batch_size), cast=cast)
 
 
-def datasets(info, params: dict, worker=None):
-    """(train, val, steps per epoch): this process's batches of each split."""
+def val_batch(info) -> int:
+    return data.forward_batch(config.VAL_BATCH, info.length, info.n_features)
+
+
+def datasets(info, params: dict, worker=None, cast: bool = True):
+    """(train, val, steps per epoch): this process's batches of each split (uint8 with cast=False)."""
     from pipeline import reader
 
     batch_size = params["batch_size"]
     if worker:
-        train_ds, val_ds = worker.datasets(info, batch_size, params["seed"], config.VAL_BATCH)
+        train_ds, val_ds = worker.datasets(info, batch_size, params["seed"], val_batch(info))
         one_pass = -(-info.rows["train"] // batch_size)
     else:
-        train_ds = training_dataset(info, batch_size, params["seed"])
-        val_ds = reader.make_dataset(info, "val", config.VAL_BATCH, cache=True)
+        train_ds = training_dataset(info, batch_size, params["seed"], cast)
+        val_ds = reader.make_dataset(info, "val", val_batch(info), cache=True, cast=cast)
         whole = holds_a_batch(info, batch_size)
         one_pass = info.rows["train"] // batch_size if whole else -(-info.rows["train"] // batch_size)
     return train_ds, val_ds, params["steps_per_epoch"] or one_pass
@@ -135,25 +143,28 @@ def fit(net, info, params: dict, paths: dict, *, worker=None, chief=True, tensor
     from pipeline.backend import keras
     from pipeline.callbacks import History
 
-    train_ds, val_ds, steps = datasets(info, params, worker)
+    train_ds, val_ds, steps = datasets(info, params, worker, cast=not params["curriculum"])
     # The chief keeps the backup (tf-keras has the others write only to temporary folders it deletes),
     # before the first collective op, so no worker restores from a backup it is about to drop.
     restored = _prepare_backup(paths["backup"], {"params": params, "dataset": info.provenance}) if chief else []
+    fit_model, lengths = net, None
+    if params["curriculum"]:
+        fit_model, train_ds, val_ds, lengths = curriculum.prepare(
+            net, train_ds, val_ds, params["curriculum"], info, paths["backup"] / "curriculum.json",
+            params["seed"], params["steps_per_execution"], params["jit"], params["learning_rate"],
+            params["lr_decay_from"])
     history = History(params["target_accuracy"], params["stop_at_target"], paths["backup"] if chief else None,
-                      restored, params["settle_epochs"])
+                      restored, params["settle_epochs"], info.length, lengths)
     callbacks = [history, keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"))]
     if tensorboard and chief:  # one folder per run, so TensorBoard can compare them
         logs = paths["history"].parent / "tensorboard" / time.strftime("run-%Y%m%d-%H%M%S")
         callbacks.append(keras.callbacks.TensorBoard(str(logs), histogram_freq=0, profile_batch=0))
-    fit_model, lengths = net, None
-    if params["curriculum"]:
-        fit_model, train_ds, lengths = curriculum.prepare(
-            net, train_ds, params["curriculum"], info, paths["backup"] / "curriculum.json", params["seed"],
-            params["steps_per_execution"], params["jit"])
+    if lengths:
         callbacks.append(lengths)
     t = history.t0 = time.perf_counter()
     fit_model.fit(train_ds, epochs=params["epochs"], steps_per_epoch=steps, validation_data=val_ds,
-                  validation_steps=-(-info.rows["val"] // config.VAL_BATCH), callbacks=callbacks, verbose=verbose)
+                  validation_steps=-(-info.rows["val"] // val_batch(info)), callbacks=callbacks,
+                  verbose=verbose)
     return history, lengths, steps, time.perf_counter() - t
 
 
@@ -180,6 +191,7 @@ def run_record(net, info, params: dict, out: Path, history, lengths, steps: int,
         "curriculum": [s for s in lengths.state["log"] if s["from_epoch"] <= len(rows)] if lengths else None,
         "fit_seconds": round(fit_seconds, 4),
         "train_samples_per_s": round(len(later) * steps * step_rows / sum(later)) if later else None,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,  # Linux: KiB
         "versions": versions(),
     }
 
@@ -282,8 +294,8 @@ def _curriculum(ctx, param, value):
 
 
 DEFAULT = Options()
-TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in ("batch_size", "epochs", "steps_per_epoch",
-                                                                    "units", "clipnorm", "settle_epochs")}
+TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in (
+    "batch_size", "epochs", "steps_per_epoch", "units", "clipnorm", "lr_decay_from", "settle_epochs")}
 
 
 @click.command("train")
@@ -310,6 +322,9 @@ TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in ("batch_size"
               help="Prefix lengths to train on before the full length, e.g. 5,10,20 (advancing at training "
                    "accuracy 0.999); 'none' for none.  "
                    + preset_help(config.TRAINING, "curriculum", lambda c: ",".join(map(str, c)) or "none"))
+@click.option("--lr-decay-from", type=click.IntRange(min=0),
+              help="Curriculum stages longer than this train at --learning-rate * sqrt(N / length); 0 = the "
+                   "same rate at every length.  " + TRAINING_HELP["lr_decay_from"])
 @click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs to tensorboard/ beside --out.")
 @click.option("--seed", type=SEED, default=DEFAULT.seed, show_default=True,
               help="Seed of weight initialisation and shuffling.")

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import data, evaluate, files, predict, reader
+from pipeline import config, data, evaluate, files, predict, reader
 from pipeline.files import BadFile
 
 PROBLEM = {"length": 5, "n_features": 10, "out_index": 2}
@@ -420,3 +420,10 @@ def test_predict_times_throughput_after_the_first_batch(weak, long_test_data, tm
     s = predict.predict(path, weak["model_path"], tmp_path / "predictions.csv")
     assert s["seconds"] == 2.0
     assert s["samples_per_s"] == (1_234 if two_batches else 1_500)  # 1,234 rows in 1 s; 3,000 rows in 2 s
+
+
+@pytest.mark.parametrize("most, length, rows", [(8192, 5, 8192), (16384, 1000, 8192), (8192, 5000, 2048),
+                                                 (4096, 5000, 2048), (16384, 100_000, 128)])
+def test_forward_batch_keeps_float_inputs_within_the_budget(most, length, rows):
+    assert data.forward_batch(most, length, 10) == rows
+    assert rows * (length + 1) * 10 * 4 <= config.FORWARD_BYTES or rows == 1

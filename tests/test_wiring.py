@@ -3,6 +3,7 @@ split they should read, in the order and with the options they should read it, a
 predictions are far from perfect (so a wrong row, column or batch shows)."""
 import csv
 import json
+import resource
 from types import SimpleNamespace
 
 import h5py
@@ -94,6 +95,18 @@ def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_
     assert side["dataset"]["content_hash"] == data.describe(long_test_data).content_hash
     assert [(split, bs, kw.get("shuffle", False)) for split, bs, kw in reader_calls] == \
         [("test", batch_size or config.PREDICT_BATCH, False)]
+
+
+def test_forward_batches_shrink_for_long_rows(weak, tiny_data, tmp_path, reader_calls, monkeypatch):
+    """Evaluate, predict and validation ask for fewer rows when a batch's float32 inputs would pass
+    config.FORWARD_BYTES (tiny_data's rows are 60 bytes: a budget of 4 * 60 * 600 bytes holds 512)."""
+    monkeypatch.setattr(config, "FORWARD_BYTES", 4 * 60 * 600)
+    evaluate.evaluate(tiny_data, weak["model_path"], tmp_path / "metrics.json")
+    predict.predict(tiny_data, weak["model_path"], tmp_path / "predictions.csv")
+    info = data.describe(tiny_data)
+    train.datasets(info, train.resolve(train.Options(), info))
+    assert [(split, bs) for split, bs, _ in reader_calls] == [("test", 512), ("test", 512), ("train", 256),
+                                                             ("val", 512)]
 
 
 # --- train: resolve, the datasets it asks of the reader, and what train.json records ---------------
@@ -210,7 +223,9 @@ def test_run_record_counts_what_was_trained(tmp_path):
     info = SimpleNamespace(rows={"train": 20_000}, provenance={"content_hash": "abc"})
     lengths = SimpleNamespace(state={"log": [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10},
                                              {"from_epoch": 4, "length": 20}]})
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     r = train.run_record(net, info, params, tmp_path / "m.keras", _History(), lengths, 8, 12.34567)
+    assert before // 1024 <= r["peak_rss_mib"] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     assert r["params"] is params and r["dataset"] == {"content_hash": "abc"}
     assert r["model"] == {"units": 25, "parameters": 3860, "path": str(tmp_path / "m.keras")}
     assert r["epochs_run"] == 3 and r["resumed_after_epoch"] == 1
