@@ -24,7 +24,8 @@ DATA_STAMP ?= $(STAMPS)/generate
 DATA_PARAMS := PROBLEM:problem LENGTH:length N_FEATURES:n-features OUT_INDEX:out-index N_TRAIN:n-train \
 	N_VAL:n-val N_TEST:n-test SEED:seed
 TRAIN_PARAMS := UNITS:units BATCH_SIZE:batch-size EPOCHS:epochs OPTIMIZER:optimizer LR:learning-rate \
-	MOMENTUM:momentum CLIPNORM:clipnorm CURRICULUM:curriculum LR_DECAY_FROM:lr-decay-from SEED:seed
+	MOMENTUM:momentum CLIPNORM:clipnorm CURRICULUM:curriculum LR_AT_LENGTH:lr-at-length \
+	CHRONO:chrono SEED:seed
 TRAIN_FLAGS ?=
 var = $(firstword $(subst :, ,$(1)))
 DATA_VARS := $(foreach p,$(DATA_PARAMS),$(call var,$(p)))

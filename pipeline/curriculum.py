@@ -2,9 +2,9 @@
 
 The label sits at out_index, so every prefix longer than out_index is itself a valid echo example,
 only easier. Training starts on short prefixes of the stored sequences and moves to the next length
-once the epoch's training accuracy reaches ADVANCE_ACCURACY, ending on the full length. Stages longer
-than lr_decay_from train at a learning rate scaled by sqrt(lr_decay_from / length): one rate for all
-lengths made the long stages unstable (docs/experiments.md). Half the
+once the epoch's training accuracy reaches ADVANCE_ACCURACY, ending on the full length. Each stage
+trains at the learning rate scaled by sqrt(lr_at_length / length): higher on short prefixes, lower
+on long ones, where one rate for all lengths made training unstable (docs/experiments.md). Half the
 batches use the current length, the others one of the earlier lengths, picked at random: this keeps
 what was learnt and is cheaper (Zaremba & Sutskever's "mixed" curriculum). Validation runs on the
 validation sequences cut to the current length: at 5,000 steps a full-length validation after every
@@ -46,15 +46,15 @@ def stages(lengths, length: int, out_index: int) -> list:
     return [*short, length]
 
 
-def stage_learning_rate(learning_rate: float, length: int, lr_decay_from: int) -> float:
-    """The rate of a stage: learning_rate, scaled by sqrt(lr_decay_from / length) beyond lr_decay_from."""
-    if lr_decay_from and length > lr_decay_from:
-        return learning_rate * (lr_decay_from / length) ** 0.5
+def stage_learning_rate(learning_rate: float, length: int, lr_at_length: int) -> float:
+    """The rate of a stage: learning_rate * sqrt(lr_at_length / length); learning_rate when lr_at_length is 0."""
+    if lr_at_length:
+        return learning_rate * (lr_at_length / length) ** 0.5
     return learning_rate
 
 
 def prepare(net, train_ds, val_ds, lengths, info, state_file: Path, seed: int = 0, steps_per_execution: int = 1,
-            jit: bool = False, learning_rate: float = 0.001, lr_decay_from: int = 0):
+            jit: bool = False, learning_rate: float = 0.001, lr_at_length: int = 0):
     """(model to fit, its training data, its validation data, callback): a variable-length model sharing
     net's layers and optimizer, fed prefixes whose length (and learning rate) the callback raises.
     train_ds and val_ds are uint8 batches (reader.make_dataset(cast=False)); what comes out is float32."""
@@ -70,7 +70,7 @@ def prepare(net, train_ds, val_ds, lengths, info, state_file: Path, seed: int = 
     compile_model(trainer, net.optimizer, steps_per_execution, jit)
 
     def rate(stage: int) -> float:
-        return stage_learning_rate(learning_rate, plan[stage], lr_decay_from)
+        return stage_learning_rate(learning_rate, plan[stage], lr_at_length)
 
     class Curriculum(keras.callbacks.Callback):
         """Moves to the next prefix length once training accuracy reaches ADVANCE_ACCURACY."""

@@ -1,6 +1,8 @@
 """The vanilla LSTM: LSTM(units) -> Dense(n_features, softmax), and how it is saved and loaded."""
 from pathlib import Path
 
+import numpy as np
+
 from pipeline import modelfile
 from pipeline.backend import keras, keras3, tf
 from pipeline.files import BadFile, atomic_output
@@ -18,6 +20,19 @@ def build_model(length: int, n_features: int, units: int, unroll: bool | None = 
         keras.layers.LSTM(units, unroll=unroll, name="lstm"),
         keras.layers.Dense(n_features, activation="softmax", name="echo"),
     ], name="vanilla_lstm")
+
+
+def chrono_init(net, horizon: int, seed: int) -> None:
+    """Chrono initialisation of the LSTM's gate biases (Tallec & Ollivier, 2018, "Can recurrent neural
+    networks warp time?", arXiv:1804.11188): forget-gate biases log(U(1, horizon - 1)), input-gate
+    biases their negatives, so that at the start some units keep their cell for up to ~horizon steps.
+    Keras orders the bias as [input, forget, cell, output]."""
+    lstm = net.get_layer("lstm")
+    kernel, recurrent, bias = lstm.get_weights()
+    units = lstm.units
+    forget = np.log(np.random.default_rng(seed).uniform(1, horizon - 1, units))
+    bias[:units], bias[units:2 * units] = -forget, forget
+    lstm.set_weights([kernel, recurrent, bias])
 
 
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0, clipnorm: float | None = None):

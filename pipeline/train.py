@@ -42,7 +42,8 @@ class Options:
     momentum: float = 0.9  # SGD only
     clipnorm: float | None = None  # 0: no clipping
     curriculum: tuple | None = None  # prefix lengths before the full length; () for none
-    lr_decay_from: int | None = None  # curriculum stages longer than this: a lower rate; 0 for none
+    lr_at_length: int | None = None  # the curriculum's rate per stage: learning_rate at this length
+    chrono: int | None = None  # chrono initialisation for lags up to this many steps; 0 for none
     seed: int = 0
     target_accuracy: float = 1.0
     stop_at_target: bool = True
@@ -68,12 +69,14 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     chosen = config.resolve_training(
         info.attrs.get("problem"), options.optimizer, batch_size=options.batch_size, epochs=options.epochs,
         steps_per_epoch=options.steps_per_epoch, units=options.units, learning_rate=options.learning_rate,
-        clipnorm=options.clipnorm, curriculum=options.curriculum, lr_decay_from=options.lr_decay_from,
-        settle_epochs=options.settle_epochs)
+        clipnorm=options.clipnorm, curriculum=options.curriculum, lr_at_length=options.lr_at_length,
+        chrono=options.chrono, settle_epochs=options.settle_epochs)
     prefixes = curriculum.stages(chosen["curriculum"], info.length, info.out_index)[:-1]
     if prefixes and role.workers > 1:
         raise click.BadParameter("a curriculum runs on one worker only; use --curriculum none",
                                  param_hint="'--curriculum'")
+    if 0 < chosen["chrono"] < 3:
+        raise click.BadParameter(f"{chosen['chrono']}: 0 (off) or a lag of 3 steps or more", param_hint="'--chrono'")
     per_worker_batch(chosen["batch_size"], role.workers)
     jit = options.jit
     if jit and role.workers > 1:
@@ -83,7 +86,8 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
             "optimizer": options.optimizer, "learning_rate": chosen["learning_rate"],
             "momentum": options.momentum if options.optimizer == "sgd" else None,
             "clipnorm": chosen["clipnorm"] or None, "curriculum": list(prefixes),
-            "lr_decay_from": chosen["lr_decay_from"] if prefixes else 0, "seed": options.seed,
+            "lr_at_length": chosen["lr_at_length"] if prefixes else 0, "chrono": chosen["chrono"],
+            "seed": options.seed,
             "target_accuracy": options.target_accuracy, "steps_per_execution": options.steps_per_execution,
             "jit": jit, "unroll": False if prefixes else options.unroll,  # the curriculum's model takes any length
             "deterministic": options.deterministic, "threads": options.threads,
@@ -93,10 +97,12 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
 
 def build(info, params: dict, strategy=None):
     """The compiled model, its variables under the strategy's scope when there is one."""
-    from pipeline.model import build_model, compile_model, make_optimizer
+    from pipeline.model import build_model, chrono_init, compile_model, make_optimizer
 
     with strategy.scope() if strategy else contextlib.nullcontext():
         net = build_model(info.length, info.n_features, params["units"], params["unroll"])
+        if params["chrono"]:
+            chrono_init(net, params["chrono"], params["seed"])
         optimizer = make_optimizer(params["optimizer"], params["learning_rate"], params["momentum"] or 0.0,
                                    params["clipnorm"])
         compile_model(net, optimizer, params["steps_per_execution"], params["jit"])
@@ -152,7 +158,7 @@ def fit(net, info, params: dict, paths: dict, *, worker=None, chief=True, tensor
         fit_model, train_ds, val_ds, lengths = curriculum.prepare(
             net, train_ds, val_ds, params["curriculum"], info, paths["backup"] / "curriculum.json",
             params["seed"], params["steps_per_execution"], params["jit"], params["learning_rate"],
-            params["lr_decay_from"])
+            params["lr_at_length"])
     history = History(params["target_accuracy"], params["stop_at_target"], paths["backup"] if chief else None,
                       restored, params["settle_epochs"], info.length, lengths)
     callbacks = [history, keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"))]
@@ -295,7 +301,7 @@ def _curriculum(ctx, param, value):
 
 DEFAULT = Options()
 TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in (
-    "batch_size", "epochs", "steps_per_epoch", "units", "clipnorm", "lr_decay_from", "settle_epochs")}
+    "batch_size", "epochs", "steps_per_epoch", "units", "clipnorm", "lr_at_length", "chrono", "settle_epochs")}
 
 
 @click.command("train")
@@ -322,9 +328,12 @@ TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in (
               help="Prefix lengths to train on before the full length, e.g. 5,10,20 (advancing at training "
                    "accuracy 0.999); 'none' for none.  "
                    + preset_help(config.TRAINING, "curriculum", lambda c: ",".join(map(str, c)) or "none"))
-@click.option("--lr-decay-from", type=click.IntRange(min=0),
-              help="Curriculum stages longer than this train at --learning-rate * sqrt(N / length); 0 = the "
-                   "same rate at every length.  " + TRAINING_HELP["lr_decay_from"])
+@click.option("--lr-at-length", type=click.IntRange(min=0),
+              help="The length at which a curriculum trains at --learning-rate; a stage of length L trains "
+                   "at learning-rate * sqrt(N / L); 0 = one rate for all.  " + TRAINING_HELP["lr_at_length"])
+@click.option("--chrono", type=click.IntRange(min=0),
+              help="Chrono initialisation of the gate biases for lags of up to this many steps (Tallec & "
+                   "Ollivier, 2018); 0 = Keras' initialisation.  " + TRAINING_HELP["chrono"])
 @click.option("--tensorboard", is_flag=True, help="Also write TensorBoard logs to tensorboard/ beside --out.")
 @click.option("--seed", type=SEED, default=DEFAULT.seed, show_default=True,
               help="Seed of weight initialisation and shuffling.")

@@ -91,6 +91,9 @@ def _bad_option_cases():
     yield "predict --sequence and --sequences", ["predict", "--model", "{model}", "--sequence", "1,2,3,4,5",
                                                  "--sequences", "x.txt"], 2, ["not both"]
     yield "train --settle-epochs -1", ["train", "--data", "{data}", "--settle-epochs", -1], 2, ["--settle-epochs"]
+    for bad in (-1, 2):
+        yield f"train --chrono {bad}", ["train", "--data", "{data}", "--chrono", bad], 2, ["--chrono"]
+    yield "train --lr-at-length -5", ["train", "--data", "{data}", "--lr-at-length", -5], 2, ["--lr-at-length"]
     yield "sweep-summary --seeds x", ["sweep-summary", "artifacts", "--seeds", "0,x"], 2, ["--seeds", "'0,x'"]
     for seq, expected in sequences:
         yield f"predict --sequence {seq}", ["predict", "--model", "{model}", "--sequence", seq], 2, \

@@ -73,7 +73,7 @@ def test_curriculum_validates_at_its_length_and_only_the_full_length_counts(tmp_
 
     generate.generate(tmp_path / "d.h5", {**TINY, "length": 20, "n_train": 4_096, "n_val": 500, "n_test": 50})
     options = train.Options(curriculum=(5, 10), units=25, learning_rate=0.02, batch_size=128, epochs=60,
-                            steps_per_epoch=16, target_accuracy=0.99, settle_epochs=0, lr_decay_from=5)
+                            steps_per_epoch=16, target_accuracy=0.99, settle_epochs=0, lr_at_length=5)
     record = train.train(tmp_path / "d.h5", tmp_path / "m.keras", options, verbose=0)
     rows = list(csv.DictReader(open(tmp_path / "history.csv")))
     starts = {s["from_epoch"]: s["length"] for s in record["curriculum"]}
@@ -97,11 +97,11 @@ def test_curriculum_callback_sets_each_stages_length_and_rate(tmp_path):
 
     generate.generate(tmp_path / "d.h5", {**TINY, "length": 40, "n_train": 512, "n_val": 64, "n_test": 64})
     info = data.describe(tmp_path / "d.h5")
-    params = train.resolve(train.Options(curriculum=(5, 10), learning_rate=0.04, lr_decay_from=5), info)
+    params = train.resolve(train.Options(curriculum=(5, 10), learning_rate=0.04, lr_at_length=10), info)
     net = train.build(info, params)
     train_ds, val_ds, _ = train.datasets(info, params, cast=False)
     trainer, train_ds, val_ds, cb = curriculum.prepare(net, train_ds, val_ds, (5, 10), info, tmp_path / "c.json",
-                                                       learning_rate=0.04, lr_decay_from=5)
+                                                       learning_rate=0.04, lr_at_length=10)
     rate = lambda: float(keras.backend.get_value(net.optimizer.learning_rate))  # noqa: E731
     seen = []
     for epoch, accuracy in enumerate([0.5, 0.999, 0.9, 0.999, 1.0, 1.0]):
@@ -111,7 +111,27 @@ def test_curriculum_callback_sets_each_stages_length_and_rate(tmp_path):
         seen.append((cb.epoch_length, V.shape[1], round(rate(), 6)))
         assert X.shape[1] <= cb.epoch_length and X.dtype.name == "float32"
         cb.on_epoch_end(epoch, {"accuracy": accuracy})
-    assert seen == [(5, 5, 0.04), (5, 5, 0.04), (10, 10, 0.028284), (10, 10, 0.028284), (40, 40, 0.014142),
-                    (40, 40, 0.014142)]
-    assert curriculum.stage_learning_rate(0.04, 5, 0) == curriculum.stage_learning_rate(0.04, 5, 5) == 0.04
-    assert curriculum.stage_learning_rate(0.04, 4000, 0) == 0.04
+    assert seen == [(5, 5, 0.056569), (5, 5, 0.056569), (10, 10, 0.04), (10, 10, 0.04), (40, 40, 0.02),
+                    (40, 40, 0.02)]
+    assert curriculum.stage_learning_rate(0.04, 5, 0) == curriculum.stage_learning_rate(0.04, 4000, 0) == 0.04
+    assert curriculum.stage_learning_rate(0.04, 160, 160) == 0.04
+
+
+def test_chrono_initialisation_of_the_gate_biases(tiny_data):
+    """Forget-gate biases log(U(1, T - 1)), input-gate biases their negatives, drawn from the seed;
+    the cell and output gates keep Keras' zeros."""
+    import numpy as np
+
+    from pipeline import data, train
+
+    info = data.describe(tiny_data)
+    biases = {}
+    for seed in (0, 1):
+        net = train.build(info, train.resolve(train.Options(chrono=1000, units=64, seed=seed), info))
+        biases[seed] = b = net.get_layer("lstm").get_weights()[2]
+        i, f, c, o = b.reshape(4, 64)
+        assert np.array_equal(i, -f) and not c.any() and not o.any()
+        assert 0 <= f.min() and f.max() <= np.log(999) and f.max() > np.log(100) and f.min() < np.log(10)
+    assert not np.array_equal(biases[0], biases[1])
+    plain = train.build(info, train.resolve(train.Options(chrono=0), info)).get_layer("lstm").get_weights()[2]
+    assert set(np.unique(plain)) == {0.0, 1.0}  # Keras: zeros, the forget gate's ones
