@@ -39,7 +39,8 @@ def history_figure(rows, title: str = "", stages=()) -> Figure:
     epochs = [int(r["epoch"]) for r in rows]
     for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         ax.plot(epochs, _numbers(rows, metric), marker=".", label="train")
-        ax.plot(epochs, _numbers(rows, f"val_{metric}"), marker=".", label="validation")
+        ax.plot(epochs, _numbers(rows, f"val_{metric}"), marker=".",
+                label="validation (at the epoch's length)" if stages else "validation")
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for stage in stages[1:]:

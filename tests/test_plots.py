@@ -24,7 +24,7 @@ def test_history_figure_draws_each_metric_per_epoch():
     for ax, metric in ((loss, "loss"), (accuracy, "accuracy")):
         lines = _lines(ax)
         assert lines["train"] == (epochs, [r[metric] for r in ROWS])
-        assert lines["validation"] == (epochs, [r[f"val_{metric}"] for r in ROWS])
+        assert lines["validation (at the epoch's length)"] == (epochs, [r[f"val_{metric}"] for r in ROWS])
         assert [t.get_text() for t in ax.texts] == ["length 10"]  # the second stage, where it begins
     assert loss.get_yscale() == "log" and fig.get_suptitle() == "t"
 
