@@ -36,12 +36,12 @@ SPLITS = {  # long's rows are 10 KB each, longer's 50 KB: their splits stay smal
     "reference": {"n_train": 1_000_000, "n_val": 20_000, "n_test": 100_000},
     "wide": {"n_train": 100_000, "n_val": 10_000, "n_test": 20_000},
     "long": {"n_train": 32_768, "n_val": 2_000, "n_test": 10_000},
-    "longer": {"n_train": 12_288, "n_val": 2_000, "n_test": 2_000},
+    "longer": {"n_train": 32_768, "n_val": 2_000, "n_test": 2_000},
 }
 
 # learning_rate is per optimizer; curriculum lists the prefix lengths trained on before the full length;
-# lr_at_length: the length at which a curriculum trains at learning_rate; a stage of another length
-# trains at learning_rate * sqrt(lr_at_length / length) (0: one rate at every length); chrono: the lag
+# lr_at_length: a curriculum trains at learning_rate from this length on, and a shorter stage at
+# learning_rate * sqrt(lr_at_length / length) (0: one rate at every length); chrono: the lag
 # in steps of the chrono initialisation of the LSTM's gate biases (0: Keras' initialisation);
 # settle_epochs: epochs trained after validation accuracy first reaches the target, a margin for the
 # sequences the validation split does not hold (reference: test accuracy 0.99996 without, 1.0 with one;
@@ -54,8 +54,8 @@ TRAINING = {
              "learning_rate": {"adam": 0.005, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
              "lr_at_length": 0, "chrono": 0, "settle_epochs": 1},
     "long": {"units": 32, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
-             "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
-             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "lr_at_length": 160,
+             "learning_rate": {"adam": 0.0008, "sgd": 0.5}, "clipnorm": 1.0,
+             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "lr_at_length": 1000,
              "chrono": 1000, "settle_epochs": 1},
     "longer": {"units": 32, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
                "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,

@@ -2,9 +2,10 @@
 
 The label sits at out_index, so every prefix longer than out_index is itself a valid echo example,
 only easier. Training starts on short prefixes of the stored sequences and moves to the next length
-once the epoch's training accuracy reaches ADVANCE_ACCURACY, ending on the full length. Each stage
-trains at the learning rate scaled by sqrt(lr_at_length / length): higher on short prefixes, lower
-on long ones, where one rate for all lengths made training unstable (docs/experiments.md). Half the
+once the epoch's training accuracy reaches ADVANCE_ACCURACY, ending on the full length. Stages from
+lr_at_length on train at the learning rate; shorter ones at a higher rate, scaled by
+sqrt(lr_at_length / length): the rate that suits long sequences is slow for short ones, and one high
+enough for short ones made long ones unstable (docs/experiments.md). Half the
 batches use the current length, the others one of the earlier lengths, picked at random: this keeps
 what was learnt and is cheaper (Zaremba & Sutskever's "mixed" curriculum). Validation runs on the
 validation sequences cut to the current length: at 5,000 steps a full-length validation after every
@@ -47,8 +48,8 @@ def stages(lengths, length: int, out_index: int) -> list:
 
 
 def stage_learning_rate(learning_rate: float, length: int, lr_at_length: int) -> float:
-    """The rate of a stage: learning_rate * sqrt(lr_at_length / length); learning_rate when lr_at_length is 0."""
-    if lr_at_length:
+    """The rate of a stage: learning_rate * sqrt(lr_at_length / length) below lr_at_length, else learning_rate."""
+    if length < lr_at_length:
         return learning_rate * (lr_at_length / length) ** 0.5
     return learning_rate
 

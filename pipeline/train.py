@@ -42,7 +42,7 @@ class Options:
     momentum: float = 0.9  # SGD only
     clipnorm: float | None = None  # 0: no clipping
     curriculum: tuple | None = None  # prefix lengths before the full length; () for none
-    lr_at_length: int | None = None  # the curriculum's rate per stage: learning_rate at this length
+    lr_at_length: int | None = None  # a curriculum's stages shorter than this: a higher rate
     chrono: int | None = None  # chrono initialisation for lags up to this many steps; 0 for none
     seed: int = 0
     target_accuracy: float = 1.0
@@ -329,8 +329,8 @@ TRAINING_HELP = {key: preset_help(config.TRAINING, key) for key in (
                    "accuracy 0.999); 'none' for none.  "
                    + preset_help(config.TRAINING, "curriculum", lambda c: ",".join(map(str, c)) or "none"))
 @click.option("--lr-at-length", type=click.IntRange(min=0),
-              help="The length at which a curriculum trains at --learning-rate; a stage of length L trains "
-                   "at learning-rate * sqrt(N / L); 0 = one rate for all.  " + TRAINING_HELP["lr_at_length"])
+              help="A curriculum trains at --learning-rate from this length on, and a shorter stage of length "
+                   "L at learning-rate * sqrt(N / L); 0 = one rate for all.  " + TRAINING_HELP["lr_at_length"])
 @click.option("--chrono", type=click.IntRange(min=0),
               help="Chrono initialisation of the gate biases for lags of up to this many steps (Tallec & "
                    "Ollivier, 2018); 0 = Keras' initialisation.  " + TRAINING_HELP["chrono"])

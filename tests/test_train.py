@@ -73,12 +73,12 @@ def test_curriculum_validates_at_its_length_and_only_the_full_length_counts(tmp_
 
     generate.generate(tmp_path / "d.h5", {**TINY, "length": 20, "n_train": 4_096, "n_val": 500, "n_test": 50})
     options = train.Options(curriculum=(5, 10), units=25, learning_rate=0.02, batch_size=128, epochs=60,
-                            steps_per_epoch=16, target_accuracy=0.99, settle_epochs=0, lr_at_length=5)
+                            steps_per_epoch=16, target_accuracy=0.99, settle_epochs=0, lr_at_length=10)
     record = train.train(tmp_path / "d.h5", tmp_path / "m.keras", options, verbose=0)
     rows = list(csv.DictReader(open(tmp_path / "history.csv")))
     starts = {s["from_epoch"]: s["length"] for s in record["curriculum"]}
     assert [s["length"] for s in record["curriculum"]] == [5, 10, 20]
-    assert [s["learning_rate"] for s in record["curriculum"]] == [0.02, 0.02 * 0.5 ** 0.5, 0.01]
+    assert [s["learning_rate"] for s in record["curriculum"]] == [0.02 * 2 ** 0.5, 0.02, 0.02]
     stage = None
     for row in rows:  # each row names the length its epoch ran at, as the curriculum's log says
         stage = starts.get(int(row["epoch"]), stage)
@@ -111,10 +111,11 @@ def test_curriculum_callback_sets_each_stages_length_and_rate(tmp_path):
         seen.append((cb.epoch_length, V.shape[1], round(rate(), 6)))
         assert X.shape[1] <= cb.epoch_length and X.dtype.name == "float32"
         cb.on_epoch_end(epoch, {"accuracy": accuracy})
-    assert seen == [(5, 5, 0.056569), (5, 5, 0.056569), (10, 10, 0.04), (10, 10, 0.04), (40, 40, 0.02),
-                    (40, 40, 0.02)]
+    assert seen == [(5, 5, 0.056569), (5, 5, 0.056569), (10, 10, 0.04), (10, 10, 0.04), (40, 40, 0.04),
+                    (40, 40, 0.04)]
     assert curriculum.stage_learning_rate(0.04, 5, 0) == curriculum.stage_learning_rate(0.04, 4000, 0) == 0.04
-    assert curriculum.stage_learning_rate(0.04, 160, 160) == 0.04
+    assert curriculum.stage_learning_rate(0.04, 160, 160) == 0.04 == curriculum.stage_learning_rate(0.04, 161, 160)
+    assert curriculum.stage_learning_rate(0.04, 40, 160) == 0.08
 
 
 def test_chrono_initialisation_of_the_gate_biases(tiny_data):
