@@ -35,7 +35,7 @@ PROBLEMS = {
 SPLITS = {  # long's rows are 10 KB each, longer's 50 KB: their splits stay small
     "reference": {"n_train": 1_000_000, "n_val": 20_000, "n_test": 100_000},
     "wide": {"n_train": 100_000, "n_val": 10_000, "n_test": 20_000},
-    "long": {"n_train": 32_768, "n_val": 2_000, "n_test": 10_000},
+    "long": {"n_train": 131_072, "n_val": 2_000, "n_test": 10_000},
     "longer": {"n_train": 32_768, "n_val": 2_000, "n_test": 2_000},
 }
 
@@ -53,9 +53,9 @@ TRAINING = {
     "wide": {"units": 100, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
              "learning_rate": {"adam": 0.005, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
              "lr_at_length": 0, "chrono": 0, "settle_epochs": 1},
-    "long": {"units": 32, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
-             "learning_rate": {"adam": 0.0008, "sgd": 0.5}, "clipnorm": 1.0,
-             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "lr_at_length": 1000,
+    "long": {"units": 64, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
+             "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
+             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "lr_at_length": 160,
              "chrono": 1000, "settle_epochs": 1},
     "longer": {"units": 32, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
                "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,

@@ -65,7 +65,7 @@ def test_help_shows_preset_defaults():
     units = {name: t["units"] for name, t in config.TRAINING.items()}
     assert all(f"{u} ({name})" in text for name, u in units.items()), text
     r = run_cli("generate", "--help")
-    assert "32,768 (long)" in " ".join(r.stdout.split())
+    assert f"{config.SPLITS['long']['n_train']:,} (long)" in " ".join(r.stdout.split())
 
 
 def test_preset_reaches_generate_and_train(tmp_path):
