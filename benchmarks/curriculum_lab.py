@@ -11,7 +11,8 @@ from it, e.g.
         --units 32 --chrono 1000 --lr 0.0008 --lr-at-length 1000 --seed 1 --threads 1
 
 --deterministic (the default) turns on TensorFlow's op determinism: a seed gives the same run twice,
-so two settings can be compared on the same seeds.
+so two settings can be compared on the same seeds. --step-time N only times N training steps at the
+full length (--units, --batch) and prints the peak RSS.
 """
 import argparse
 import json
@@ -46,7 +47,22 @@ def arguments(argv=None):
     p.add_argument("--max-seconds", type=float, default=1200)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--step-time", type=int, default=0, metavar="STEPS",
+                   help="only time this many training steps at the full length (after one to trace)")
     return p.parse_args(argv)
+
+
+def step_time(net, batch, a) -> dict:
+    """Seconds per training step at the full length, and the process's peak RSS."""
+    X, y = batch(a.length)
+    net.train_on_batch(X, y)
+    t = time.perf_counter()
+    for _ in range(a.step_time):
+        net.train_on_batch(X, y)
+    seconds = (time.perf_counter() - t) / a.step_time
+    return {"length": a.length, "units": a.units, "batch": a.batch, "seconds_per_step": round(seconds, 3),
+            "sequences_per_s": round(a.batch / seconds),
+            "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20, 2)}
 
 
 def rate(a, length: int) -> float:
@@ -80,6 +96,9 @@ def main(argv=None):
             else rng.integers(0, 10, (n, length))
         return tf.one_hot(tokens, 10), tf.one_hot(tokens[:, a.out_index], 10)
 
+    if a.step_time:
+        print(json.dumps(step_time(net, batch, a)))
+        return
     X_val, y_val = batch(a.length, a.n_val, fresh=True)
     t0, stage, epoch, log, sequences = time.perf_counter(), 0, 0, [], 0
     reached = False

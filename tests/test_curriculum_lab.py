@@ -23,3 +23,11 @@ def test_lab_rate_rules():
     assert [round(curriculum_lab.rate(a, n), 6) for n in (5, 160, 640, 5000)] == [0.002, 0.002, 0.001, 0.001]
     a = curriculum_lab.arguments(["--lr", "0.002", "--lr-at-length", "160"])
     assert [round(curriculum_lab.rate(a, n), 6) for n in (40, 160, 5000)] == [0.004, 0.002, 0.002]
+
+
+def test_lab_times_steps(capsys):
+    curriculum_lab.main(["--length", "50", "--units", "8", "--batch", "16", "--step-time", "2"])
+    r = json.loads(capsys.readouterr().out)
+    assert (r["length"], r["units"], r["batch"]) == (50, 8, 16)
+    # sequences/s is the batch over the seconds per step (rounded to 1 ms)
+    assert abs(r["sequences_per_s"] * r["seconds_per_step"] - 16) <= 0.0005 * r["sequences_per_s"] + 0.5
