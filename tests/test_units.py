@@ -184,7 +184,12 @@ def live_pid():
     whether a process is alive must not send it a signal."""
     pid = os.posix_spawn("/bin/sleep", ["sleep", "60"], dict(os.environ))
     yield pid
-    done, status = os.waitpid(pid, os.WNOHANG)
+    deadline = time.monotonic() + 0.5  # a signal ends the process a little later: watch for a while
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     alive = done == 0
     if alive:
         os.kill(pid, signal.SIGKILL)
