@@ -46,6 +46,14 @@ def test_format_sequence_like_the_book():
     assert echo.format_sequence([7, 0, 2, 6, 7]) == "[7, 0, 2, 6, 7]"
 
 
+def test_format_sequence_shortens_past_most_values():
+    twenty = list(range(20))
+    assert echo.format_sequence(twenty) == "[" + ", ".join(map(str, twenty)) + "]"  # 20: all of them
+    long = [i % 10 for i in range(1_234)]
+    assert echo.format_sequence(long) == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... 1,219 more ..., 9, 0, 1, 2, 3]"
+    assert echo.format_sequence(list(range(9)), most=8) == "[0, 1, 2, 3, ... 3 more ..., 7, 8]"
+
+
 @pytest.mark.parametrize("n_features", [10, 2000])
 def test_one_hot_into_buffers_matches_fresh_arrays(n_features):
     tokens = echo.random_sequences(np.random.default_rng(2), 300, 4, n_features)
