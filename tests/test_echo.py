@@ -49,6 +49,7 @@ def test_format_sequence_like_the_book():
 def test_format_sequence_shortens_past_most_values():
     twenty = list(range(20))
     assert echo.format_sequence(twenty) == "[" + ", ".join(map(str, twenty)) + "]"  # 20: all of them
+    assert echo.format_sequence(list(range(21))) == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... 6 more ..., 16, 17, 18, 19, 20]"
     long = [i % 10 for i in range(1_234)]
     assert echo.format_sequence(long) == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... 1,219 more ..., 9, 0, 1, 2, 3]"
     assert echo.format_sequence(list(range(9)), most=8) == "[0, 1, 2, 3, ... 3 more ..., 7, 8]"
