@@ -70,7 +70,8 @@ def test_inspect_artifacts(trained):
     text = _report_without_tf(folder / "history.csv")
     assert f"best val_accuracy {float(best['val_accuracy']):.5f} at epoch {best['epoch']}" in text
     assert f"final loss {float(history[-1]['loss']):.5f} after {history[-1]['seconds']} s" in text
-    assert f"{len(history):,} rows, columns epoch, loss, accuracy, val_loss, val_accuracy, seconds" in text
+    assert f"{len(history):,} rows, columns {', '.join(history[0])}" in text
+    assert list(history[0]) == ["epoch", "length", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
     record = json.loads((folder / "train.json").read_text())
     text = _report_without_tf(folder / "train.json").splitlines()
     assert f"  epochs_run: {record['epochs_run']}" in text
