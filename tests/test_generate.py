@@ -139,3 +139,31 @@ def test_write_dataset_draws_no_progress_bar_unless_asked(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     generate.write_dataset(tmp_path / "bar.h5", {**TINY, "n_train": 300, "n_val": 50, "n_test": 50}, progress=True)
     assert "generate" in capsys.readouterr().err  # the bar, when asked for
+
+
+def test_generate_checks_chunks_and_disk_before_writing(tmp_path, monkeypatch):
+    """generate() passes its own chunk_rows and compression to the chunk check, and refuses a dataset
+    larger than the free disk unless it is compressed; it writes nothing when it refuses."""
+    import click
+
+    params = {**TINY, "length": 1000, "n_train": 8_000, "n_val": 50, "n_test": 50}  # 10 KB rows
+    out = tmp_path / "d.h5"
+    with pytest.raises(click.BadParameter, match="7000 rows make gzip chunks of 67 MiB"):
+        generate.generate(out, params, chunk_rows=7_000, compression="gzip")
+    generate.generate(out, {**params, "n_train": 100}, chunk_rows=64, compression="gzip")  # accepted
+    assert h5py.File(out)["train/X"].chunks[0] == 64 and h5py.File(out)["train/X"].compression == "gzip"
+    out.unlink()
+    need = generate.estimate_bytes(params)
+    usage = shutil.disk_usage(tmp_path)
+    seen = []
+
+    def disk_usage(path):
+        seen.append(str(path))
+        return usage._replace(free=int(need / 0.95) - 1_000)
+
+    monkeypatch.setattr(shutil, "disk_usage", disk_usage)
+    with pytest.raises(BadFile, match=f"output {out}: the dataset needs about 0.08 GB but only 0.09 GB"):
+        generate.generate(out, params)
+    assert seen == [str(tmp_path)] and not list(tmp_path.iterdir())
+    generate.generate(out, params, compression="lzf")  # compressed data may fit: not refused
+    assert out.exists()
