@@ -79,7 +79,6 @@ def prepare(net, train_ds, val_ds, lengths, info, state_file: Path, seed: int = 
         def __init__(self):
             super().__init__()
             self.state = state
-            self.full_length = plan[-1]
             self.epoch_length = plan[state["stage"]]  # the length trained and validated on this epoch
             if not self.state["log"]:
                 self.state["log"].append({"length": plan[0], "from_epoch": 1, "learning_rate": rate(0)})
