@@ -32,7 +32,7 @@ def writable_target(path, folder: bool = False) -> Path:
     """Check up front that `path` can be written: its folder exists and is writable, and it is not a
     folder (or, with folder=True, not a file)."""
     p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
+    parent = p.parent
     if p.is_dir() and not folder:
         raise BadFile(f"output {p}: is a directory")
     if folder and p.exists() and not p.is_dir():
@@ -118,7 +118,7 @@ def atomic_output(target, folder: bool = False):
         if folder and target.exists():
             os.replace(target, old)
         os.replace(tmp, target)
-        fsync_path(target.parent if str(target.parent) else Path("."))
+        fsync_path(target.parent)
         if folder and old.exists():
             shutil.rmtree(old)
     except BaseException:

@@ -60,7 +60,7 @@ def estimate_bytes(params: dict) -> int:
     return n * data.sample_bytes(params["length"], params["n_features"])
 
 
-def write_dataset(path, params: dict, chunk_rows: int = 0, compression: str = "none",
+def write_dataset(path, params: dict, *, chunk_rows: int, compression: str,
                   workers: int = 2, progress: bool = False) -> str:
     """Write the dataset for `params` to `path` (not atomically; see generate()). Returns the content hash."""
     length, n_features = params["length"], params["n_features"]
@@ -138,18 +138,19 @@ def _unit_with_digests(params, split_index, unit, rows, buffers) -> dict:
     return {"X": (X, data.token_digest(tokens, F)), "y": (y, data.token_digest(labels, F))}
 
 
-def generate(out, params: dict, **kw) -> str:
-    """Check free disk space, write to a temporary file beside `out`, and rename it into place."""
+def generate(out, params: dict, chunk_rows: int = 0, compression: str = "none", **kw) -> str:
+    """Check the parameters and free disk space, write to a temporary file beside `out`, and rename it
+    into place. chunk_rows: 0 for about 1 MiB chunks; kw: write_dataset's workers and progress."""
     out = writable_target(out)  # before the disk check, which needs the folder
     check_params(params)
-    check_chunks(params, kw.get("chunk_rows", 0), kw.get("compression", "none"))
+    check_chunks(params, chunk_rows, compression)
     need = estimate_bytes(params)
-    free = shutil.disk_usage(out.parent if str(out.parent) else ".").free
-    if kw.get("compression", "none") == "none" and need > free * 0.95:
+    free = shutil.disk_usage(out.parent).free
+    if compression == "none" and need > free * 0.95:
         raise BadFile(f"output {out}: the dataset needs about {need / 1e9:.2f} GB but only "
                       f"{free / 1e9:.2f} GB is free there")
     with atomic_output(out) as tmp, background_sync(tmp):
-        return write_dataset(tmp, params, **kw)
+        return write_dataset(tmp, params, chunk_rows=chunk_rows, compression=compression, **kw)
 
 
 @click.command("generate")

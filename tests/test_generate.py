@@ -128,16 +128,19 @@ def test_wide_tokens_are_hashed_as_wide_tokens(tmp_path):
         assert f["test/X"].attrs["sha256"] == hashlib.sha256(hashlib.sha256(tokens.tobytes()).digest()).hexdigest()
 
 
-def test_write_dataset_chunks_by_default_as_generate_does(tmp_path):
-    generate.write_dataset(tmp_path / "d.h5", {**TINY, "n_val": 50, "n_test": 50})  # 20,000 training rows
+def test_generate_chunks_by_default_about_one_mib_uncompressed(tmp_path):
+    generate.generate(tmp_path / "d.h5", {**TINY, "n_val": 50, "n_test": 50})  # 20,000 training rows
     with h5py.File(tmp_path / "d.h5") as f:
-        assert f["train/X"].chunks == (generate.default_chunk_rows(5, 10), 5, 10)
+        assert f["train/X"].chunks == (generate.default_chunk_rows(5, 10), 5, 10) == (16_384, 5, 10)
+        assert f["train/X"].compression is None
 
 
 def test_write_dataset_draws_no_progress_bar_unless_asked(tmp_path, capsys):
-    generate.write_dataset(tmp_path / "quiet.h5", {**TINY, "n_train": 300, "n_val": 50, "n_test": 50})
+    generate.write_dataset(tmp_path / "quiet.h5", {**TINY, "n_train": 300, "n_val": 50, "n_test": 50},
+                           chunk_rows=0, compression="none")
     assert capsys.readouterr().err == ""
-    generate.write_dataset(tmp_path / "bar.h5", {**TINY, "n_train": 300, "n_val": 50, "n_test": 50}, progress=True)
+    generate.write_dataset(tmp_path / "bar.h5", {**TINY, "n_train": 300, "n_val": 50, "n_test": 50},
+                           chunk_rows=0, compression="none", progress=True)
     assert "generate" in capsys.readouterr().err  # the bar, when asked for
 
 
