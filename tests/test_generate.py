@@ -170,3 +170,14 @@ def test_generate_checks_chunks_and_disk_before_writing(tmp_path, monkeypatch):
     assert seen == [str(tmp_path)] and not list(tmp_path.iterdir())
     generate.generate(out, params, compression="lzf")  # compressed data may fit: not refused
     assert out.exists()
+
+
+def test_provenance_attributes_stored_with_the_data(tmp_path):
+    path = tmp_path / "d.h5"
+    generate.generate(path, {**TINY, "problem": "reference", "n_train": 300, "n_val": 20, "n_test": 20},
+                      chunk_rows=64, compression="gzip")
+    with h5py.File(path) as f:
+        attrs = dict(f.attrs)
+    assert (attrs["problem"], attrs["chunk_rows"], attrs["compression"]) == ("reference", 64, "gzip")
+    assert attrs["format_version"] == data.FORMAT_VERSION and attrs["unit_rows"] == data.unit_rows(5, 10)
+    assert attrs["generator"].startswith("echo-pipeline ") and attrs["hash_algorithm"].startswith("sha256 ")
