@@ -52,9 +52,9 @@ def unit_rows(length: int, n_features: int) -> int:
     return power_of_two_rows(config.UNIT_BYTES, length, n_features, most=1 << 16)
 
 
-def h5_reader(path, **kw) -> h5py.File:
+def h5_reader(path) -> h5py.File:
     """An HDF5 file opened for reading with the chunk cache every reader uses."""
-    return h5py.File(path, "r", rdcc_nbytes=config.READ_CACHE_BYTES, rdcc_nslots=config.READ_CACHE_SLOTS, **kw)
+    return h5py.File(path, "r", rdcc_nbytes=config.READ_CACHE_BYTES, rdcc_nslots=config.READ_CACHE_SLOTS)
 
 
 def token_digest(tokens: np.ndarray, n_features: int) -> bytes:
@@ -116,11 +116,11 @@ def _attr(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def open_h5(path, **kw) -> h5py.File:
+def open_h5(path) -> h5py.File:
     """Open an HDF5 file for reading, or BadFile saying why it cannot be."""
     p = existing_file(path, "dataset")
     try:
-        return h5_reader(p, **kw)
+        return h5_reader(p)
     except OSError as e:
         raise BadFile(f"dataset {p}: not a readable HDF5 file ({_short(e)})") from None
 

@@ -20,6 +20,9 @@ import pytest
 
 from pipeline import generate
 from tests.conftest import ROOT, TINY
+from tests.damage import drop as _drop
+from tests.damage import replace as _replace
+from tests.damage import set_row as _set_row
 
 TF_LOADED = "TENSORFLOW WAS IMPORTED"
 # Runs main(argv) and then says on stdout whether TensorFlow was imported.
@@ -101,24 +104,6 @@ def _bad_option_cases():
 
 
 # Bad datasets, made from a good one by damage(h5py file).
-def _drop(path):
-    return lambda f: f.__delitem__(path)
-
-
-def _replace(path, make):
-    def damage(f):
-        old = f[path][:]
-        del f[path]
-        f[path] = make(old)
-    return damage
-
-
-def _set_row(path, row, value):
-    def damage(f):
-        f[path][row] = value
-    return damage
-
-
 DAMAGES = {
     "no_group": (_drop("val"), "missing group 'val'"),
     "no_dataset": (_drop("test/y"), "missing dataset 'test/y'"),

@@ -1,0 +1,137 @@
+"""The dataset contract in-process: each way a file can be wrong gets its own exact message from
+data.describe / data.open_h5 (tests/test_errors.py checks the same refusals end to end, through the CLI)."""
+import os
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from pipeline import config, data, generate
+from pipeline.files import BadFile
+from tests.damage import replace as _replace
+from tests.damage import set_attr as _set_attr
+from tests.damage import set_row as _set_row
+
+PARAMS = {"length": 5, "n_features": 10, "out_index": 2, "seed": 3, "n_train": 3000, "n_val": 5, "n_test": 1}
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    """3,000 training rows (two sample windows of 1,024 that do not meet), 5 val rows, 1 test row."""
+    path = tmp_path_factory.mktemp("contract") / "good.h5"
+    generate.write_dataset(path, PARAMS, chunk_rows=0, compression="none")
+    return path
+
+
+def test_a_good_file_with_a_one_row_split(good):
+    info = data.describe(good)
+    assert info.rows == {"train": 3000, "val": 5, "test": 1}
+    assert (info.length, info.n_features, info.out_index, info.seed) == (5, 10, 2, 3)
+
+
+def _empty_test_split(f):
+    for name in ("X", "y"):
+        _replace(f"test/{name}", lambda a: a[:0])(f)
+    f.attrs["n_test"] = 0
+
+
+def _group_for_dataset(f):
+    del f["test/y"]
+    f.create_group("test/y")
+
+
+def _dataset_for_group(f):
+    del f["val"]
+    f["val"] = np.zeros(3)
+
+
+DAMAGES = {
+    "missing attributes": (lambda f: [f.attrs.__delitem__(k) for k in ("unit_rows", "content_hash")],
+                           "missing attribute(s) content_hash, unit_rows; not made by 'generate'?"),
+    "older format": (_set_attr("format_version", 1), "format_version 1, expected 2; run 'generate' again"),
+    "one feature": (_set_attr("n_features", 1), "inconsistent attributes length=5 n_features=1 out_index=2"),
+    "no steps": (_set_attr("length", 0), "inconsistent attributes length=0 n_features=10 out_index=2"),
+    "out_index past the end": (_set_attr("out_index", 5),
+                               "inconsistent attributes length=5 n_features=10 out_index=5"),
+    "negative out_index": (_set_attr("out_index", -1), "inconsistent attributes length=5 n_features=10 out_index=-1"),
+    # Consistent attributes that disagree with the arrays: the first check they fail names them.
+    "length 1": (lambda f: f.attrs.update({"length": 1, "out_index": 0}),
+                 "'train/X' has shape (3000, 5, 10), expected (N, 1, 10)"),
+    "two features": (_set_attr("n_features", 2), "'train/X' has shape (3000, 5, 10), expected (N, 5, 2)"),
+    "out_index 0": (_set_attr("out_index", 0), "'train/y' rows 0-1024 are not the input at out_index 0"),
+    "missing group": (lambda f: f.__delitem__("val"), "missing group 'val'"),
+    "a dataset for a group": (_dataset_for_group, "missing group 'val'"),
+    "missing dataset": (lambda f: f.__delitem__("test/y"), "missing dataset 'test/y'"),
+    "a group for a dataset": (_group_for_dataset, "missing dataset 'test/y'"),
+    "labels too narrow": (_replace("train/y", lambda y: y[:, :-1]), "'train/y' has shape (3000, 9), expected (N, 10)"),
+    "labels not 2-D": (_replace("train/y", lambda y: y[:, :, None]),
+                       "'train/y' has shape (3000, 10, 1), expected (N, 10)"),
+    "float inputs": (_replace("test/X", lambda X: X.astype(np.float32)),
+                     "'test' arrays must be uint8, found X float32, y uint8"),
+    "int labels": (_replace("test/y", lambda y: y.astype(np.int8)),
+                   "'test' arrays must be uint8, found X uint8, y int8"),
+    "lengths disagree": (_replace("val/y", lambda y: y[:-1]), "'val/X' has 5 rows but 'val/y' has 4"),
+    "row count attribute": (_set_attr("n_val", 4), "'val' has 5 rows, attribute n_val says 4"),
+    "empty split": (_empty_test_split, "'test' is empty"),
+    "first input row": (_set_row("train/X", 0, 0), "'train/X' rows 0-1024 are not one-hot"),
+    "last input row": (_set_row("train/X", -1, 1), "'train/X' rows 1976-3000 are not one-hot"),
+    "first label row": (_set_row("train/y", 0, 0), "'train/y' rows 0-1024 are not one-hot"),
+    "last label of a short split": (_set_row("val/y", 4, np.roll(np.eye(10, dtype=np.uint8)[0], 1)),
+                                    "'val/y' rows 0-5 are not the input at out_index 2"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGES))
+def test_describe_names_what_is_wrong(good, tmp_path, case):
+    damage, message = DAMAGES[case]
+    path = tmp_path / "bad.h5"
+    shutil.copyfile(good, path)
+    with h5py.File(path, "r+") as f:
+        damage(f)
+    with pytest.raises(BadFile) as e:
+        data.describe(path)
+    assert str(e.value) == f"dataset {path}: {message}"
+
+
+def test_describe_names_rows_it_cannot_read(tmp_path):
+    """A damaged compressed chunk: the file opens, reading its rows fails."""
+    path = tmp_path / "damaged.h5"
+    generate.write_dataset(path, PARAMS, chunk_rows=512, compression="gzip")
+    with h5py.File(path) as f:
+        chunk = f["train/X"].id.get_chunk_info(0)
+    raw = bytearray(path.read_bytes())
+    raw[chunk.byte_offset:chunk.byte_offset + chunk.size] = bytes(chunk.size)
+    path.write_bytes(raw)
+    with h5py.File(path) as f, pytest.raises(OSError) as read_error:
+        f["train/X"][:1024]
+    with pytest.raises(BadFile) as e:
+        data.describe(path)
+    assert str(e.value) == (f"dataset {path}: cannot read 'train' rows 0-1024 "
+                            f"(truncated or corrupt: {data._short(read_error.value)})")
+
+
+def test_open_names_the_dataset(tmp_path):
+    text = tmp_path / "text.h5"
+    text.write_text("not HDF5\n")
+    with pytest.raises(OSError) as h5py_error:
+        h5py.File(text, "r")
+    cases = {tmp_path / "none.h5": "no such file", tmp_path: "is a directory, not a file",
+             text: f"not a readable HDF5 file ({data._short(h5py_error.value)})"}
+    for path, message in cases.items():
+        with pytest.raises(BadFile) as e:
+            data.open_h5(path)
+        assert str(e.value) == f"dataset {path}: {message}"
+
+
+def test_unreadable_dataset(good, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: not (str(path) == str(good) and mode & os.R_OK))
+    with pytest.raises(BadFile) as e:
+        data.describe(good)
+    assert str(e.value) == f"dataset {good}: not readable"
+
+
+def test_readers_open_read_only_with_the_large_chunk_cache(good):
+    with data.h5_reader(good) as f:
+        _, slots, nbytes, _ = f.id.get_access_plist().get_cache()
+        assert f.mode == "r" and (slots, nbytes) == (config.READ_CACHE_SLOTS, config.READ_CACHE_BYTES)
