@@ -182,7 +182,9 @@ def _dead_pid():
 def live_pid():
     """A process of our own that is alive (a sleep), which must still be alive after the test: checking
     whether a process is alive must not send it a signal."""
-    pid = os.posix_spawn("/bin/sleep", ["sleep", "60"], dict(os.environ))
+    defaults = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
+    # Default handlers even when this runs under nohup: any signal sent to the sleep ends it.
+    pid = os.posix_spawn("/bin/sleep", ["sleep", "60"], dict(os.environ), setsigdef=defaults)
     yield pid
     deadline = time.monotonic() + 0.5  # a signal ends the process a little later: watch for a while
     while True:
@@ -223,6 +225,59 @@ def test_remove_stale_temps_removes_only_dead_runs_files(tmp_path, live_pid):
     files.remove_stale_temps(target)
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted({"model.keras", *names} - {f".model.{dead}.tmp.keras", f".model.{dead}-old.tmp.keras"})
+
+
+# ---- files: input and output checks, JSON format, fsync ----
+
+def test_existing_file_names_what_is_wrong(tmp_path, monkeypatch):
+    present = tmp_path / "present.txt"
+    present.write_text("x")
+    assert files.existing_file(present) == present
+    for path, message in {tmp_path / "none.txt": "no such file", tmp_path: "is a directory, not a file"}.items():
+        with pytest.raises(BadFile) as e:
+            files.existing_file(path)
+        assert str(e.value) == f"file {path}: {message}"
+    monkeypatch.setattr(os, "access", lambda path, mode: not (str(path) == str(present) and mode & os.R_OK))
+    with pytest.raises(BadFile) as e:
+        files.existing_file(present, "sequences")
+    assert str(e.value) == f"sequences {present}: not readable"
+
+
+def test_writable_target(tmp_path, monkeypatch):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_folder").mkdir()
+    assert files.writable_target(tmp_path / "new.json") == tmp_path / "new.json"
+    assert files.writable_target(tmp_path / "a_file") == tmp_path / "a_file"
+    assert files.writable_target(tmp_path / "a_folder", folder=True) == tmp_path / "a_folder"
+    assert files.writable_target(tmp_path / "new_folder", folder=True) == tmp_path / "new_folder"
+    refused = {(tmp_path / "a_folder", False): "is a directory",
+               (tmp_path / "a_file", True): "is a file, not a folder",
+               (tmp_path / "no" / "out.json", False): f"folder {tmp_path / 'no'} does not exist"}
+    for (path, folder), message in refused.items():
+        with pytest.raises(BadFile) as e:
+            files.writable_target(path, folder)
+        assert str(e.value) == f"output {path}: {message}"
+    # A folder one can list but not write into (as root, permissions would not stop us: fake them).
+    monkeypatch.setattr(os, "access", lambda path, mode: not (str(path) == str(tmp_path) and mode & os.W_OK))
+    with pytest.raises(BadFile) as e:
+        files.writable_target(tmp_path / "new.json")
+    assert str(e.value) == f"output {tmp_path / 'new.json'}: folder {tmp_path} is not writable"
+
+
+def test_write_json_atomic_format(tmp_path):
+    files.write_json_atomic(tmp_path / "r.json", {"b": 1, "a": [1, 2]})
+    assert (tmp_path / "r.json").read_text() == '{\n  "b": 1,\n  "a": [\n    1,\n    2\n  ]\n}\n'
+
+
+def test_fsync_path_flushes_everything_inside_a_folder(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "inner.txt").write_text("x")
+    (tmp_path / "top.txt").write_text("y")
+    synced, real_open = [], os.open
+    monkeypatch.setattr(os, "open", lambda path, flags, *a: synced.append(str(path)) or real_open(path, flags, *a))
+    files.fsync_path(tmp_path)
+    assert sorted(synced) == sorted(str(p) for p in (tmp_path, tmp_path / "sub", tmp_path / "sub" / "inner.txt",
+                                                     tmp_path / "top.txt"))
 
 
 # ---- data._short ----
