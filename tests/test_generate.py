@@ -1,12 +1,15 @@
 """Data contract of the HDF5 file, reproducibility, and the generate command."""
 import hashlib
+import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import h5py
 import numpy as np
 import pytest
 
-from pipeline import data, echo, generate
+import pipeline
+from pipeline import config, data, echo, generate
 from pipeline.files import BadFile
 from tests.conftest import TINY, run_cli
 
@@ -174,10 +177,68 @@ def test_generate_checks_chunks_and_disk_before_writing(tmp_path, monkeypatch):
 
 def test_provenance_attributes_stored_with_the_data(tmp_path):
     path = tmp_path / "d.h5"
-    generate.generate(path, {**TINY, "problem": "reference", "n_train": 300, "n_val": 20, "n_test": 20},
-                      chunk_rows=64, compression="gzip")
+    params = {**TINY, "n_train": 300, "n_val": 20, "n_test": 20}
+    generate.generate(path, {**params, "problem": "reference"}, chunk_rows=64, compression="gzip")
     with h5py.File(path) as f:
         attrs = dict(f.attrs)
-    assert (attrs["problem"], attrs["chunk_rows"], attrs["compression"]) == ("reference", 64, "gzip")
-    assert attrs["format_version"] == data.FORMAT_VERSION and attrs["unit_rows"] == data.unit_rows(5, 10)
-    assert attrs["generator"].startswith("echo-pipeline ") and attrs["hash_algorithm"].startswith("sha256 ")
+    versions = {"numpy": np.__version__, "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version}
+    assert attrs == {**{k: params[k] for k in data.PARAMS}, "problem": "reference",
+                     "format_version": data.FORMAT_VERSION, "unit_rows": data.unit_rows(5, 10),
+                     "chunk_rows": 64, "compression": "gzip",
+                     "content_hash": data.combine_digests(data.compute_digests(path)),
+                     "hash_algorithm": "sha256 of per-unit sha256 digests (see pipeline/data.py)",
+                     "generator": f"echo-pipeline {pipeline.__version__}", "created_with": json.dumps(versions)}
+    # Parameters of no named problem: stored as an empty name.
+    generate.generate(path, {k: params[k] for k in data.PARAMS})
+    assert h5py.File(path).attrs["problem"] == ""
+
+
+def test_disk_check_at_its_bounds(tmp_path, monkeypatch):
+    """Refused when the data needs more than 95% of the free space (sizes in GB of 10^9 bytes)."""
+    params = {**TINY, "length": 999, "n_train": 9_400, "n_val": 50, "n_test": 50}  # 10,000-byte rows
+    assert generate.estimate_bytes(params) == 95_000_000
+    usage = shutil.disk_usage(tmp_path)
+    out = tmp_path / "d.h5"
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=85_000_000))
+    with pytest.raises(BadFile) as e:
+        generate.generate(out, params)
+    assert str(e.value) == f"output {out}: the dataset needs about 0.10 GB but only 0.09 GB is free there"
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=100_000_000))  # exactly 95%
+    generate.generate(out, params)
+    assert data.describe(out).rows["train"] == 9_400
+
+
+def test_progress_bar_counts_rows(tmp_path, capsys):
+    generate.generate(tmp_path / "d.h5", {**TINY, "n_train": 3_000, "n_val": 20, "n_test": 20}, progress=True)
+    final = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert final.startswith("generate: 100%|") and "| 3.04k/3.04k [" in final and "rows/s]" in final
+
+
+def test_writes_whole_chunks_without_the_chunk_cache(tmp_path, monkeypatch):
+    """Units of whole chunks go straight to the file; chunks that straddle units need the cache. The rows
+    are the same either way."""
+    opened, real = [], h5py.File
+    monkeypatch.setattr(h5py, "File", lambda *a, **kw: opened.append(kw.get("rdcc_nbytes", "default")) or
+                        real(*a, **kw))
+    params = {**TINY, "n_train": 300, "n_val": 20, "n_test": 20}
+    step = data.unit_rows(5, 10)
+    assert step % 64 == 0 and step % 100 != 0
+    hashes = [generate.write_dataset(tmp_path / f"{rows}.h5", params, chunk_rows=rows, compression="none")
+              for rows in (64, 100)]
+    assert opened == [0, config.READ_CACHE_BYTES] and hashes[0] == hashes[1]
+
+
+def test_writes_on_the_threads_asked_for(tmp_path, monkeypatch):
+    made = []
+
+    class Pool(ThreadPoolExecutor):
+        def __init__(self, max_workers):
+            made.append(max_workers)
+            super().__init__(max_workers)
+
+    monkeypatch.setattr(generate, "ThreadPoolExecutor", Pool)
+    params = {**TINY, "n_train": 300, "n_val": 20, "n_test": 20}
+    generate.generate(tmp_path / "d.h5", params)
+    for workers in (0, 1, 3):
+        generate.generate(tmp_path / "d.h5", params, workers=workers)
+    assert made == [2, 1, 1, 3]
