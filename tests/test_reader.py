@@ -88,3 +88,32 @@ def test_shards_are_disjoint_and_cover_the_split(info):
     FX, _ = _file(info, "train")
     assert len(parts[0]) + len(parts[1]) == len(FX)
     assert np.array_equal(parts[0][:1000], FX[:1000]) and np.array_equal(parts[1][:1000], FX[1000:2000])
+
+
+def _block_order(X, y, rows_per_block):
+    """The rows of each block as a set, in the order the blocks came (a block's rows stay together)."""
+    keys = [r.tobytes() for r in np.concatenate([X.reshape(len(X), -1), y], 1)]
+    return [frozenset(keys[i:i + rows_per_block]) for i in range(0, len(keys), rows_per_block)]
+
+
+def test_block_order_is_seeded_and_differs_every_pass(info):
+    from pipeline import reader
+
+    n, block = info.rows["train"], 1_000
+
+    def passes(seed, count):
+        ds = reader.make_dataset(info, "train", 100, shuffle=True, seed=seed, repeat=True, rows_per_block=block)
+        X, y = _rows(ds, limit=count * n // 100)
+        return [_block_order(X[k * n:(k + 1) * n], y[k * n:(k + 1) * n], block) for k in range(count)]
+
+    first, second = passes(3, 2)
+    assert len(first) == n // block and set(first) == set(second) and first != second
+    assert passes(3, 1)[0] == first and passes(4, 1)[0] != first
+
+
+def test_a_last_batch_of_one_row_is_kept(info):
+    from pipeline import reader
+
+    X, y = _rows(reader.make_dataset(info, "val", info.rows["val"] - 1))
+    FX, Fy = _file(info, "val")
+    assert np.array_equal(X, FX) and np.array_equal(y, Fy)
