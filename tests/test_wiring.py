@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pipeline import config, data, echo, evaluate, predict, train
-from pipeline.distributed.role import Role
+from pipeline.distributed.role import SINGLE, Role
 
 
 def _independent(model_path, data_path, split="test"):
@@ -155,6 +155,64 @@ def test_resolve_under_multi_worker():
     assert train.resolve(train.Options(curriculum=(5,)), _info("long", 12))["curriculum"] == [5]
 
 
+def _refusal(options, info, role=SINGLE):
+    import click
+
+    with pytest.raises(click.BadParameter) as e:
+        train.resolve(options, info, role)
+    return e.value.param_hint, e.value.format_message()
+
+
+def test_resolve_refusals_name_their_option():
+    two = Role(workers=2, index=0, chief=True)
+    assert _refusal(train.Options(curriculum=(5,)), _info("long", 12), two) == ("'--curriculum'", (
+        "Invalid value for '--curriculum': a curriculum runs on one worker only; use --curriculum none"))
+    for chrono in (1, 2):
+        assert _refusal(train.Options(chrono=chrono), _info()) == (
+            "'--chrono'", f"Invalid value for '--chrono': {chrono}: 0 (off) or a lag of 3 steps or more")
+    assert [train.resolve(train.Options(chrono=c), _info())["chrono"] for c in (0, 3)] == [0, 3]
+
+
+def test_resolve_warns_that_jit_is_off_under_multi_worker(capsys):
+    train.resolve(train.Options(jit=True), _info(), Role(workers=2, index=0, chief=True))
+    warning = "warning: --jit is off under multi-worker (XLA cannot compile collectives on CPU)\n"
+    assert capsys.readouterr() == ("", warning)
+    assert train.resolve(train.Options(jit=True), _info())["jit"] is True and capsys.readouterr() == ("", "")
+
+
+def test_resolve_keeps_the_curriculum_rate_only_with_a_curriculum():
+    assert train.resolve(train.Options(curriculum=(), lr_at_length=10), _info("long", 12))["lr_at_length"] == 0
+    assert train.resolve(train.Options(curriculum=(5,), lr_at_length=10), _info("long", 12))["lr_at_length"] == 10
+
+
+class _Worker:
+    """Stands in for a multi-worker Worker: records what train.datasets asks of it."""
+
+    def __init__(self):
+        self.asked = []
+
+    def datasets(self, info, batch_size, seed, val_batch):
+        self.asked.append((info, batch_size, seed, val_batch))
+        return "train batches", "val batches"
+
+
+def test_train_datasets_of_a_worker():
+    info = _info(rows={"train": 20_001, "val": 2_000, "test": 3_000})
+    worker = _Worker()
+    params = {"batch_size": 300, "seed": 4, "steps_per_epoch": 0}
+    assert train.datasets(info, params, worker) == ("train batches", "val batches", 67)  # 66 whole, 1 short
+    assert worker.asked == [(info, 300, 4, train.val_batch(info))]
+    assert train.datasets(info, {**params, "steps_per_epoch": 5}, worker)[2] == 5
+
+
+@pytest.mark.parametrize("cast, dtype", [(True, "float32"), (False, "uint8")])
+def test_train_datasets_cast_both_splits_as_asked(tiny_data, cast, dtype):
+    info = data.describe(tiny_data)
+    train_ds, val_ds, _ = train.datasets(info, {"batch_size": 300, "seed": 0, "steps_per_epoch": 0}, cast=cast)
+    assert [ds.element_spec[i].dtype.name for ds in (train_ds, val_ds) for i in (0, 1)] == [dtype] * 4
+    assert train.training_dataset(info, 300, 0).element_spec[0].dtype.name == "float32"  # the default
+
+
 def _batches(ds, n):
     return [(X.numpy(), y.numpy()) for X, y in ds.take(n)]
 
@@ -212,27 +270,29 @@ class _History:
     rows = [{"epoch": 1, "val_accuracy": 0.5}, {"epoch": 2, "val_accuracy": 0.75},
             {"epoch": 3, "val_accuracy": 0.9}]
     train_seconds = [10.0, 2.0, 3.0]
-    reached = {"0.999": None}
+    reached = {"target": 4.5, "0.999": 6.25}
     reached_epoch = {"target": 3}
     resumed_after = 1
 
 
-def test_run_record_counts_what_was_trained(tmp_path):
+def test_run_record_counts_what_was_trained(tmp_path, monkeypatch):
     net = SimpleNamespace(count_params=lambda: 3860)
     params = {"batch_size": 256, "units": 25, "target_accuracy": 0.9}
     info = SimpleNamespace(rows={"train": 20_000}, provenance={"content_hash": "abc"})
     lengths = SimpleNamespace(state={"log": [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10},
                                              {"from_epoch": 4, "length": 20}]})
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    real = resource.getrusage(resource.RUSAGE_SELF)
+    monkeypatch.setattr(resource, "getrusage", lambda who: real if who != resource.RUSAGE_SELF else
+                        SimpleNamespace(ru_maxrss=3 << 20))  # Linux: KiB
     r = train.run_record(net, info, params, tmp_path / "m.keras", _History(), lengths, 8, 12.34567)
-    assert before // 1024 <= r["peak_rss_mib"] <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    assert r["peak_rss_mib"] == 3 << 10
     assert r["params"] is params and r["dataset"] == {"content_hash": "abc"}
     assert r["model"] == {"units": 25, "parameters": 3860, "path": str(tmp_path / "m.keras")}
     assert r["epochs_run"] == 3 and r["resumed_after_epoch"] == 1
     assert r["train_samples"] == 3 * 8 * 256
     assert r["final"] == {"epoch": 3, "val_accuracy": 0.9} and r["target_reached"] is True
     assert r["sequences_to_target"] == 3 * 8 * 256 and r["sequences_to_0.999"] is None
-    assert r["seconds_to_target"] is None
+    assert r["seconds_to_target"] == 4.5 and r["seconds_to_0.999"] == 6.25
     assert r["curriculum"] == [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10}]
     assert r["fit_seconds"] == 12.3457
     assert r["train_samples_per_s"] == round(2 * 8 * 256 / 5.0)  # the first epoch (tracing) left out
@@ -243,3 +303,5 @@ def test_run_record_counts_what_was_trained(tmp_path):
     history = SimpleNamespace(rows=[], train_seconds=[4.0], reached={}, reached_epoch={}, resumed_after=None)
     r = train.run_record(net, small, params, tmp_path, history, None, 1, 1.0)
     assert r["final"] == {} and r["target_reached"] is False and r["train_samples_per_s"] is None
+    unvalidated = SimpleNamespace(**{**vars(history), "rows": [{"epoch": 1, "val_accuracy": None}]})
+    assert train.run_record(net, small, params, tmp_path, unvalidated, None, 1, 1.0)["target_reached"] is False
