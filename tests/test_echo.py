@@ -37,7 +37,8 @@ def test_is_one_hot_rejects(bad):
 
 
 def test_wide_token_type():
-    assert echo.token_dtype(10) == np.uint8 and echo.token_dtype(300) == np.uint16
+    widths = {2: np.uint8, 256: np.uint8, 257: np.uint16, 65_536: np.uint16, 65_537: np.uint32}
+    assert {n: echo.token_dtype(n) for n in widths} == widths  # the smallest type holding n - 1
     tokens = echo.random_sequences(np.random.default_rng(2), 100, 3, 300)
     assert (echo.decode(echo.one_hot(tokens, 300)) == tokens).all()
 
@@ -72,3 +73,6 @@ def test_one_hot_rejects_tokens_out_of_range_and_wrong_buffers():
         echo.one_hot(np.array([[-1, 2]]), 10)
     with pytest.raises(ValueError, match="C-contiguous"):
         echo.one_hot(np.zeros((4, 3), np.uint8), 10, out=np.zeros((4, 10, 3), np.uint8).transpose(0, 2, 1))
+    for wrong in (np.zeros((4, 3, 9), np.uint8), np.zeros((4, 3, 10), np.int8)):  # one shape, one type
+        with pytest.raises(ValueError, match=r"of shape \(4, 3, 10\)"):
+            echo.one_hot(np.zeros((4, 3), np.uint8), 10, out=wrong)
