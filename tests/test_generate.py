@@ -242,3 +242,19 @@ def test_writes_on_the_threads_asked_for(tmp_path, monkeypatch):
     for workers in (0, 1, 3):
         generate.generate(tmp_path / "d.h5", params, workers=workers)
     assert made == [2, 1, 1, 3]
+
+
+def test_flushes_the_temporary_file_while_writing(tmp_path, monkeypatch):
+    """The background flushes go to the file being written (its temporary name beside the output)."""
+    from pipeline import files
+
+    flushed = []
+
+    def background_sync(path, **kw):
+        flushed.append(path)
+        return files.background_sync(path, **kw)
+
+    monkeypatch.setattr(generate, "background_sync", background_sync)
+    generate.generate(tmp_path / "d.h5", {**TINY, "n_train": 300, "n_val": 20, "n_test": 20})
+    assert [p.parent for p in flushed] == [tmp_path] and flushed[0].name.startswith(".d.")
+    assert flushed[0].name.endswith(".tmp.h5") and not flushed[0].exists()

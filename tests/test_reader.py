@@ -117,3 +117,15 @@ def test_a_last_batch_of_one_row_is_kept(info):
     X, y = _rows(reader.make_dataset(info, "val", info.rows["val"] - 1))
     FX, Fy = _file(info, "val")
     assert np.array_equal(X, FX) and np.array_equal(y, Fy)
+
+
+def test_only_a_dataset_asked_to_cache_holds_its_batches_in_memory(info):
+    """A cache on the repeated training split would keep every batch read, pass after pass."""
+    from pipeline import reader
+
+    def caches(ds):
+        return b"CacheDataset" in ds._as_serialized_graph().numpy()
+
+    assert not caches(reader.make_dataset(info, "train", 100, shuffle=True, repeat=True))
+    assert not caches(reader.make_dataset(info, "test", 100))
+    assert caches(reader.make_dataset(info, "val", 100, cache=True))
