@@ -14,7 +14,8 @@ from pathlib import Path
 @lru_cache(maxsize=None)
 def functions(module):
     source = (Path("mutants") / (module.replace(".", "/") + ".py")).read_text()
-    return {node.name: ast.get_source_segment(source, node).splitlines()[1:]
+    # The signature too (a mutant can change a default), with the function's own name left out.
+    return {node.name: ast.get_source_segment(source, node).replace(node.name, "", 1).splitlines()
             for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)}
 
 
