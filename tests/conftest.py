@@ -63,6 +63,11 @@ def trained(tiny_data, tmp_path_factory) -> dict:
     return {**record, "model_path": folder / "model.keras", "data_path": tiny_data}
 
 
+def deny_access(monkeypatch, path, mode):
+    """Make os.access refuse `mode` (os.R_OK, os.W_OK) on `path`: as root, permissions alone would not."""
+    monkeypatch.setattr(os, "access", lambda p, m: not (str(p) == str(path) and m & mode))
+
+
 def png_size(path) -> tuple[int, int]:
     """(width, height) of a PNG file, from its IHDR chunk; fails unless it is a PNG."""
     head = Path(path).read_bytes()[:24]

@@ -9,9 +9,8 @@ import pytest
 
 from pipeline import config, data, generate
 from pipeline.files import BadFile
-from tests.damage import replace as _replace
-from tests.damage import set_attr as _set_attr
-from tests.damage import set_row as _set_row
+from tests.conftest import deny_access
+from tests.damage import drop, replace, set_attr, set_row
 
 PARAMS = {"length": 5, "n_features": 10, "out_index": 2, "seed": 3, "n_train": 3000, "n_val": 5, "n_test": 1}
 
@@ -32,7 +31,7 @@ def test_a_good_file_with_a_one_row_split(good):
 
 def _empty_test_split(f):
     for name in ("X", "y"):
-        _replace(f"test/{name}", lambda a: a[:0])(f)
+        replace(f"test/{name}", lambda a: a[:0])(f)
     f.attrs["n_test"] = 0
 
 
@@ -49,35 +48,35 @@ def _dataset_for_group(f):
 DAMAGES = {
     "missing attributes": (lambda f: [f.attrs.__delitem__(k) for k in ("unit_rows", "content_hash")],
                            "missing attribute(s) content_hash, unit_rows; not made by 'generate'?"),
-    "older format": (_set_attr("format_version", 1), "format_version 1, expected 2; run 'generate' again"),
-    "one feature": (_set_attr("n_features", 1), "inconsistent attributes length=5 n_features=1 out_index=2"),
-    "no steps": (_set_attr("length", 0), "inconsistent attributes length=0 n_features=10 out_index=2"),
-    "out_index past the end": (_set_attr("out_index", 5),
+    "older format": (set_attr("format_version", 1), "format_version 1, expected 2; run 'generate' again"),
+    "one feature": (set_attr("n_features", 1), "inconsistent attributes length=5 n_features=1 out_index=2"),
+    "no steps": (set_attr("length", 0), "inconsistent attributes length=0 n_features=10 out_index=2"),
+    "out_index past the end": (set_attr("out_index", 5),
                                "inconsistent attributes length=5 n_features=10 out_index=5"),
-    "negative out_index": (_set_attr("out_index", -1), "inconsistent attributes length=5 n_features=10 out_index=-1"),
+    "negative out_index": (set_attr("out_index", -1), "inconsistent attributes length=5 n_features=10 out_index=-1"),
     # Consistent attributes that disagree with the arrays: the first check they fail names them.
     "length 1": (lambda f: f.attrs.update({"length": 1, "out_index": 0}),
                  "'train/X' has shape (3000, 5, 10), expected (N, 1, 10)"),
-    "two features": (_set_attr("n_features", 2), "'train/X' has shape (3000, 5, 10), expected (N, 5, 2)"),
-    "out_index 0": (_set_attr("out_index", 0), "'train/y' rows 0-1024 are not the input at out_index 0"),
-    "missing group": (lambda f: f.__delitem__("val"), "missing group 'val'"),
+    "two features": (set_attr("n_features", 2), "'train/X' has shape (3000, 5, 10), expected (N, 5, 2)"),
+    "out_index 0": (set_attr("out_index", 0), "'train/y' rows 0-1024 are not the input at out_index 0"),
+    "missing group": (drop("val"), "missing group 'val'"),
     "a dataset for a group": (_dataset_for_group, "missing group 'val'"),
-    "missing dataset": (lambda f: f.__delitem__("test/y"), "missing dataset 'test/y'"),
+    "missing dataset": (drop("test/y"), "missing dataset 'test/y'"),
     "a group for a dataset": (_group_for_dataset, "missing dataset 'test/y'"),
-    "labels too narrow": (_replace("train/y", lambda y: y[:, :-1]), "'train/y' has shape (3000, 9), expected (N, 10)"),
-    "labels not 2-D": (_replace("train/y", lambda y: y[:, :, None]),
+    "labels too narrow": (replace("train/y", lambda y: y[:, :-1]), "'train/y' has shape (3000, 9), expected (N, 10)"),
+    "labels not 2-D": (replace("train/y", lambda y: y[:, :, None]),
                        "'train/y' has shape (3000, 10, 1), expected (N, 10)"),
-    "float inputs": (_replace("test/X", lambda X: X.astype(np.float32)),
+    "float inputs": (replace("test/X", lambda X: X.astype(np.float32)),
                      "'test' arrays must be uint8, found X float32, y uint8"),
-    "int labels": (_replace("test/y", lambda y: y.astype(np.int8)),
+    "int labels": (replace("test/y", lambda y: y.astype(np.int8)),
                    "'test' arrays must be uint8, found X uint8, y int8"),
-    "lengths disagree": (_replace("val/y", lambda y: y[:-1]), "'val/X' has 5 rows but 'val/y' has 4"),
-    "row count attribute": (_set_attr("n_val", 4), "'val' has 5 rows, attribute n_val says 4"),
+    "lengths disagree": (replace("val/y", lambda y: y[:-1]), "'val/X' has 5 rows but 'val/y' has 4"),
+    "row count attribute": (set_attr("n_val", 4), "'val' has 5 rows, attribute n_val says 4"),
     "empty split": (_empty_test_split, "'test' is empty"),
-    "first input row": (_set_row("train/X", 0, 0), "'train/X' rows 0-1024 are not one-hot"),
-    "last input row": (_set_row("train/X", -1, 1), "'train/X' rows 1976-3000 are not one-hot"),
-    "first label row": (_set_row("train/y", 0, 0), "'train/y' rows 0-1024 are not one-hot"),
-    "last label of a short split": (_set_row("val/y", 4, np.roll(np.eye(10, dtype=np.uint8)[0], 1)),
+    "first input row": (set_row("train/X", 0, 0), "'train/X' rows 0-1024 are not one-hot"),
+    "last input row": (set_row("train/X", -1, 1), "'train/X' rows 1976-3000 are not one-hot"),
+    "first label row": (set_row("train/y", 0, 0), "'train/y' rows 0-1024 are not one-hot"),
+    "last label of a short split": (set_row("val/y", 4, np.roll(np.eye(10, dtype=np.uint8)[0], 1)),
                                     "'val/y' rows 0-5 are not the input at out_index 2"),
 }
 
@@ -125,7 +124,7 @@ def test_open_names_the_dataset(tmp_path):
 
 
 def test_unreadable_dataset(good, monkeypatch):
-    monkeypatch.setattr(os, "access", lambda path, mode: not (str(path) == str(good) and mode & os.R_OK))
+    deny_access(monkeypatch, good, os.R_OK)
     with pytest.raises(BadFile) as e:
         data.describe(good)
     assert str(e.value) == f"dataset {good}: not readable"

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline import config, data, evaluate, files, predict, reader
 from pipeline.files import BadFile
+from tests.conftest import deny_access
 
 PROBLEM = {"length": 5, "n_features": 10, "out_index": 2}
 
@@ -237,7 +238,7 @@ def test_existing_file_names_what_is_wrong(tmp_path, monkeypatch):
         with pytest.raises(BadFile) as e:
             files.existing_file(path)
         assert str(e.value) == f"file {path}: {message}"
-    monkeypatch.setattr(os, "access", lambda path, mode: not (str(path) == str(present) and mode & os.R_OK))
+    deny_access(monkeypatch, present, os.R_OK)
     with pytest.raises(BadFile) as e:
         files.existing_file(present, "sequences")
     assert str(e.value) == f"sequences {present}: not readable"
@@ -257,8 +258,7 @@ def test_writable_target(tmp_path, monkeypatch):
         with pytest.raises(BadFile) as e:
             files.writable_target(path, folder)
         assert str(e.value) == f"output {path}: {message}"
-    # A folder one can list but not write into (as root, permissions would not stop us: fake them).
-    monkeypatch.setattr(os, "access", lambda path, mode: not (str(path) == str(tmp_path) and mode & os.W_OK))
+    deny_access(monkeypatch, tmp_path, os.W_OK)  # a folder one can list but not write into
     with pytest.raises(BadFile) as e:
         files.writable_target(tmp_path / "new.json")
     assert str(e.value) == f"output {tmp_path / 'new.json'}: folder {tmp_path} is not writable"
