@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+LOCK := requirements.lock
 RUN := $(PY) -m pipeline
 
 DATA ?= data/echo.h5
@@ -55,7 +56,7 @@ EVALUATE_SRC := pipeline/evaluate.py pipeline/artifacts.py $(MODEL_SRC)
 PREDICT_SRC := pipeline/predict.py pipeline/artifacts.py $(MODEL_SRC)
 EXPORT_SRC := pipeline/export.py $(MODEL_SRC)
 
-.PHONY: help all data train evaluate predict export inspect test lint clean bench sweep
+.PHONY: help all data train evaluate predict export inspect test lint clean bench sweep lock
 
 help: ## List targets and variables (the default goal)
 	@echo "Targets:"
@@ -99,17 +100,22 @@ bench: | $(INSTALLED) ## Measure the speed goals against their baselines (docs/p
 clean: ## Remove generated data and artifacts (keeps .venv)
 	rm -rf $(DATA) $(ART)/* $(ART)/.params $(ART)/.*.backup
 
-$(INSTALLED): pyproject.toml
+# Every package at the version in the lock: the set CI ran. `make lock` resolves it again from pyproject.toml.
+$(INSTALLED): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --constraint $(LOCK) -e '.[dev]'
 	touch $@
+
+LOCK_COMMAND := uv pip compile pyproject.toml --all-extras --universal --python-version 3.10
+lock: | $(INSTALLED) ## Resolve requirements.lock again from pyproject.toml (after changing a dependency)
+	$(VENV)/bin/$(LOCK_COMMAND) --quiet --upgrade -o $(LOCK)
 
 # The PyTorch peer runs from its own environment: torch is never a dependency of the package.
 TORCH_VENV ?= .venv-torch
 $(TORCH_VENV)/.installed:
 	$(PYTHON) -m venv $(TORCH_VENV)
-	$(TORCH_VENV)/bin/pip install --quiet torch==2.13.0 numpy
+	$(TORCH_VENV)/bin/pip install --quiet --constraint $(LOCK) torch==2.13.0 numpy
 	touch $@
 
 $(DATA): $(DATA_STAMP) $(GENERATE_SRC) | $(INSTALLED)

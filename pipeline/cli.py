@@ -35,7 +35,8 @@ def main(argv=None):
     except click.Abort:
         click.echo("echo-pipeline: aborted", err=True)
         sys.exit(130)
-    except OSError as e:
-        click.echo(f"echo-pipeline: error: {e}", err=True)
+    except OSError as e:  # one outside the stages' own checks: still one line, naming the file when known
+        message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else (str(e).splitlines() or [""])[0]
+        click.echo(f"echo-pipeline: error: {message}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline import __version__, config, data, echo
-from pipeline.files import BadFile, atomic_output, background_sync, writable_target
+from pipeline.files import BadFile, atomic_output, background_sync, size_text, writable_target
 from pipeline.options import SEED, preset_help, problem_option
 
 COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}
@@ -147,8 +147,8 @@ def generate(out, params: dict, chunk_rows: int = 0, compression: str = "none", 
     need = estimate_bytes(params)
     free = shutil.disk_usage(out.parent).free
     if compression == "none" and need > free * 0.95:
-        raise BadFile(f"output {out}: the dataset needs about {need / 1e9:.2f} GB but only "
-                      f"{free / 1e9:.2f} GB is free there")
+        raise BadFile(f"output {out}: the dataset needs about {size_text(need)} but only {size_text(free)} "
+                      "is free there")
     with atomic_output(out) as tmp, background_sync(tmp):
         return write_dataset(tmp, params, chunk_rows=chunk_rows, compression=compression, **kw)
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from pipeline import modelfile
 from pipeline.backend import keras, keras3, tf
-from pipeline.files import BadFile, atomic_output
+from pipeline.files import BadFile
 
 UNROLL_MAX_LENGTH = 32  # unrolling pays for short sequences only; long ones keep the while loop
 
@@ -74,12 +74,11 @@ def portable_model(net, params: dict):
 
 
 def save_model(net, path, metadata: dict) -> None:
-    """Save in Keras 3's .keras format with the metadata inside, atomically."""
+    """Save to the file `path` in Keras 3's .keras format with the metadata inside (callers write to a
+    temporary file and publish it: files.atomic_output)."""
     path = Path(path)
-    copy = portable_model(net, metadata["params"])
-    with atomic_output(path) as tmp:
-        copy.save(tmp)
-        modelfile.add_metadata(tmp, metadata)
+    portable_model(net, metadata["params"]).save(path)
+    modelfile.add_metadata(path, metadata)
 
 
 def load_model(path):

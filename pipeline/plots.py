@@ -1,35 +1,26 @@
 """PNG plots drawn with matplotlib's Agg canvas (headless; no pyplot state, no TensorFlow).
 
-    history_png: loss and accuracy per epoch, train and validation (train writes plots/history.png)
-    sweep_png: test accuracy and sequences to target against a swept parameter (sweep-summary)
+    history_figure: loss and accuracy per epoch, train and validation (train writes plots/history.png)
+    sweep_figure: test accuracy and sequences to target against a swept parameter (sweep-summary)
+    write_png: a figure into a PNG file
 """
 import math
-from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-from pipeline.files import atomic_output
-
 DPI = 100
 
 
-def _save(fig: Figure, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_png(fig: Figure, path) -> None:
+    """Draw the figure into the file `path` as it is (callers publish it: files.atomic_output)."""
     FigureCanvasAgg(fig)
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
-    return path
+    fig.savefig(path, format="png", dpi=DPI)
 
 
 def _numbers(rows, key) -> list:
     return [float("nan") if r.get(key) in (None, "") else float(r[key]) for r in rows]
-
-
-def history_png(rows, path, title: str = "", stages=()) -> Path:
-    return _save(history_figure(rows, title, stages), path)
 
 
 def history_figure(rows, title: str = "", stages=()) -> Figure:
@@ -67,10 +58,6 @@ def is_geometric(values) -> bool:
         return False
     ratios = [b / a for a, b in zip(v, v[1:])]
     return min(ratios) >= 1.5 and max(ratios) / min(ratios) < 2
-
-
-def sweep_png(rows, param: str, path) -> Path:
-    return _save(sweep_figure(rows, param), path)
 
 
 def sweep_figure(rows, param: str) -> Figure:

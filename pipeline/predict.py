@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from pipeline import artifacts, config, data, echo, modelfile
-from pipeline.files import BadFile, atomic_output, existing_file, write_json_atomic
+from pipeline.files import BadFile, existing_file, json_text, published_together
 from pipeline.options import data_option, int_list, model_option
 
 COLUMNS = ("index", "sequence", "expected", "predicted", "confidence")
@@ -77,24 +77,26 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
     correct, first, shown = 0, 0, []
     t0 = time.perf_counter()
     t = None
-    with atomic_output(out) as tmp, open(tmp, "w") as f:
-        f.write(",".join(COLUMNS) + "\n")
-        for X, y in ds:
-            probs = forward(X).numpy()
-            tokens = echo.decode(X.numpy())
-            expected, predicted = echo.decode(y.numpy()), probs.argmax(axis=-1)
-            f.write(csv_lines(first, tokens, expected, predicted, probs.max(axis=-1)))
-            correct += int((expected == predicted).sum())
-            shown += [book_line(*row) for row in zip(tokens[:show - len(shown)], expected, predicted)]
-            first += len(tokens)
-            if t is None:  # the first batch traces the model; throughput is timed after it
-                t, timed_from = time.perf_counter(), first
-    end = time.perf_counter()
-    summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
-               "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from else first / (end - t0)),
-               "columns": list(COLUMNS),
-               **artifacts.provenance(info, model_path, metadata)}
-    write_json_atomic(out.with_suffix(".json"), summary)
+    with published_together() as outputs:  # the CSV and its JSON replace the previous pair together
+        with outputs.output(out) as tmp, open(tmp, "w") as f:
+            f.write(",".join(COLUMNS) + "\n")
+            for X, y in ds:
+                probs = forward(X).numpy()
+                tokens = echo.decode(X.numpy())
+                expected, predicted = echo.decode(y.numpy()), probs.argmax(axis=-1)
+                f.write(csv_lines(first, tokens, expected, predicted, probs.max(axis=-1)))
+                correct += int((expected == predicted).sum())
+                shown += [book_line(*row) for row in zip(tokens[:show - len(shown)], expected, predicted)]
+                first += len(tokens)
+                if t is None:  # the first batch traces the model; throughput is timed after it
+                    t, timed_from = time.perf_counter(), first
+        end = time.perf_counter()
+        summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
+                   "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from
+                                          else first / (end - t0)),
+                   "columns": list(COLUMNS), **artifacts.provenance(info, model_path, metadata)}
+        with outputs.output(out.with_suffix(".json")) as tmp:
+            tmp.write_text(json_text(summary))
     summary["shown"] = shown
     return summary
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.files import BadFile, existing_file, write_text_atomic
+from pipeline.files import BadFile, existing_file, published_together
 from pipeline.options import int_list
 
 NOT_REACHED = math.inf  # sequences or seconds of a run that never reached the target
@@ -138,9 +138,13 @@ def summarize(folder, values=(), seeds=None) -> list:
 
     folder = Path(folder)
     rows = table(folder, values, seeds)
-    write_text_atomic(folder / "summary.csv", summary_csv(rows))
-    write_text_atomic(folder / "summary.md", summary_markdown(folder.name, rows))
-    plots.sweep_png(rows, folder.name, folder / "summary.png")
+    with published_together() as outputs:  # all three replace the previous summary together
+        with outputs.output(folder / "summary.csv") as tmp:
+            tmp.write_text(summary_csv(rows))
+        with outputs.output(folder / "summary.md") as tmp:
+            tmp.write_text(summary_markdown(folder.name, rows))
+        with outputs.output(folder / "summary.png") as tmp:
+            plots.write_png(plots.sweep_figure(rows, folder.name), tmp)
     return rows
 
 

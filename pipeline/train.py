@@ -26,7 +26,15 @@ import click
 
 from pipeline import config, curriculum, data
 from pipeline.distributed.role import SINGLE, Role, per_worker_batch, worker_role
-from pipeline.files import writable_target, write_json_atomic, write_text_atomic
+from pipeline.files import (
+    WriteFailed,
+    json_text,
+    published_together,
+    writable_target,
+    write_failure,
+    write_json_atomic,
+    write_text_atomic,
+)
 from pipeline.options import SEED, FiniteFloat, data_option, preset_help
 
 
@@ -161,16 +169,24 @@ def fit(net, info, params: dict, paths: dict, *, worker=None, chief=True, tensor
             params["lr_at_length"])
     history = History(params["target_accuracy"], params["stop_at_target"], paths["backup"] if chief else None,
                       restored, params["settle_epochs"], info.length, lengths)
-    callbacks = [history, keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"))]
+    # The checkpoint outlives fit: if writing the artifacts fails, a rerun resumes from it (write() removes it).
+    backup = keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"), delete_checkpoint=False)
+    callbacks = [history, backup]
     if tensorboard and chief:  # one folder per run, so TensorBoard can compare them
         logs = paths["history"].parent / "tensorboard" / time.strftime("run-%Y%m%d-%H%M%S")
         callbacks.append(keras.callbacks.TensorBoard(str(logs), histogram_freq=0, profile_batch=0))
     if lengths:
         callbacks.append(lengths)
     t = history.t0 = time.perf_counter()
-    fit_model.fit(train_ds, epochs=params["epochs"], steps_per_epoch=steps, validation_data=val_ds,
-                  validation_steps=-(-info.rows["val"] // val_batch(info)), callbacks=callbacks,
-                  verbose=verbose)
+    try:
+        fit_model.fit(train_ds, epochs=params["epochs"], steps_per_epoch=steps, validation_data=val_ds,
+                      validation_steps=-(-info.rows["val"] // val_batch(info)), callbacks=callbacks,
+                      verbose=verbose)
+    except Exception as e:  # the checkpoint is written by TensorFlow, whose errors carry the system's reason
+        reason = None if isinstance(e, WriteFailed) else write_failure(e)
+        if reason is None:
+            raise
+        raise WriteFailed(paths["backup"], reason) from None
     return history, lengths, steps, time.perf_counter() - t
 
 
@@ -203,18 +219,32 @@ def run_record(net, info, params: dict, out: Path, history, lengths, steps: int,
 
 
 def write(net, record: dict, info, out: Path, paths: dict, t_start: float) -> None:
-    """The chief's artifacts: history.csv, the history plot, the model, then train.json (last, so it
-    stands for a finished run); the backup goes."""
+    """The chief's artifacts: history.csv, the history plot, the model and train.json, each written to a
+    temporary file and renamed into place only once all are complete (train.json last, so it stands for
+    a finished run); then the backup goes. A failed write leaves every previous file as it was."""
     from pipeline import plots
     from pipeline.model import save_model
 
-    write_text_atomic(paths["history"], history_csv(record["history"]))
-    plots.history_png(record["history"], paths["plots"] / "history.png",
-                      title=f"{out} ({info.attrs.get('problem') or 'custom'})", stages=record["curriculum"] or ())
-    save_model(net, out, model_metadata(record))
+    history = record["history"]
     record = {k: v for k, v in record.items() if k != "history"}
-    record["wall_seconds"] = round(time.perf_counter() - t_start, 4)
-    write_json_atomic(paths["train"], record)
+    made_plots = not paths["plots"].exists()
+    paths["plots"].mkdir(exist_ok=True)
+    try:
+        with published_together() as outputs:
+            with outputs.output(paths["history"]) as tmp:
+                tmp.write_text(history_csv(history))
+            with outputs.output(paths["plots"] / "history.png") as tmp:
+                title = f"{out} ({info.attrs.get('problem') or 'custom'})"
+                plots.write_png(plots.history_figure(history, title, stages=record["curriculum"] or ()), tmp)
+            with outputs.output(out) as tmp:
+                save_model(net, tmp, model_metadata(record))
+            with outputs.output(paths["train"]) as tmp:
+                record["wall_seconds"] = round(time.perf_counter() - t_start, 4)
+                tmp.write_text(json_text(record))
+    except BaseException:
+        if made_plots:
+            shutil.rmtree(paths["plots"], ignore_errors=True)
+        raise
     shutil.rmtree(paths["backup"], ignore_errors=True)
 
 
@@ -241,18 +271,29 @@ def train(data_path, out, options: Options = Options(), *, role: Role = SINGLE, 
     if options.deterministic:
         tf.config.experimental.enable_op_determinism()
     net = build(info, params, worker.strategy if worker else None)
-    history, lengths, steps, seconds = fit(net, info, params, paths, worker=worker, chief=role.chief,
-                                           tensorboard=options.tensorboard, verbose=verbose)
-    record = run_record(net, info, params, out, history, lengths, steps, seconds)
-    if worker:
-        record["worker"] = worker.report(net)
-    if not role.chief:  # saving reads all-reduced variables, so every worker saves: the others to a temp folder
-        from pipeline.model import save_model
-        with tempfile.TemporaryDirectory(prefix="echo-worker-") as tmp:
-            save_model(net, Path(tmp) / out.name, model_metadata(record))
-        return record
-    write(net, {**record, "history": history.rows}, info, out, paths, t_start)
+    try:
+        history, lengths, steps, seconds = fit(net, info, params, paths, worker=worker, chief=role.chief,
+                                               tensorboard=options.tensorboard, verbose=verbose)
+        record = run_record(net, info, params, out, history, lengths, steps, seconds)
+        if worker:
+            record["worker"] = worker.report(net)
+        if not role.chief:  # saving reads all-reduced variables, so every worker saves: the others to a temp folder
+            from pipeline.model import save_model
+            with tempfile.TemporaryDirectory(prefix="echo-worker-") as tmp:
+                save_model(net, Path(tmp) / out.name, model_metadata(record))
+            return record
+        write(net, {**record, "history": history.rows}, info, out, paths, t_start)
+    except WriteFailed as e:
+        raise WriteFailed(e.path, e.reason, keep_resumable(paths["backup"])) from None
     return record
+
+
+def keep_resumable(backup: Path) -> str:
+    """After a failed write: keep the backup if it holds a saved epoch (and say so), else remove it."""
+    if any((backup / "checkpoint").rglob("checkpoint")):
+        return f"the training state is kept in {backup}: a rerun with the same options resumes from its last epoch"
+    shutil.rmtree(backup, ignore_errors=True)
+    return "no epoch was saved"
 
 
 def configure_threads(threads: int) -> None:
@@ -274,7 +315,7 @@ def _prepare_backup(backup: Path, identity: dict) -> list:
         if not same:
             shutil.rmtree(backup)
     backup.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps(identity))
+    write_text_atomic(stamp, json.dumps(identity))
     rows_file = backup / "history.json"
     return json.loads(rows_file.read_text()) if rows_file.exists() else []
 

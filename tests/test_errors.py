@@ -152,7 +152,7 @@ def _bad_file_cases():
     yield "predict --sequences missing", ["predict", "--model", "{model}", "--sequences", "none.txt"], 1, \
         ["sequences none.txt", "no such file"]
     yield "generate too large for the disk", ["generate", "--n-train", 10**12], 1, \
-        ["data/echo.h5", re.compile(r"needs about [\d.]+ GB but only [\d.]+ GB is free")]
+        ["data/echo.h5", re.compile(r"needs about [\d.]+ GiB but only [\d.]+ GiB is free")]
 
 
 CASES = {case_id: (args, code, names) for case_id, args, code, names in (*_bad_option_cases(), *_bad_file_cases())}

@@ -2,14 +2,13 @@
 import hashlib
 import json
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 
 import h5py
 import numpy as np
 import pytest
 
 import pipeline
-from pipeline import config, data, echo, generate
+from pipeline import data, echo, generate
 from pipeline.files import BadFile
 from tests.conftest import TINY, run_cli
 
@@ -168,7 +167,7 @@ def test_generate_checks_chunks_and_disk_before_writing(tmp_path, monkeypatch):
         return usage._replace(free=int(need / 0.95) - 1_000)
 
     monkeypatch.setattr(shutil, "disk_usage", disk_usage)
-    with pytest.raises(BadFile, match=f"output {out}: the dataset needs about 0.08 GB but only 0.09 GB"):
+    with pytest.raises(BadFile, match=f"output {out}: the dataset needs about 77.3 MiB but only 81.4 MiB is free"):
         generate.generate(out, params)
     assert seen == [str(tmp_path)] and not list(tmp_path.iterdir())
     generate.generate(out, params, compression="lzf")  # compressed data may fit: not refused
@@ -194,7 +193,7 @@ def test_provenance_attributes_stored_with_the_data(tmp_path):
 
 
 def test_disk_check_at_its_bounds(tmp_path, monkeypatch):
-    """Refused when the data needs more than 95% of the free space (sizes in GB of 10^9 bytes)."""
+    """Refused when the data needs more than 95% of the free space (sizes in the unit that fits them)."""
     params = {**TINY, "length": 999, "n_train": 9_400, "n_val": 50, "n_test": 50}  # 10,000-byte rows
     assert generate.estimate_bytes(params) == 95_000_000
     usage = shutil.disk_usage(tmp_path)
@@ -202,7 +201,7 @@ def test_disk_check_at_its_bounds(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=85_000_000))
     with pytest.raises(BadFile) as e:
         generate.generate(out, params)
-    assert str(e.value) == f"output {out}: the dataset needs about 0.10 GB but only 0.09 GB is free there"
+    assert str(e.value) == f"output {out}: the dataset needs about 90.6 MiB but only 81.1 MiB is free there"
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=100_000_000))  # exactly 95%
     generate.generate(out, params)
     assert data.describe(out).rows["train"] == 9_400
@@ -214,47 +213,15 @@ def test_progress_bar_counts_rows(tmp_path, capsys):
     assert final.startswith("generate: 100%|") and "| 3.04k/3.04k [" in final and "rows/s]" in final
 
 
-def test_writes_whole_chunks_without_the_chunk_cache(tmp_path, monkeypatch):
-    """Units of whole chunks go straight to the file; chunks that straddle units need the cache. The rows
-    are the same either way."""
-    opened, real = [], h5py.File
-    monkeypatch.setattr(h5py, "File", lambda *a, **kw: opened.append(kw.get("rdcc_nbytes", "default")) or
-                        real(*a, **kw))
-    params = {**TINY, "n_train": 300, "n_val": 20, "n_test": 20}
-    step = data.unit_rows(5, 10)
-    assert step % 64 == 0 and step % 100 != 0
-    hashes = [generate.write_dataset(tmp_path / f"{rows}.h5", params, chunk_rows=rows, compression="none")
-              for rows in (64, 100)]
-    assert opened == [0, config.READ_CACHE_BYTES] and hashes[0] == hashes[1]
-
-
-def test_writes_on_the_threads_asked_for(tmp_path, monkeypatch):
-    made = []
-
-    class Pool(ThreadPoolExecutor):
-        def __init__(self, max_workers):
-            made.append(max_workers)
-            super().__init__(max_workers)
-
-    monkeypatch.setattr(generate, "ThreadPoolExecutor", Pool)
-    params = {**TINY, "n_train": 300, "n_val": 20, "n_test": 20}
-    generate.generate(tmp_path / "d.h5", params)
-    for workers in (0, 1, 3):
-        generate.generate(tmp_path / "d.h5", params, workers=workers)
-    assert made == [2, 1, 1, 3]
-
-
-def test_flushes_the_temporary_file_while_writing(tmp_path, monkeypatch):
-    """The background flushes go to the file being written (its temporary name beside the output)."""
-    from pipeline import files
-
-    flushed = []
-
-    def background_sync(path, **kw):
-        flushed.append(path)
-        return files.background_sync(path, **kw)
-
-    monkeypatch.setattr(generate, "background_sync", background_sync)
-    generate.generate(tmp_path / "d.h5", {**TINY, "n_train": 300, "n_val": 20, "n_test": 20})
-    assert [p.parent for p in flushed] == [tmp_path] and flushed[0].name.startswith(".d.")
-    assert flushed[0].name.endswith(".tmp.h5") and not flushed[0].exists()
+@pytest.mark.parametrize("chunk_rows", [64, 100])  # chunks that fit the units exactly, and chunks across them
+def test_the_rows_do_not_depend_on_the_threads_or_the_chunks(tmp_path, chunk_rows):
+    """Whatever --workers and --chunk-rows, the same parameters give the same rows in the same order."""
+    params = {**TINY, "n_train": 3_000, "n_val": 20, "n_test": 20}
+    assert data.unit_rows(5, 10) % 64 == 0 and data.unit_rows(5, 10) % 100 != 0
+    generate.generate(tmp_path / "one.h5", params, workers=1)
+    generate.generate(tmp_path / "many.h5", params, workers=3, chunk_rows=chunk_rows)
+    with h5py.File(tmp_path / "one.h5") as a, h5py.File(tmp_path / "many.h5") as b:
+        for split in data.SPLITS:
+            for name in data.ARRAYS:
+                assert np.array_equal(a[split][name][:], b[split][name][:])
+        assert b["train/X"].chunks[0] == min(chunk_rows, 3_000) and a.attrs["content_hash"] == b.attrs["content_hash"]

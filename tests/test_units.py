@@ -228,7 +228,7 @@ def test_remove_stale_temps_removes_only_dead_runs_files(tmp_path, live_pid):
     assert left == sorted({"model.keras", *names} - {f".model.{dead}.tmp.keras", f".model.{dead}-old.tmp.keras"})
 
 
-# ---- files: input and output checks, JSON format, fsync ----
+# ---- files: input and output checks, JSON format, sizes ----
 
 def test_existing_file_names_what_is_wrong(tmp_path, monkeypatch):
     present = tmp_path / "present.txt"
@@ -269,15 +269,10 @@ def test_write_json_atomic_format(tmp_path):
     assert (tmp_path / "r.json").read_text() == '{\n  "b": 1,\n  "a": [\n    1,\n    2\n  ]\n}\n'
 
 
-def test_fsync_path_flushes_everything_inside_a_folder(tmp_path, monkeypatch):
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "inner.txt").write_text("x")
-    (tmp_path / "top.txt").write_text("y")
-    synced, real_open = [], os.open
-    monkeypatch.setattr(os, "open", lambda path, flags, *a: synced.append(str(path)) or real_open(path, flags, *a))
-    files.fsync_path(tmp_path)
-    assert sorted(synced) == sorted(str(p) for p in (tmp_path, tmp_path / "sub", tmp_path / "sub" / "inner.txt",
-                                                     tmp_path / "top.txt"))
+def test_size_text_picks_the_unit_that_fits():
+    assert [files.size_text(n) for n in (0, 1023, 1024, 40 * 1024 + 100, (1 << 20) - 1, 3_355_443, 1 << 30,
+                                         int(1.5 * (1 << 30)), 5 << 40)] == [
+        "0 bytes", "1023 bytes", "1.0 KiB", "40.1 KiB", "1024.0 KiB", "3.2 MiB", "1.0 GiB", "1.5 GiB", "5120.0 GiB"]
 
 
 # ---- data._short ----
