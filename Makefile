@@ -20,13 +20,10 @@ EXPORT := $(ART)/export
 STAMPS := $(ART)/.params
 DATA_STAMP ?= $(STAMPS)/generate
 
-# Parameters, each declared once as VARIABLE:option. Empty means the default declared once, in the
-# stage's own --help (pipeline/config.py); Make only forwards what is set.
-DATA_PARAMS := PROBLEM:problem LENGTH:length N_FEATURES:n-features OUT_INDEX:out-index N_TRAIN:n-train \
-	N_VAL:n-val N_TEST:n-test SEED:seed
-TRAIN_PARAMS := UNITS:units BATCH_SIZE:batch-size EPOCHS:epochs OPTIMIZER:optimizer LR:learning-rate \
-	MOMENTUM:momentum CLIPNORM:clipnorm CURRICULUM:curriculum LR_AT_LENGTH:lr-at-length \
-	CHRONO:chrono SEED:seed
+# The parameters Make forwards, as VARIABLE:option, read from their one declaration in pipeline/params.py.
+# Empty means the stage's default (its --help); Make only forwards what is set.
+DATA_PARAMS := $(shell $(PYTHON) tools/make_vars.py pipeline/params.py GENERATE)
+TRAIN_PARAMS := $(shell $(PYTHON) tools/make_vars.py pipeline/params.py TRAIN)
 TRAIN_FLAGS ?=
 var = $(firstword $(subst :, ,$(1)))
 DATA_VARS := $(foreach p,$(DATA_PARAMS),$(call var,$(p)))
@@ -47,13 +44,14 @@ $(call stamp,$(STAMPS)/train,$(TRAIN_ARGS))
 # The modules each stage's code imports (tests/test_make.py fails when one is missing): a change to
 # any of them makes that stage stale.
 CORE_SRC := pipeline/__init__.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
-	pipeline/options.py
-MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/model.py pipeline/modelfile.py pipeline/reader.py
+	pipeline/options.py pipeline/params.py
+MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/model.py pipeline/modelfile.py \
+	pipeline/reader.py
 GENERATE_SRC := pipeline/generate.py $(CORE_SRC)
 TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py \
 	pipeline/distributed/__init__.py pipeline/distributed/role.py pipeline/distributed/worker.py $(MODEL_SRC)
-EVALUATE_SRC := pipeline/evaluate.py pipeline/artifacts.py $(MODEL_SRC)
-PREDICT_SRC := pipeline/predict.py pipeline/artifacts.py $(MODEL_SRC)
+EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py $(MODEL_SRC)
+PREDICT_SRC := pipeline/predict.py pipeline/inputs.py $(MODEL_SRC)
 EXPORT_SRC := pipeline/export.py $(MODEL_SRC)
 
 .PHONY: help all data train evaluate predict export inspect test lint clean bench sweep lock
@@ -178,7 +176,7 @@ print-%: ## Print a Make variable, e.g. make print-TRAIN_SRC
 .PHONY: mutation coverage
 MUTATION_JOBS ?= 2
 MUTANTS := pipeline.echo.* pipeline.data.* pipeline.generate.* pipeline.reader.* pipeline.files.* \
-	pipeline.evaluate.* pipeline.predict.* $(foreach f,resolve val_batch datasets training_dataset holds_a_batch run_record,\
+	pipeline.evaluate.* pipeline.predict.* pipeline.params.* $(foreach f,resolve val_batch datasets training_dataset holds_a_batch run_record,\
 	pipeline.train.x_$(f)__mutmut_*)
 
 coverage: | $(INSTALLED) ## Run the suite under coverage, subprocesses included, and print the report

@@ -16,6 +16,7 @@ PyTorch peer) leaves it out on purpose, and the table says so in that row.
     python -m benchmarks.bench --out artifacts/bench.json --torch-python .venv-torch/bin/python
 """
 import json
+import math
 import os
 import platform
 import random
@@ -612,7 +613,7 @@ def train_pair(data, batch_size: int, pairs: int, steps_per_execution: int = 1, 
         raise click.BadParameter(f"sources must be among {', '.join(feeds)}", param_hint="'--sources'")
     info = dataset.describe(data)
     blocks = 2 * reader.block_rows(batch_size, info.length, info.n_features) // batch_size
-    steps = min(max(3, -(-blocks // steps_per_execution)), MAX_CALLS_PER_TURN) * steps_per_execution
+    steps = min(max(3, math.ceil(blocks / steps_per_execution)), MAX_CALLS_PER_TURN) * steps_per_execution
 
     class Clock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):

@@ -1,4 +1,4 @@
-"""Every default of the pipeline, declared once: paths, presets, batch sizes and byte budgets.
+"""The pipeline's constants: paths, the problem presets' values, batch sizes and byte budgets.
 
 No imports beyond the standard library: every module may read it, and `--help` stays instant.
 """
@@ -22,62 +22,56 @@ CHUNK_BYTES = 1 << 20  # an HDF5 chunk of X; h5py advises chunks of 10 KiB to 1 
 BLOCK_BYTES = 4 << 20  # one read of the tf.data reader
 READ_CACHE_BYTES = 64 << 20  # h5py's chunk cache per open file: larger than any compressed chunk we write
 READ_CACHE_SLOTS = 10007  # a prime over 100 times the chunks the cache holds, as h5py advises
+COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}
 
-# Named problems. Each fills the problem shape, the split sizes and the training defaults; explicit
-# options override any of them. Measurements behind the training defaults: docs/experiments.md.
-PROBLEMS = {
-    "reference": {"length": 5, "n_features": 10, "out_index": 2},
-    "wide": {"length": 25, "n_features": 100, "out_index": 2},
-    "long": {"length": 1000, "n_features": 10, "out_index": 2},
-    "longer": {"length": 5000, "n_features": 10, "out_index": 2},
-}
-
-SPLITS = {  # long's rows are 10 KB each, longer's 50 KB: their splits stay small
-    "reference": {"n_train": 1_000_000, "n_val": 20_000, "n_test": 100_000},
-    "wide": {"n_train": 100_000, "n_val": 10_000, "n_test": 20_000},
-    "long": {"n_train": 131_072, "n_val": 2_000, "n_test": 10_000},
-    "longer": {"n_train": 32_768, "n_val": 2_000, "n_test": 2_000},
-}
-
-# learning_rate is per optimizer; curriculum lists the prefix lengths trained on before the full length;
-# lr_at_length: a curriculum trains at learning_rate from this length on, and a shorter stage at
-# learning_rate * sqrt(lr_at_length / length) (0: one rate at every length); chrono: the lag
-# in steps of the chrono initialisation of the LSTM's gate biases (0: Keras' initialisation);
-# settle_epochs: epochs trained after validation accuracy first reaches the target, a margin for the
-# sequences the validation split does not hold (reference: test accuracy 0.99996 without, 1.0 with one;
-# long, seed 0: 0.998 on 10,000 test sequences after 1.0 on 2,000 validation ones without).
-TRAINING = {
-    "reference": {"units": 25, "batch_size": 256, "epochs": 100, "steps_per_epoch": 64,
+# Named problems, each a section per stage (as DVC's params.yaml): `generate` fills the problem's shape
+# and split sizes, `train` the training defaults of every parameter declared with PRESET in
+# pipeline/params.py. Explicit options override any of them. Measurements behind the training
+# defaults: docs/experiments.md.
+#
+# train: learning_rate is per optimizer; curriculum lists the prefix lengths trained on before the
+# full length (() for none); lr_at_length: a curriculum trains at learning_rate from this length on,
+# and a shorter stage at learning_rate * sqrt(lr_at_length / length) (0: one rate at every length);
+# chrono: the lag in steps of the chrono initialisation of the LSTM's gate biases (0: Keras'
+# initialisation); settle_epochs: epochs trained after validation accuracy first reaches the target, a
+# margin for the sequences the validation split does not hold (reference: test accuracy 0.99996
+# without, 1.0 with one; long, seed 0: 0.998 on 10,000 test sequences after 1.0 on 2,000 validation
+# ones without). long's rows are 10 KB each, longer's 50 KB: their splits stay small.
+PRESETS = {
+    "reference": {
+        "generate": {"length": 5, "n_features": 10, "out_index": 2,
+                     "n_train": 1_000_000, "n_val": 20_000, "n_test": 100_000},
+        "train": {"units": 25, "batch_size": 256, "epochs": 100, "steps_per_epoch": 64,
                   "learning_rate": {"adam": 0.04, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
                   "lr_at_length": 0, "chrono": 0, "settle_epochs": 1},
-    "wide": {"units": 100, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
-             "learning_rate": {"adam": 0.005, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
-             "lr_at_length": 0, "chrono": 0, "settle_epochs": 1},
-    "long": {"units": 64, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
-             "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
-             "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "lr_at_length": 160,
-             "chrono": 1000, "settle_epochs": 1},
-    "longer": {"units": 32, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
-               "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
-               "curriculum": (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560),
-               "lr_at_length": 160, "chrono": 5000, "settle_epochs": 1},
+    },
+    "wide": {
+        "generate": {"length": 25, "n_features": 100, "out_index": 2,
+                     "n_train": 100_000, "n_val": 10_000, "n_test": 20_000},
+        "train": {"units": 100, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
+                  "learning_rate": {"adam": 0.005, "sgd": 0.5}, "clipnorm": 0.0, "curriculum": (),
+                  "lr_at_length": 0, "chrono": 0, "settle_epochs": 1},
+    },
+    "long": {
+        "generate": {"length": 1000, "n_features": 10, "out_index": 2,
+                     "n_train": 131_072, "n_val": 2_000, "n_test": 10_000},
+        "train": {"units": 64, "batch_size": 256, "epochs": 60, "steps_per_epoch": 32,
+                  "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
+                  "curriculum": (5, 10, 20, 40, 80, 160, 320, 640), "lr_at_length": 160,
+                  "chrono": 1000, "settle_epochs": 1},
+    },
+    "longer": {
+        "generate": {"length": 5000, "n_features": 10, "out_index": 2,
+                     "n_train": 32_768, "n_val": 2_000, "n_test": 2_000},
+        "train": {"units": 32, "batch_size": 256, "epochs": 100, "steps_per_epoch": 32,
+                  "learning_rate": {"adam": 0.002, "sgd": 0.5}, "clipnorm": 1.0,
+                  "curriculum": (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560),
+                  "lr_at_length": 160, "chrono": 5000, "settle_epochs": 1},
+    },
 }
 DEFAULT_PROBLEM = "reference"
 
 
-def resolve_problem(problem: str, **given) -> dict:
-    """The preset's shape with the values given (not None) on top."""
-    return {**PROBLEMS[problem], **{k: v for k, v in given.items() if v is not None}}
-
-
-def resolve_splits(problem: str, **given) -> dict:
-    """The preset's split sizes with the values given (not None) on top."""
-    return {k: v if given.get(k) is None else given[k] for k, v in SPLITS[problem].items()}
-
-
-def resolve_training(problem, optimizer: str, **given) -> dict:
-    """Training options: those given (not None), the rest from the dataset's preset (reference when the
-    dataset names none we know)."""
-    preset = TRAINING.get(problem or DEFAULT_PROBLEM, TRAINING[DEFAULT_PROBLEM])
-    defaults = {**preset, "learning_rate": preset["learning_rate"][optimizer]}
-    return {k: defaults[k] if v is None else v for k, v in given.items()}
+def preset(problem, stage: str) -> dict:
+    """A preset's section for a stage; a dataset of no preset we know (custom, or older) gets the reference's."""
+    return PRESETS.get(problem or DEFAULT_PROBLEM, PRESETS[DEFAULT_PROBLEM])[stage]

@@ -19,10 +19,8 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline import __version__, config, data, echo
+from pipeline import params as declared
 from pipeline.files import BadFile, atomic_output, background_sync, size_text, writable_target
-from pipeline.options import SEED, preset_help, problem_option
-
-COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}
 
 
 def unit_tokens(params: dict, split_index: int, unit: int, rows: int) -> np.ndarray:
@@ -78,7 +76,7 @@ def write_dataset(path, params: dict, *, chunk_rows: int, compression: str,
             g = f.create_group(split)
             shapes = {"X": (n, length, n_features), "y": (n, n_features)}
             dsets = {name: g.create_dataset(name, shape=shape, dtype=np.uint8,
-                                            chunks=(min(chunk_rows, n), *shape[1:]), **COMPRESSION[compression])
+                                            chunks=(min(chunk_rows, n), *shape[1:]), **config.COMPRESSION[compression])
                      for name, shape in shapes.items()}
             unit_digests = {name: [] for name in data.ARRAYS}
             for start, unit in _units_in_order(pool, params, split_index, n, step, window=2 * workers):
@@ -156,34 +154,13 @@ def generate(out, params: dict, chunk_rows: int = 0, compression: str = "none", 
 @click.command("generate")
 @click.option("--out", type=click.Path(dir_okay=False), default=config.DATA_PATH, show_default=True,
               help="HDF5 file to write.")
-@problem_option
-@click.option("--length", type=click.IntRange(min=1), default=None,
-              help="Sequence length (time steps).  [default: from --problem; reference 5]")
-@click.option("--n-features", type=click.IntRange(min=2), default=None,
-              help="Number of distinct values (one-hot width).  [default: from --problem; reference 10]")
-@click.option("--out-index", type=click.IntRange(min=0), default=None,
-              help="Position echoed as the label, in [0, length).  [default: from --problem; reference 2]")
-@click.option("--n-train", type=click.IntRange(min=1), default=None,
-              help="Training sequences.  " + preset_help(config.SPLITS, "n_train", "{:,}".format))
-@click.option("--n-val", type=click.IntRange(min=1), default=None,
-              help="Validation sequences.  " + preset_help(config.SPLITS, "n_val", "{:,}".format))
-@click.option("--n-test", type=click.IntRange(min=1), default=None,
-              help="Test sequences.  " + preset_help(config.SPLITS, "n_test", "{:,}".format))
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the random sequences.")
-@click.option("--chunk-rows", type=click.IntRange(min=0), default=0, show_default=True,
-              help="HDF5 chunk length in rows; 0 picks about 1 MiB chunks.")
-@click.option("--compression", type=click.Choice(list(COMPRESSION)), default="none", show_default=True,
-              help="HDF5 filter; uncompressed is fastest to write and read.")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Threads making rows while the main thread writes.")
-def cli(out, problem, length, n_features, out_index, n_train, n_val, n_test, seed, chunk_rows, compression,
-        workers):
+@declared.options(declared.GENERATE, "generate")
+def cli(out, **given):
     """Generate the one-hot echo dataset into one HDF5 file."""
-    shape = config.resolve_problem(problem, length=length, n_features=n_features, out_index=out_index)
-    splits = config.resolve_splits(problem, n_train=n_train, n_val=n_val, n_test=n_test)
-    params = {**shape, **splits, "problem": problem, "seed": seed}
-    content_hash = generate(out, params, chunk_rows=chunk_rows, compression=compression, workers=workers,
-                            progress=sys.stderr.isatty())
-    n = sum(splits.values())
-    click.echo(f"wrote {out}: {n:,} sequences of length {shape['length']} over {shape['n_features']} values, "
-               f"echo position {shape['out_index']}, content hash {content_hash[:12]}")
+    chosen = declared.resolve(declared.GENERATE, given, config.preset(given["problem"], "generate"))
+    params = {k: chosen[k] for k in ("problem", "seed", *data.PARAMS)}
+    content_hash = generate(out, params, chunk_rows=chosen["chunk_rows"], compression=chosen["compression"],
+                            workers=chosen["workers"], progress=sys.stderr.isatty())
+    n = sum(chosen[f"n_{split}"] for split in data.SPLITS)
+    click.echo(f"wrote {out}: {n:,} sequences of length {chosen['length']} over {chosen['n_features']} values, "
+               f"echo position {chosen['out_index']}, content hash {content_hash[:12]}")

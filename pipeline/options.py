@@ -22,20 +22,6 @@ data_option = click.option("--data", "data_path", type=click.Path(), default=con
                            help="Dataset written by 'generate'.")
 model_option = click.option("--model", "model_path", type=click.Path(), default=config.MODEL_PATH,
                             show_default=True, help="Model written by 'train'.")
-problem_option = click.option(
-    "--problem", type=click.Choice(list(config.PROBLEMS)), default=config.DEFAULT_PROBLEM, show_default=True,
-    help="Problem preset: " + ", ".join(f"{name} ({p['length']} x {p['n_features']})"
-                                        for name, p in config.PROBLEMS.items()) + ".")
-
-
-def preset_help(table: dict, key: str, fmt=str) -> str:
-    """'[default: 25 (reference), 100 (wide), 64 (long)]', or '[default: 100]' when all presets agree."""
-    values = {name: fmt(entry[key]) for name, entry in table.items()}
-    if len(set(values.values())) == 1:
-        return f"[default: {next(iter(values.values()))}]"
-    return "[default: " + ", ".join(f"{v} ({name})" for name, v in values.items()) + "]"
-
-
 def int_list(text: str, example: str = "5,10,20") -> list:
     """'7, 0,2' -> [7, 0, 2]; click.BadParameter naming the text if it is not integers separated by commas."""
     try:

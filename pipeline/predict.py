@@ -13,8 +13,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import artifacts, config, data, echo, modelfile
+from pipeline import config, data, echo, modelfile
 from pipeline.files import BadFile, existing_file, json_text, published_together
+from pipeline.inputs import open_inputs
 from pipeline.options import data_option, int_list, model_option
 
 COLUMNS = ("index", "sequence", "expected", "predicted", "confidence")
@@ -65,7 +66,8 @@ def _csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
 def predict(data_path, model_path, out, batch_size: int | None = None, show: int = 5) -> dict:
     """Write predictions for every test row; returns the summary written to predictions.json.
     batch_size: None for config.PREDICT_BATCH, or fewer rows for long sequences (data.forward_batch)."""
-    info, net, metadata = artifacts.open_inputs(data_path, model_path, out)
+    inputs = open_inputs(data_path, model_path, out)
+    info, net = inputs.info, inputs.net
     from pipeline import reader
     from pipeline.backend import tf
 
@@ -94,7 +96,7 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
         summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
                    "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from
                                           else first / (end - t0)),
-                   "columns": list(COLUMNS), **artifacts.provenance(info, model_path, metadata)}
+                   "columns": list(COLUMNS), **inputs.provenance()}
         with outputs.output(out.with_suffix(".json")) as tmp:
             tmp.write_text(json_text(summary))
     summary["shown"] = shown
@@ -147,13 +149,6 @@ def read_sequences(path, problem: dict) -> np.ndarray:
     if not rows:
         raise BadFile(f"sequences {path}: no sequences (one per line, e.g. 7,0,2,6,7)")
     return np.stack(rows)
-
-
-def predict_tokens(model_path, tokens: np.ndarray):
-    """(predicted, confidence) for integer sequences (n, length), by the model at model_path."""
-    from pipeline.model import load_model
-
-    return _forward(*load_model(model_path), tokens)
 
 
 def _forward(net, metadata: dict, tokens: np.ndarray):

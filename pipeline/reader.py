@@ -5,6 +5,7 @@ permuted in NumPy when shuffling, and cut into batches: never one sample at a ti
 file. Training shuffles block order and rows within a block, differently every pass over the data;
 evaluation and prediction keep file order. h5py files are opened lazily, one handle per process.
 """
+import dataclasses
 import os
 
 import numpy as np
@@ -14,6 +15,7 @@ from pipeline.backend import tf
 
 _handles = {}
 _blocks_read = None  # after record_reads(): split -> {(start, stop)} this process read (a worker's share)
+FILE_ORDER = -1  # read_block's key for rows in file order, not permuted
 
 
 def _open(path: str):
@@ -24,14 +26,15 @@ def _open(path: str):
     return _handles[key]
 
 
-def read_block(path: str, split: str, start: int, stop: int, key: int = -1):
-    """Rows [start, stop) of a split as (X, y) uint8; permuted by `key` unless key < 0."""
+def read_block(path: str, split: str, start: int, stop: int, key: int = FILE_ORDER):
+    """Rows [start, stop) of a split as (X, y) uint8; permuted by the generator seeded with `key`, or in
+    file order (FILE_ORDER)."""
     group = _open(path)[split]
     X, y = group["X"][start:stop], group["y"][start:stop]
     if _blocks_read is not None:
         name = split.decode() if isinstance(split, bytes) else split
         _blocks_read.setdefault(name, set()).add((int(start), int(stop)))
-    if key >= 0:
+    if key != FILE_ORDER:
         p = np.random.default_rng(key).permutation(len(X))
         X, y = X[p], y[p]
     return X, y
@@ -64,28 +67,40 @@ def block_starts(n_rows: int, rows_per_block: int, shard: tuple[int, int] = (1, 
     return np.arange(0, n_rows, rows_per_block, dtype=np.int64)[index::count]
 
 
-def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
-                 repeat: bool = False, shard: tuple[int, int] = (1, 0), rows_per_block: int = 0,
-                 cache: bool = False, drop_remainder: bool = False, cast: bool = True):
-    """Batches of (X, y) float32 (uint8 with cast=False) from one split of the dataset described by
-    `info` (data.describe).
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """How make_dataset reads a split. shuffle_seed: None keeps file order; a seed shuffles block order
+    and the rows within each block, differently every pass. shard (count, index): this worker's share
+    of the blocks. rows_per_block: 0 for about config.BLOCK_BYTES. cache: keep the uint8 batches in
+    memory after the first pass (for the small val split, read after every epoch). drop_remainder:
+    leave out the last, partial batch of each pass, so every batch has the static shape (batch_size,
+    ...): the traced train step then needs no broadcasting glue in its gradients (392 graph ops
+    instead of 564 for the reference model). cast: float32 batches, or uint8 with cast=False."""
+    shuffle_seed: int | None = None
+    repeat: bool = False
+    shard: tuple[int, int] = (1, 0)
+    rows_per_block: int = 0
+    cache: bool = False
+    drop_remainder: bool = False
+    cast: bool = True
 
-    cache=True keeps the uint8 batches in memory after the first pass (for the small val split,
-    which is read after every epoch). drop_remainder=True leaves out the last, partial batch of each
-    pass, so every batch has the static shape (batch_size, ...): the traced train step then needs no
-    broadcasting glue in its gradients (392 graph ops instead of 564 for the reference model)."""
+
+def make_dataset(info, split: str, batch_size: int, how: Reading = Reading()):
+    """Batches of (X, y) from one split of the dataset described by `info` (data.describe), read as
+    `how` says (by default: the whole split once, in file order, as float32)."""
     n = info.rows[split]
-    rows_per_block = rows_per_block or block_rows(batch_size, info.length, info.n_features)
-    starts = block_starts(n, rows_per_block, shard)
+    rows_per_block = how.rows_per_block or block_rows(batch_size, info.length, info.n_features)
+    starts = block_starts(n, rows_per_block, how.shard)
     blocks = tf.data.Dataset.from_tensor_slices(starts)
+    shuffle = how.shuffle_seed is not None
     if shuffle:
-        blocks = blocks.shuffle(len(starts), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
+        blocks = blocks.shuffle(len(starts), seed=how.shuffle_seed, reshuffle_each_iteration=True)
+    if how.repeat:
         blocks = blocks.repeat()
     if shuffle:  # a fresh, seeded permutation key for every block of every pass
-        keys = tf.data.Dataset.random(seed=seed).map(lambda k: k % (2 ** 62))
+        keys = tf.data.Dataset.random(seed=how.shuffle_seed).map(lambda k: k % (2 ** 62))
     else:
-        keys = tf.data.Dataset.from_tensors(tf.constant(-1, tf.int64)).repeat()
+        keys = tf.data.Dataset.from_tensors(tf.constant(FILE_ORDER, tf.int64)).repeat()
     path, L, F = str(info.path), info.length, info.n_features
 
     def read(start, key):
@@ -99,16 +114,16 @@ def make_dataset(info, split: str, batch_size: int, *, shuffle: bool = False, se
         full = tf.shape(X)[0] // batch_size * batch_size
         whole = tf.data.Dataset.from_tensor_slices((tf.reshape(X[:full], (-1, batch_size, L, F)),
                                                     tf.reshape(y[:full], (-1, batch_size, F))))
-        if drop_remainder:
+        if how.drop_remainder:
             return whole
         rest = tf.data.Dataset.from_tensors((X[full:], y[full:])).filter(lambda X, y: tf.shape(X)[0] > 0)
         return whole.concatenate(rest)
 
     ds = tf.data.Dataset.zip((blocks, keys)).map(read, num_parallel_calls=2, deterministic=True)
     ds = ds.flat_map(batches)
-    if cache:
+    if how.cache:
         ds = ds.cache()
-    if cast:
+    if how.cast:
         ds = ds.map(to_float)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF

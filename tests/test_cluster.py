@@ -157,7 +157,7 @@ def test_bad_cluster_options_fail_before_starting(tiny_data, tmp_path):
 
 
 def test_make_target_forwards_workers_and_train_options(tmp_path):
-    for name in ("Makefile", "pyproject.toml", "requirements.lock", "pipeline"):
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "pipeline", "tools"):
         src = ROOT / name
         (shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__")) if src.is_dir()
          else shutil.copy2(src, tmp_path / name))

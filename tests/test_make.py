@@ -19,7 +19,7 @@ def project(tmp_path_factory):
     if shutil.which("make") is None:
         pytest.fail("make is not installed")
     dst = tmp_path_factory.mktemp("project")
-    for name in ("Makefile", "pyproject.toml", "requirements.lock", "pipeline"):
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "pipeline", "tools"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / name,
                                                           **({"ignore": shutil.ignore_patterns("__pycache__")}

@@ -149,8 +149,8 @@ def test_reader_yields_every_row_once_for_any_block_and_batch(small_info, batch_
                                                              seed):
     from pipeline import reader
 
-    ds = reader.make_dataset(small_info, "train", batch_size, shuffle=shuffle, seed=seed,
-                             rows_per_block=rows_per_block)
+    ds = reader.make_dataset(small_info, "train", batch_size, reader.Reading(
+        shuffle_seed=seed if shuffle else None, rows_per_block=rows_per_block))
     batches = [(X.numpy(), y.numpy()) for X, y in ds]
     assert all(len(X) <= batch_size for X, _ in batches)
     X = np.concatenate([b[0] for b in batches])
@@ -170,7 +170,7 @@ def test_shards_split_the_blocks_among_workers(small_info, batch_size, rows_per_
     from pipeline import reader
 
     parts = [np.concatenate([X.numpy() for X, _ in reader.make_dataset(
-        small_info, "train", batch_size, rows_per_block=rows_per_block, shard=(count, i))] or
+        small_info, "train", batch_size, reader.Reading(rows_per_block=rows_per_block, shard=(count, i)))] or
         [np.zeros((0, 5, 10), np.float32)]) for i in range(count)]
     with h5py.File(small_info.path) as f:
         FX = f["train"]["X"][:].astype(np.float32)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline import data
+from pipeline.reader import Reading
 from tests.conftest import TINY
 
 
@@ -35,7 +36,7 @@ def _sorted_rows(X, y):
 def test_each_training_row_once_per_pass(info, batch_size, rows_per_block):
     from pipeline import reader
 
-    ds = reader.make_dataset(info, "train", batch_size, shuffle=True, seed=3, rows_per_block=rows_per_block)
+    ds = reader.make_dataset(info, "train", batch_size, Reading(shuffle_seed=3, rows_per_block=rows_per_block))
     X, y = _rows(ds)
     FX, Fy = _file(info, "train")
     assert len(X) == len(FX)
@@ -47,7 +48,7 @@ def test_whole_batches_have_a_static_shape_and_differ_per_pass(info):
     from pipeline import reader
 
     batch_size, n = 3000, info.rows["train"]  # 20,000 rows: 6 whole batches and 2,000 left out per pass
-    ds = reader.make_dataset(info, "train", batch_size, shuffle=True, seed=3, repeat=True, drop_remainder=True)
+    ds = reader.make_dataset(info, "train", batch_size, Reading(shuffle_seed=3, repeat=True, drop_remainder=True))
     assert ds.element_spec[0].shape == (batch_size, info.length, info.n_features)
     passes = [_rows(ds.skip(k * (n // batch_size)), n // batch_size) for k in range(2)]
     file_rows = Counter(r.tobytes() for r in _sorted_rows(*_file(info, "train")))
@@ -63,12 +64,12 @@ def test_passes_are_shuffled_differently_but_reproducibly(info):
     from pipeline import reader
 
     n = info.rows["train"]
-    two = reader.make_dataset(info, "train", 500, shuffle=True, seed=3, repeat=True)
+    two = reader.make_dataset(info, "train", 500, Reading(shuffle_seed=3, repeat=True))
     X, _ = _rows(two, limit=2 * n // 500)
     first, second = X[:n], X[n:]
     assert not np.array_equal(first, second)
     assert np.array_equal(_sorted_rows(first, first[:, 0]), _sorted_rows(second, second[:, 0]))
-    again, _ = _rows(reader.make_dataset(info, "train", 500, shuffle=True, seed=3, repeat=True), limit=n // 500)
+    again, _ = _rows(reader.make_dataset(info, "train", 500, Reading(shuffle_seed=3, repeat=True)), limit=n // 500)
     assert np.array_equal(again, first)
 
 
@@ -84,7 +85,7 @@ def test_evaluation_order_is_file_order(info, split, batch_size):
 def test_shards_are_disjoint_and_cover_the_split(info):
     from pipeline import reader
 
-    parts = [_rows(reader.make_dataset(info, "train", 100, rows_per_block=1000, shard=(2, i)))[0]
+    parts = [_rows(reader.make_dataset(info, "train", 100, Reading(rows_per_block=1000, shard=(2, i))))[0]
              for i in range(2)]
     FX, _ = _file(info, "train")
     assert len(parts[0]) + len(parts[1]) == len(FX)
@@ -103,7 +104,7 @@ def test_block_order_is_seeded_and_differs_every_pass(info):
     n, block = info.rows["train"], 1_000
 
     def passes(seed, count):
-        ds = reader.make_dataset(info, "train", 100, shuffle=True, seed=seed, repeat=True, rows_per_block=block)
+        ds = reader.make_dataset(info, "train", 100, Reading(shuffle_seed=seed, repeat=True, rows_per_block=block))
         X, y = _rows(ds, limit=count * n // 100)
         return [_block_order(X[k * n:(k + 1) * n], y[k * n:(k + 1) * n], block) for k in range(count)]
 
@@ -131,9 +132,9 @@ def test_only_a_dataset_asked_to_cache_keeps_what_it_read(tmp_path):
     path = tmp_path / "d.h5"
     generate.generate(path, {**TINY, "n_train": 600, "n_val": 300, "n_test": 300})
     info = data.describe(path)
-    datasets = {"val, cached": reader.make_dataset(info, "val", 100, cache=True),
+    datasets = {"val, cached": reader.make_dataset(info, "val", 100, Reading(cache=True)),
                 "test": reader.make_dataset(info, "test", 100),
-                "train, repeated": reader.make_dataset(info, "train", 100, repeat=True)}
+                "train, repeated": reader.make_dataset(info, "train", 100, Reading(repeat=True))}
     first = {name: _rows(ds, 6)[0] for name, ds in datasets.items()}
     changed = tmp_path / "changed.h5"
     shutil.copy(path, changed)

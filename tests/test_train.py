@@ -93,15 +93,18 @@ def test_curriculum_validates_at_its_length_and_only_the_full_length_counts(tmp_
 def test_curriculum_callback_sets_each_stages_length_and_rate(tmp_path):
     from pipeline import curriculum, data, generate, train
     from pipeline.backend import keras
+    from pipeline.callbacks import Curriculum
     from tests.conftest import TINY
 
     generate.generate(tmp_path / "d.h5", {**TINY, "length": 40, "n_train": 512, "n_val": 64, "n_test": 64})
     info = data.describe(tmp_path / "d.h5")
     params = train.resolve(train.Options(curriculum=(5, 10), learning_rate=0.04, lr_at_length=10), info)
     net = train.build(info, params)
-    train_ds, val_ds, _ = train.datasets(info, params, cast=False)
-    trainer, train_ds, val_ds, cb = curriculum.prepare(net, train_ds, val_ds, (5, 10), info, tmp_path / "c.json",
-                                                       learning_rate=0.04, lr_at_length=10)
+    feeds = train.datasets(info, params, cast=False)
+    cb = Curriculum(net, info, params, tmp_path / "c.json")
+    trainer, (train_ds, val_ds) = cb.trainer(), cb.feeds(feeds.train, feeds.val)
+    assert [layer.name for layer in trainer.layers] == [layer.name for layer in net.layers]
+    assert all(a is b for a, b in zip(trainer.weights, net.weights))  # it trains the saved model's weights
     rate = lambda: float(keras.backend.get_value(net.optimizer.learning_rate))  # noqa: E731
     seen = []
     for epoch, accuracy in enumerate([0.5, 0.999, 0.9, 0.999, 1.0, 1.0]):

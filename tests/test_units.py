@@ -99,7 +99,7 @@ def test_read_sequences_missing_file(tmp_path):
     assert str(e.value) == f"sequences {tmp_path / 'none.txt'}: no such file"
 
 
-# ---- predict.predict_tokens, predict_lines (a weak model: a wrong row or column shows) ----
+# ---- predict.predict_lines (a weak model: a wrong row or column shows) ----
 
 def _probs(model_path, tokens, n_features=10):
     from pipeline.model import load_model
@@ -114,16 +114,6 @@ def _test_tokens(data_path, n=300):
         return f["test"]["X"][:n].argmax(-1).astype(np.int64)
 
 
-def test_predict_tokens_matches_the_model(weak):
-    tokens = _test_tokens(weak["data_path"])
-    predicted, confidence = predict.predict_tokens(weak["model_path"], tokens)
-    probs = _probs(weak["model_path"], tokens)
-    assert predicted.shape == confidence.shape == (len(tokens),)
-    assert predicted.tolist() == probs.argmax(-1).tolist()
-    np.testing.assert_allclose(confidence, probs.max(-1), rtol=1e-5)
-    assert len(set(predicted.tolist())) > 1 and confidence.max() < 0.99  # far from perfect: rows matter
-
-
 def test_predict_lines_are_the_books_lines(weak):
     tokens = _test_tokens(weak["data_path"], 50)
     lines = predict.predict_lines(weak["model_path"], tokens)
@@ -133,9 +123,9 @@ def test_predict_lines_are_the_books_lines(weak):
     assert any(p != t[2] for t, p in zip(tokens.tolist(), predicted.tolist()))  # expected != predicted shows
 
 
-def test_predict_tokens_prints_nothing(weak, capfd):
+def test_predict_lines_prints_nothing(weak, capfd):
     capfd.readouterr()
-    predict.predict_tokens(weak["model_path"], _test_tokens(weak["data_path"], 20))
+    predict.predict_lines(weak["model_path"], _test_tokens(weak["data_path"], 20))
     assert capfd.readouterr().out == ""  # no progress bar: the CLI prints one line per sequence
 
 

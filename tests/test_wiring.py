@@ -29,14 +29,15 @@ def _independent(model_path, data_path, split="test"):
 
 @pytest.fixture
 def reader_calls(monkeypatch):
-    """Every reader.make_dataset call, as (split, batch_size, keyword options); the reader still runs."""
+    """Every reader.make_dataset call, as (split, batch_size, how it reads); the reader still runs."""
     from pipeline import reader
 
     calls, original = [], reader.make_dataset
 
-    def spy(info, split, batch_size, **kw):
-        calls.append((split, batch_size, kw))
-        return original(info, split, batch_size, **kw)
+    def spy(info, split, batch_size, how=None):
+        how = how or reader.Reading()
+        calls.append((split, batch_size, how))
+        return original(info, split, batch_size, how)
 
     monkeypatch.setattr(reader, "make_dataset", spy)
     return calls
@@ -62,8 +63,8 @@ def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, re
     assert abs(r["accuracy"] - correct / n) < 1e-6
     assert abs(r["loss"] - loss) < 1e-4 * max(1.0, loss)
     assert json.loads((tmp_path / "metrics.json").read_text())["correct"] == correct
-    assert [(split, bs, kw.get("shuffle", False), kw.get("repeat", False)) for split, bs, kw in reader_calls] == \
-        [("test", batch_size or config.EVAL_BATCH, False, False)]
+    assert [(split, bs, how.shuffle_seed, how.repeat) for split, bs, how in reader_calls] == \
+        [("test", batch_size or config.EVAL_BATCH, None, False)]
 
 
 @pytest.mark.parametrize("batch_size", [None, 1_000])
@@ -93,8 +94,8 @@ def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["rows"] == len(labels) and side["accuracy"] == summary["accuracy"]
     assert side["dataset"]["content_hash"] == data.describe(long_test_data).content_hash
-    assert [(split, bs, kw.get("shuffle", False)) for split, bs, kw in reader_calls] == \
-        [("test", batch_size or config.PREDICT_BATCH, False)]
+    assert [(split, bs, how.shuffle_seed) for split, bs, how in reader_calls] == \
+        [("test", batch_size or config.PREDICT_BATCH, None)]
 
 
 def test_forward_batches_shrink_for_long_rows(weak, tiny_data, tmp_path, reader_calls, monkeypatch):
@@ -130,7 +131,7 @@ def test_resolve_takes_options_over_the_preset():
 
 
 def test_resolve_fills_the_rest_from_the_datasets_preset():
-    preset = config.TRAINING["long"]
+    preset = config.PRESETS["long"]["train"]
     p = train.resolve(train.Options(optimizer="sgd", momentum=0.7), _info("long", 12))
     assert (p["batch_size"], p["epochs"], p["steps_per_epoch"], p["units"]) == tuple(
         preset[k] for k in ("batch_size", "epochs", "steps_per_epoch", "units"))
@@ -166,7 +167,7 @@ def _refusal(options, info, role=SINGLE):
 def test_resolve_refusals_name_their_option():
     two = Role(workers=2, index=0, chief=True)
     assert _refusal(train.Options(curriculum=(5,)), _info("long", 12), two) == ("'--curriculum'", (
-        "Invalid value for '--curriculum': a curriculum runs on one worker only; use --curriculum none"))
+        "Invalid value for '--curriculum': a curriculum runs on one worker only; use --curriculum 0"))
     for chrono in (1, 2):
         assert _refusal(train.Options(chrono=chrono), _info()) == (
             "'--chrono'", f"Invalid value for '--chrono': {chrono}: 0 (off) or a lag of 3 steps or more")
@@ -200,16 +201,16 @@ def test_train_datasets_of_a_worker():
     info = _info(rows={"train": 20_001, "val": 2_000, "test": 3_000})
     worker = _Worker()
     params = {"batch_size": 300, "seed": 4, "steps_per_epoch": 0}
-    assert train.datasets(info, params, worker) == ("train batches", "val batches", 67)  # 66 whole, 1 short
+    assert train.datasets(info, params, worker) == train.Feeds("train batches", "val batches", 67)  # 66 + 1 short
     assert worker.asked == [(info, 300, 4, train.val_batch(info))]
-    assert train.datasets(info, {**params, "steps_per_epoch": 5}, worker)[2] == 5
+    assert train.datasets(info, {**params, "steps_per_epoch": 5}, worker).steps == 5
 
 
 @pytest.mark.parametrize("cast, dtype", [(True, "float32"), (False, "uint8")])
 def test_train_datasets_cast_both_splits_as_asked(tiny_data, cast, dtype):
     info = data.describe(tiny_data)
-    train_ds, val_ds, _ = train.datasets(info, {"batch_size": 300, "seed": 0, "steps_per_epoch": 0}, cast=cast)
-    assert [ds.element_spec[i].dtype.name for ds in (train_ds, val_ds) for i in (0, 1)] == [dtype] * 4
+    feeds = train.datasets(info, {"batch_size": 300, "seed": 0, "steps_per_epoch": 0}, cast=cast)
+    assert [ds.element_spec[i].dtype.name for ds in (feeds.train, feeds.val) for i in (0, 1)] == [dtype] * 4
     assert train.training_dataset(info, 300, 0).element_spec[0].dtype.name == "float32"  # the default
 
 
@@ -229,7 +230,8 @@ def _keys(X, y):
 def test_train_datasets_ask_the_reader_for_shuffled_repeated_whole_batches(tiny_data, reader_calls):
     info = data.describe(tiny_data)
     params = train.resolve(train.Options(batch_size=300, steps_per_epoch=0, seed=4), info)
-    train_ds, val_ds, steps = train.datasets(info, params)
+    feeds = train.datasets(info, params)
+    train_ds, val_ds, steps = feeds.train, feeds.val, feeds.steps
     assert steps == 20_000 // 300  # one pass of whole batches
     assert train_ds.element_spec[0].shape == (300, 5, 10)
     FX, Fy = _file_rows(tiny_data, "train")
@@ -241,15 +243,15 @@ def test_train_datasets_ask_the_reader_for_shuffled_repeated_whole_batches(tiny_
     assert not np.array_equal(X[:300], FX[:300])  # shuffled
     assert set(_keys(X, y)) <= set(_keys(FX, Fy))
     assert len(_batches(train_ds, 3 * steps)) == 3 * steps  # repeated: more than one pass
-    other = train.datasets(info, {**params, "seed": 5})[0]
+    other = train.datasets(info, {**params, "seed": 5}).train
     assert not np.array_equal(_batches(other, 1)[0][0], first[0][0])  # --seed shuffles
-    again = train.datasets(info, params)[0]
+    again = train.datasets(info, params).train
     assert np.array_equal(_batches(again, 1)[0][0], first[0][0])
     VX = np.concatenate([X.numpy() for X, _ in val_ds])
     assert np.array_equal(VX, _file_rows(tiny_data, "val")[0])  # the whole val split, in file order
     val = [c for c in reader_calls if c[0] == "val"]
-    assert val[0][1] == config.VAL_BATCH and val[0][2].get("cache") is True and not val[0][2].get("shuffle")
-    assert train.datasets(info, {**params, "steps_per_epoch": 7})[2] == 7
+    assert val[0][1] == config.VAL_BATCH and val[0][2].cache is True and val[0][2].shuffle_seed is None
+    assert train.datasets(info, {**params, "steps_per_epoch": 7}).steps == 7
 
 
 def test_a_training_split_smaller_than_a_batch_is_one_short_batch(tiny_data):
@@ -257,9 +259,9 @@ def test_a_training_split_smaller_than_a_batch_is_one_short_batch(tiny_data):
     n = info.rows["train"]
     assert train.holds_a_batch(info, n) and not train.holds_a_batch(info, n + 1)
     params = train.resolve(train.Options(batch_size=n + 1, steps_per_epoch=0), info)
-    train_ds, _, steps = train.datasets(info, params)
-    assert steps == 1
-    (X, y), = _batches(train_ds, 1)
+    feeds = train.datasets(info, params)
+    assert feeds.steps == 1
+    (X, y), = _batches(feeds.train, 1)
     assert X.shape == (n, 5, 10)
     ds = train.training_dataset(info, 7_000, 0)  # two whole batches a pass; the 6,000 left over never come
     assert ds.element_spec[0].shape == (7_000, 5, 10)
@@ -279,12 +281,13 @@ def test_run_record_counts_what_was_trained(tmp_path, monkeypatch):
     net = SimpleNamespace(count_params=lambda: 3860)
     params = {"batch_size": 256, "units": 25, "target_accuracy": 0.9}
     info = SimpleNamespace(rows={"train": 20_000}, provenance={"content_hash": "abc"})
-    lengths = SimpleNamespace(state={"log": [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10},
+    stages = SimpleNamespace(state={"log": [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10},
                                              {"from_epoch": 4, "length": 20}]})
     real = resource.getrusage(resource.RUSAGE_SELF)
     monkeypatch.setattr(resource, "getrusage", lambda who: real if who != resource.RUSAGE_SELF else
                         SimpleNamespace(ru_maxrss=3 << 20))  # Linux: KiB
-    r = train.run_record(net, info, params, tmp_path / "m.keras", _History(), lengths, 8, 12.34567)
+    run = train.Run(info, params, tmp_path / "m.keras")
+    r = train.run_record(net, run, train.Fitted(_History(), stages, 8, 12.34567))
     assert r["peak_rss_mib"] == 3 << 10
     assert r["params"] is params and r["dataset"] == {"content_hash": "abc"}
     assert r["model"] == {"units": 25, "parameters": 3860, "path": str(tmp_path / "m.keras")}
@@ -298,10 +301,12 @@ def test_run_record_counts_what_was_trained(tmp_path, monkeypatch):
     assert r["train_samples_per_s"] == round(2 * 8 * 256 / 5.0)  # the first epoch (tracing) left out
     assert r["versions"]["numpy"] == np.__version__
     small = SimpleNamespace(rows={"train": 100}, provenance={})
-    r = train.run_record(net, small, {**params, "target_accuracy": 0.95}, tmp_path, _History(), None, 1, 1.0)
+    r = train.run_record(net, train.Run(small, {**params, "target_accuracy": 0.95}, tmp_path),
+                         train.Fitted(_History(), None, 1, 1.0))
     assert r["train_samples"] == 3 * 100 and r["target_reached"] is False and r["curriculum"] is None
     history = SimpleNamespace(rows=[], train_seconds=[4.0], reached={}, reached_epoch={}, resumed_after=None)
-    r = train.run_record(net, small, params, tmp_path, history, None, 1, 1.0)
+    r = train.run_record(net, train.Run(small, params, tmp_path), train.Fitted(history, None, 1, 1.0))
     assert r["final"] == {} and r["target_reached"] is False and r["train_samples_per_s"] is None
     unvalidated = SimpleNamespace(**{**vars(history), "rows": [{"epoch": 1, "val_accuracy": None}]})
-    assert train.run_record(net, small, params, tmp_path, unvalidated, None, 1, 1.0)["target_reached"] is False
+    assert train.run_record(net, train.Run(small, params, tmp_path),
+                            train.Fitted(unvalidated, None, 1, 1.0))["target_reached"] is False

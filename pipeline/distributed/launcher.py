@@ -10,14 +10,11 @@ own, where loopback is the only interface (README, "Multi-worker training").
     python -m pipeline train-cluster --workers 2 --data data/echo.h5 --out artifacts/model.keras
 """
 import contextlib
-import ctypes
-import fcntl
 import json
 import os
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -27,12 +24,12 @@ from pathlib import Path
 import click
 
 from pipeline import data, train
+from pipeline.distributed import isolation
 from pipeline.distributed.role import per_worker_batch
 from pipeline.files import writable_target, write_json_atomic
 from pipeline.options import FiniteFloat
 
 HOST = "127.0.0.1"
-INSIDE_NAMESPACE = "ECHO_PIPELINE_NETNS"  # set in the re-executed launcher inside its namespace
 
 
 def free_ports(n: int) -> list[int]:
@@ -49,27 +46,6 @@ def tf_config(ports: list[int], index: int) -> str:
                        "task": {"type": "worker", "index": index}})
 
 
-def _die_with_parent(sig=signal.SIGKILL) -> None:
-    """Linux: have the kernel send `sig` to this process when its parent dies, so a killed launcher
-    leaves no workers behind."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(sig))  # PR_SET_PDEATHSIG
-
-
-def _private_network_possible() -> bool:
-    unshare = shutil.which("unshare")
-    return bool(unshare) and subprocess.run([unshare, "--user", "--map-root-user", "--net", "true"],
-                                            capture_output=True).returncode == 0
-
-
-def _loopback_up() -> None:
-    """Bring up `lo` in a fresh network namespace (it starts down), as `ip link set lo up` would."""
-    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        flags = struct.unpack("16sH", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH", b"lo", 0))[:18])[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
-
-
 def _describe_exit(code: int) -> str:
     if code < 0:
         with contextlib.suppress(ValueError):
@@ -80,8 +56,7 @@ def _describe_exit(code: int) -> str:
 class Cluster:
     """Local worker processes; stop() kills those still running."""
 
-    def __init__(self, n: int, train_args: list, network: str):
-        self.n, self.network = n, network
+    def __init__(self, n: int, train_args: list):
         self.ports = free_ports(n)
         self.folder = Path(tempfile.mkdtemp(prefix="echo-cluster-"))
         self.procs, self.logs = [], []
@@ -92,7 +67,8 @@ class Cluster:
                     "--worker-report", str(self.report_path(i))]
             log = None if i == 0 else open(self.folder / f"worker-{i}.log", "w")
             self.logs.append(log)
-            self.procs.append(subprocess.Popen(args, env=env, stdout=log, stderr=log, preexec_fn=_die_with_parent))
+            self.procs.append(subprocess.Popen(args, env=env, stdout=log, stderr=log,
+                                               preexec_fn=isolation.die_with_parent))
             click.echo(f"worker {i}: pid {self.procs[-1].pid}, {HOST}:{self.ports[i]}"
                        f"{', log ' + log.name if log else ' (chief; its output follows)'}", err=True)
 
@@ -146,7 +122,7 @@ def summarize(reports: list, network: str, ports: list, seconds: float) -> dict:
 
 def run_cluster(n: int, train_args: list, model_path: Path, network: str, timeout: float) -> dict:
     t = time.perf_counter()
-    cluster = Cluster(n, train_args, network)
+    cluster = Cluster(n, train_args)
     ok = False
     try:
         cluster.wait(timeout)
@@ -176,20 +152,6 @@ def _checked_train_args(train_args: tuple, workers: int):
     return model_path
 
 
-def _reexec_in_namespace(argv: list) -> int:
-    """Run this launcher again inside a new user + network namespace; returns its exit status."""
-    cmd = ["unshare", "--user", "--map-root-user", "--net", "--", sys.executable, "-m", "pipeline", *argv]
-    proc = subprocess.Popen(cmd, env={**os.environ, INSIDE_NAMESPACE: "1"})
-    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 @click.command("train-cluster", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Local worker processes; worker 0 is the chief.")
@@ -209,14 +171,14 @@ def cli(workers, network, timeout, train_args):
     """
     model_path = _checked_train_args(train_args, workers)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # so the workers are stopped, not orphaned
-    if os.environ.get(INSIDE_NAMESPACE) == "1":
-        _die_with_parent(signal.SIGTERM)
-        _loopback_up()
+    if isolation.inside_namespace():
+        isolation.die_with_parent(signal.SIGTERM)
+        isolation.loopback_up()
         network = "private"
     elif network != "host":
-        if _private_network_possible():
+        if isolation.private_network_possible():
             argv = ["train-cluster", "--workers", str(workers), "--timeout", str(timeout), *train_args]
-            code = _reexec_in_namespace(argv)
+            code = isolation.run_in_namespace(argv)
             if code:
                 sys.exit(code)
             return

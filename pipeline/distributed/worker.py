@@ -8,6 +8,7 @@ same val_accuracy, and all stop at the same epoch. Validation reads the whole va
 worker (it is small), so every worker runs the same number of validation steps.
 """
 import hashlib
+import math
 
 import click
 
@@ -35,8 +36,8 @@ class Worker:
             shard = (ctx.num_input_pipelines, ctx.input_pipeline_id)
             per_worker = ctx.get_per_replica_batch_size(batch_size)
             rows = shard_block_rows(info, per_worker, shard[0])
-            return reader.make_dataset(info, "train", per_worker, shuffle=True, seed=seed, repeat=True, shard=shard,
-                                       rows_per_block=rows)
+            return reader.make_dataset(info, "train", per_worker, reader.Reading(
+                shuffle_seed=seed, repeat=True, shard=shard, rows_per_block=rows))
 
         def whole_val(ctx):
             return reader.make_dataset(info, "val", val_batch)
@@ -51,7 +52,7 @@ def shard_block_rows(info, batch_size: int, workers: int) -> int:
     n = info.rows["train"]
     rows = reader.block_rows(batch_size, info.length, info.n_features)
     rows = min(rows, max(1, n // (workers * MIN_BLOCKS_PER_WORKER * batch_size)) * batch_size)
-    if -(-n // rows) < workers:
+    if math.ceil(n / rows) < workers:
         raise click.ClickException(f"dataset {info.path}: the training split has {n:,} rows, too few for "
                                    f"{workers} workers reading {batch_size} rows per step each")
     return rows

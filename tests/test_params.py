@@ -1,0 +1,149 @@
+"""The parameter tables (pipeline/params.py) and the presets (config.PRESETS): each parameter is declared
+once, and every place a user meets it (the click option, --help, the Makefile's forwarded variable,
+`make help`, train.Options, a preset's value) agrees with that declaration."""
+import dataclasses
+import re
+import subprocess
+
+import click
+import h5py
+import pytest
+
+from pipeline import config, curriculum, generate, params, train
+from tests.conftest import ROOT, run_cli
+
+STAGES = {"generate": (params.GENERATE, generate.cli), "train": (params.TRAIN, train.cli)}
+MAKE_LISTS = {"generate": "DATA_PARAMS", "train": "TRAIN_PARAMS"}
+
+
+def make_print(variable: str) -> str:
+    return subprocess.run(["make", "-s", "--no-print-directory", f"print-{variable}"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_parameter_is_the_commands_option(stage):
+    table, command = STAGES[stage]
+    options = {p.name: p for p in command.params if isinstance(p, click.Option)}
+    for param in table:
+        option = options[param.name]
+        assert param.option in option.opts, param.name
+        assert option.help.startswith(param.help) and params.default_help(param, stage) in option.help, param.name
+        assert option.default == (None if param.default is params.PRESET else param.default), param.name
+        assert option.is_flag == param.flag, param.name
+    # and nothing else but paths and the way a run is made
+    assert set(options) - {p.name for p in table} <= {"out", "data_path", "strategy", "worker_report"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_make_forwards_exactly_the_declared_variables(stage):
+    table, _ = STAGES[stage]
+    forwarded = [tuple(pair.split(":")) for pair in make_print(MAKE_LISTS[stage]).split()]
+    assert forwarded == [(p.make, p.option[2:]) for p in table if p.make]
+
+
+def test_make_help_lists_every_forwarded_variable():
+    text = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for table in (params.GENERATE, params.TRAIN):
+        for p in table:
+            if p.make:
+                assert re.search(rf"\b{p.make}\b", text), p.make
+
+
+def test_a_preset_holds_a_value_for_each_parameter_that_takes_one():
+    for stage, (table, _) in STAGES.items():
+        wanted = {p.name for p in table if p.default is params.PRESET}
+        for name, preset in config.PRESETS.items():
+            assert set(preset[stage]) == wanted, (name, stage)
+
+
+def test_options_class_has_every_parameter_not_given():
+    fields = {f.name: f.default for f in dataclasses.fields(train.Options)}
+    assert fields == {p.name: None if p.default is params.PRESET else p.default for p in params.TRAIN}
+    assert train.Options(units=3).units == 3
+
+
+def test_resolve_takes_what_is_given_else_the_default():
+    table = (params.Param("a", int, "A."), params.Param("b", int, "B.", default=7),
+             params.Param("c", int, "C.", default=None))
+    assert params.resolve(table, {}, {"a": 1}) == {"a": 1, "b": 7, "c": None}
+    assert params.resolve(table, {"a": 0, "b": 0, "c": 2}, {"a": 1}) == {"a": 0, "b": 0, "c": 2}  # 0 is given
+    assert params.resolve(table, {"a": None, "b": None}, {"a": 5}) == {"a": 5, "b": 7, "c": None}
+
+
+def test_default_help_names_each_presets_value_unless_all_agree():
+    units = next(p for p in params.TRAIN if p.name == "units")
+    assert params.default_help(units, "train") == "[default: " + ", ".join(
+        f"{p['train']['units']} ({name})" for name, p in config.PRESETS.items()) + "]"
+    batch = next(p for p in params.TRAIN if p.name == "batch_size")
+    assert {p["train"]["batch_size"] for p in config.PRESETS.values()} == {256}
+    assert params.default_help(batch, "train") == "[default: 256]"
+    seed = next(p for p in params.TRAIN if p.name == "seed")
+    assert params.default_help(seed, "train") == "[default: 0]"
+
+
+def test_curriculum_option_text():
+    parse = next(p for p in params.TRAIN if p.name == "curriculum").parse
+    assert parse("5, 10,20") == (5, 10, 20) and parse("0") == () and parse((5, 9)) == (5, 9)
+    for bad in ("5,x", "10,5", "0,4", "none"):
+        with pytest.raises(click.BadParameter):
+            parse(bad)
+
+
+def test_presets_are_problems_generate_accepts():
+    for name, preset in config.PRESETS.items():
+        shape, training = preset["generate"], preset["train"]
+        assert 0 <= shape["out_index"] < shape["length"] and shape["n_features"] >= 2, name
+        assert all(isinstance(shape[k], int) and shape[k] >= 1 for k in ("n_train", "n_val", "n_test")), name
+        rows = shape["n_train"] + shape["n_val"] + shape["n_test"]  # (length + 1) * n_features bytes a row
+        assert rows * (shape["length"] + 1) * shape["n_features"] < 2e9, name  # long(er): not a million rows
+        assert shape["n_train"] >= training["batch_size"], name
+        assert set(training["learning_rate"]) == {"adam", "sgd"}, name
+        assert all(lr > 0 for lr in training["learning_rate"].values()), name
+        curriculum.stages(training["curriculum"], shape["length"], shape["out_index"])
+    # The reference recipe (the book's, README): sequences of 5 over 10 values, echo of position 2, LSTM(25).
+    reference = config.PRESETS["reference"]
+    assert {k: reference["generate"][k] for k in ("length", "n_features", "out_index")} == \
+        {"length": 5, "n_features": 10, "out_index": 2}
+    assert reference["train"]["units"] == 25
+
+
+def test_a_dataset_of_no_known_preset_trains_with_the_references_defaults():
+    for unknown in ("", None, "custom"):
+        assert config.preset(unknown, "train") == config.PRESETS["reference"]["train"]
+    assert config.preset("long", "generate") == config.PRESETS["long"]["generate"]
+
+
+def test_help_shows_preset_defaults_without_tensorflow():
+    code = ("import sys\nfrom pipeline.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n"
+            "    assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")
+    r = subprocess.run([".venv/bin/python" if (ROOT / ".venv").exists() else "python3", "-c", code],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert all(f"{p['train']['units']} ({name})" in text for name, p in config.PRESETS.items()), text
+
+
+@pytest.mark.slow
+def test_preset_reaches_generate_and_train(tmp_path):
+    """A `long` dataset (shortened by explicit options) gets long's training defaults, which explicit
+    train options override in turn."""
+    data = tmp_path / "long.h5"
+    r = run_cli("generate", "--problem", "long", "--length", 12, "--n-train", 512, "--n-val", 64, "--n-test", 64,
+                "--out", data)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(data) as f:
+        assert f.attrs["problem"] == "long" and f.attrs["length"] == 12 and f.attrs["n_features"] == 10
+        assert f["train/X"].shape == (512, 12, 10)
+    preset = config.PRESETS["long"]["train"]
+    record = train.train(data, tmp_path / "a.keras", train.Options(epochs=1, steps_per_epoch=2), verbose=0)
+    p = record["params"]
+    assert (p["units"], p["learning_rate"], p["clipnorm"]) == (preset["units"], preset["learning_rate"]["adam"],
+                                                               preset["clipnorm"])
+    assert p["curriculum"] == [n for n in preset["curriculum"] if n < 12] and record["curriculum"][0]["length"] == 5
+    assert record["model"]["units"] == preset["units"]
+    options = train.Options(epochs=1, steps_per_epoch=2, units=6, learning_rate=0.01, clipnorm=0, curriculum=())
+    record = train.train(data, tmp_path / "b.keras", options, verbose=0)
+    p = record["params"]
+    assert (p["units"], p["learning_rate"], p["clipnorm"], p["curriculum"]) == (6, 0.01, None, [])
+    assert record["curriculum"] is None
