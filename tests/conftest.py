@@ -1,4 +1,9 @@
-"""Shared fixtures: a tiny dataset and a model trained on it, made once per test session."""
+"""Shared fixtures (a tiny dataset and models trained on it, made once per test session) and helpers.
+
+Tests that start a subprocess (the CLI, `make`, a cluster) are marked `slow` explicitly: the modules in
+tests/cli/, tests/make/ and tests/benchmarks/ as a whole (`pytestmark`), any other such test with
+`@pytest.mark.slow`. `make mutation` leaves them out: its mutants live in the test process
+(docs/testing.md)."""
 import os
 import subprocess
 import sys
@@ -13,29 +18,30 @@ TINY = {"length": 5, "n_features": 10, "out_index": 2, "seed": 7, "n_train": 20_
         "n_test": 3_000, "problem": "reference"}
 
 
-# Modules whose tests run stages, Make or a cluster in subprocesses, or time things: marked slow, and left out
-# of `make mutation` (its mutants live in the test process; docs/testing.md). In other modules, a test that
-# starts a subprocess itself (run_cli, subprocess) is marked slow too.
-SLOW_MODULES = {"test_make", "test_cluster", "test_crash", "test_errors", "test_portable", "test_reproducible",
-                "test_bench", "test_scale", "test_sweep", "test_plots"}
-
-
-def pytest_collection_modifyitems(config, items):
-    import inspect
-
-    for item in items:
-        function = getattr(item, "function", None)
-        source = inspect.getsource(function) if function else ""
-        if item.module.__name__.rpartition(".")[2] in SLOW_MODULES or "run_cli(" in source or \
-                "subprocess." in source or "_report_without_tf(" in source:
-            item.add_marker(pytest.mark.slow)
-
-
 def run_cli(*args, cwd=None, timeout=300, **kw):
     """Run `python -m pipeline ARGS` in a fresh process; returns the CompletedProcess."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, **kw)
+
+
+NO_TF = ("import sys; from pipeline import inspection; print(inspection.report(sys.argv[1])); "
+         "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")
+
+
+def report_without_tf(path) -> str:
+    """`inspect`'s report of `path`, made in a fresh process that must not import TensorFlow."""
+    r = subprocess.run([sys.executable, "-c", NO_TF, str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def sweep_summary(folder) -> list:
+    """The rows of a sweep's summary.csv."""
+    import csv
+
+    with open(folder / "summary.csv", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def _session_fixture(name, tmp_path_factory, *args):

@@ -5,6 +5,7 @@ import warnings
 
 import h5py
 import numpy as np
+import pytest
 
 from pipeline import echo, evaluate, predict
 from tests.conftest import run_cli
@@ -54,6 +55,7 @@ def test_predictions_in_file_order(trained, tmp_path):
     assert side["dataset"]["content_hash"] == trained["dataset"]["content_hash"] and side["rows"] == len(X)
 
 
+@pytest.mark.slow
 def test_predict_one_sequence_book_style(trained):
     r = run_cli("predict", "--model", trained["model_path"], "--sequence", "7,0,2,6,7")
     assert r.returncode == 0, r.stderr

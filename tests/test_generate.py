@@ -92,6 +92,7 @@ def test_same_seed_same_bytes_whatever_chunking(tmp_path):
     assert _arrays(c)[1] != ha
 
 
+@pytest.mark.slow
 def test_generate_command_writes_file(tmp_path):
     out = tmp_path / "d.h5"
     r = run_cli("generate", "--out", out, "--n-train", 100, "--n-val", 10, "--n-test", 10, "--length", 4,

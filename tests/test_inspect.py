@@ -2,22 +2,12 @@
 TensorFlow. Every expected value is computed here from the file itself."""
 import csv
 import json
-import subprocess
-import sys
 
 import h5py
 import numpy as np
+import pytest
 
-from tests.conftest import ROOT, run_cli
-
-NO_TF = ("import sys; from pipeline import inspection; print(inspection.report(sys.argv[1])); "
-         "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")
-
-
-def _report_without_tf(path):
-    r = subprocess.run([sys.executable, "-c", NO_TF, str(path)], capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
+from tests.conftest import report_without_tf, run_cli
 
 
 def _expected_dataset_lines(path, rows=5):
@@ -39,8 +29,9 @@ def _expected_dataset_lines(path, rows=5):
             f"  first {rows} train rows:", *first]
 
 
+@pytest.mark.slow
 def test_inspect_dataset(tiny_data):
-    lines = _report_without_tf(tiny_data).splitlines()
+    lines = report_without_tf(tiny_data).splitlines()
     for line in _expected_dataset_lines(tiny_data):
         assert line in lines, line
     with h5py.File(tiny_data) as f:
@@ -63,17 +54,18 @@ def test_label_counts_read_in_blocks(tiny_data, monkeypatch):
         assert line in lines, line
 
 
+@pytest.mark.slow
 def test_inspect_artifacts(trained):
     folder = trained["model_path"].parent
     history = list(csv.DictReader(open(folder / "history.csv")))
     best = max(history, key=lambda r: float(r["val_accuracy"]))
-    text = _report_without_tf(folder / "history.csv")
+    text = report_without_tf(folder / "history.csv")
     assert f"best val_accuracy {float(best['val_accuracy']):.5f} at epoch {best['epoch']}" in text
     assert f"final loss {float(history[-1]['loss']):.5f} after {history[-1]['seconds']} s" in text
     assert f"{len(history):,} rows, columns {', '.join(history[0])}" in text
     assert list(history[0]) == ["epoch", "length", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
     record = json.loads((folder / "train.json").read_text())
-    text = _report_without_tf(folder / "train.json").splitlines()
+    text = report_without_tf(folder / "train.json").splitlines()
     assert f"  epochs_run: {record['epochs_run']}" in text
     assert f"    content_hash: {record['dataset']['content_hash']}" in text
     assert f"    batch_size: {record['params']['batch_size']}" in text
@@ -85,6 +77,7 @@ def test_inspect_artifacts(trained):
     assert f"content_hash {trained['dataset']['content_hash'][:12]}" in r.stdout
 
 
+@pytest.mark.slow
 def test_inspect_predictions(weak, tmp_path):
     """Against the weak model, whose accuracy and confidence are far from 1."""
     from pipeline import predict
@@ -95,7 +88,7 @@ def test_inspect_predictions(weak, tmp_path):
     right = sum(r["expected"] == r["predicted"] for r in rows)
     conf = [float(r["confidence"]) for r in rows]
     assert 0 < right < 0.6 * len(rows)
-    text = _report_without_tf(out)
+    text = report_without_tf(out)
     assert f"{len(rows):,} rows, columns index, sequence, expected, predicted, confidence" in text
     assert f"accuracy {right / len(rows):.6f} ({len(rows) - right} wrong)" in text
     assert f"confidence mean {sum(conf) / len(conf):.4f}, min {min(conf):.4f}" in text

@@ -35,6 +35,7 @@ def test_each_parameter_is_the_commands_option(stage):
     assert set(options) - {p.name for p in table} <= {"out", "data_path", "strategy", "worker_report"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", STAGES)
 def test_make_forwards_exactly_the_declared_variables(stage):
     table, _ = STAGES[stage]
@@ -42,6 +43,7 @@ def test_make_forwards_exactly_the_declared_variables(stage):
     assert forwarded == [(p.make, p.option[2:]) for p in table if p.make]
 
 
+@pytest.mark.slow
 def test_make_help_lists_every_forwarded_variable():
     text = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     for table in (params.GENERATE, params.TRAIN):
@@ -114,6 +116,7 @@ def test_a_dataset_of_no_known_preset_trains_with_the_references_defaults():
     assert config.preset("long", "generate") == config.PRESETS["long"]["generate"]
 
 
+@pytest.mark.slow
 def test_help_shows_preset_defaults_without_tensorflow():
     code = ("import sys\nfrom pipeline.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n"
             "    assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")

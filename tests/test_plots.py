@@ -9,6 +9,10 @@ import pytest
 from pipeline import plots
 from tests.conftest import png_size
 
+# Slow as a whole, as before the markers were explicit: figures and a TensorBoard run, left out of
+# `make mutation` (plots.py is not among the mutated modules).
+pytestmark = pytest.mark.slow
+
 ROWS = [{"epoch": e, "loss": 2.0 / e, "accuracy": 0.2 * e, "val_loss": 1.9 / e, "val_accuracy": 0.19 * e,
          "seconds": e} for e in range(1, 6)]
 

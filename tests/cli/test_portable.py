@@ -13,6 +13,8 @@ import pytest
 from pipeline import echo
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.slow
+
 STARTUP_LINES = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers")
 
 

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 
 from benchmarks import bench
 
+pytestmark = pytest.mark.slow
+
 THREE = "3. HDF5 input vs in-memory tensors, batch {} (samples/s, turns in one process)"
 TWO = "2. training samples/s from HDF5, batch {} (vs PyTorch)"
 PEER_SPEEDS = {f"torch_{bs}": 80.0 * bs for bs in bench.THROUGHPUT_BATCHES}

@@ -2,9 +2,12 @@
 import csv
 
 import h5py
+import pytest
 
 from pipeline import config, inspection
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
 
 WIDE = ["--problem", "wide", "--n-val", 10, "--n-test", 10]
 

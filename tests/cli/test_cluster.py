@@ -21,6 +21,8 @@ import pytest
 
 from tests.conftest import ROOT, TINY, run_cli
 
+pytestmark = pytest.mark.slow
+
 TIMEOUT_S = 150  # for the launcher; the test waits a little longer before killing it
 
 

@@ -4,9 +4,12 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from pipeline import evaluate
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
 
 
 def _history_without_time(path):

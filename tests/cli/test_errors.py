@@ -24,6 +24,8 @@ from tests.damage import drop as _drop
 from tests.damage import replace as _replace
 from tests.damage import set_row as _set_row
 
+pytestmark = pytest.mark.slow
+
 TF_LOADED = "TENSORFLOW WAS IMPORTED"
 # Runs main(argv) and then says on stdout whether TensorFlow was imported.
 MAIN = f"""

@@ -1,7 +1,11 @@
 """The in-memory curriculum lab (benchmarks/curriculum_lab.py) learns a short echo through its stages."""
 import json
 
+import pytest
+
 from benchmarks import curriculum_lab
+
+pytestmark = pytest.mark.slow
 
 
 def test_lab_advances_and_learns(capsys):

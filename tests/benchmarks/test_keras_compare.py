@@ -1,6 +1,10 @@
 """benchmarks/keras_compare.py: its summary (medians, per-pair ratios, runs that miss the target) and that
 its Keras 3 model is pipeline.model's."""
+import pytest
+
 from benchmarks import keras_compare
+
+pytestmark = pytest.mark.slow
 
 
 def _run(seconds, sps):

@@ -8,8 +8,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from pipeline import data, generate
 from tests.conftest import ROOT, TINY, run_cli
+
+pytestmark = pytest.mark.slow
 
 SMALL = {**TINY, "n_train": 1000, "n_val": 100, "n_test": 100}
 TRAIN = ["--seed", 1, "--steps-per-epoch", 4]  # about 20 short epochs to the target: time to kill it midway

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.slow
+
 NO_SPACE = os.strerror(errno.ENOSPC)
 
 

@@ -16,6 +16,8 @@ except ImportError:  # Python 3.10
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
 
 

@@ -1,0 +1,36 @@
+"""Tests that run `make`: a temporary copy of the project (`project`, one per test module) and make()."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+TINY_VARS = ["N_TRAIN=4000", "N_VAL=500", "N_TEST=500", "EPOCHS=2"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    if shutil.which("make") is None:
+        pytest.fail("make is not installed")
+    dst = tmp_path_factory.mktemp("project")
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "pipeline", "tools"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / name,
+                                                          **({"ignore": shutil.ignore_patterns("__pycache__")}
+                                                             if src.is_dir() else {}))
+    for d in ("data", "artifacts"):
+        (dst / d).mkdir()
+    return dst
+
+
+def make(project, *args, check=True):
+    venv = Path(sys.prefix)
+    (venv / ".installed").touch(exist_ok=True)  # this interpreter already has the package's dependencies
+    r = subprocess.run(["make", f"VENV={venv}", *TINY_VARS, *args], cwd=project, capture_output=True, text=True,
+                       timeout=600)
+    if check:
+        assert r.returncode == 0, r.stdout + r.stderr
+    return r
