@@ -94,3 +94,19 @@ def weak(tiny_data, tmp_path_factory) -> dict:
 def long_test_data(tmp_path_factory) -> Path:
     """The tiny problem with a test split longer than one evaluation batch and one prediction batch."""
     return _session_fixture("long_test_data", tmp_path_factory)[0]
+
+
+@pytest.fixture
+def reader_calls(monkeypatch):
+    """Every reader.make_dataset call, as (split, batch_size, how it reads); the reader still runs."""
+    from pipeline import reader
+
+    calls, original = [], reader.make_dataset
+
+    def spy(info, split, batch_size, how=None):
+        how = how or reader.Reading()
+        calls.append((split, batch_size, how))
+        return original(info, split, batch_size, how)
+
+    monkeypatch.setattr(reader, "make_dataset", spy)
+    return calls

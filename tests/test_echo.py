@@ -1,8 +1,13 @@
-"""Unit tests of the problem's pure functions."""
+"""The problem's pure functions (pipeline/echo.py), on examples and as invariants over many inputs
+(hypothesis): one-hot round trips, examples that echo out_index, the book's formatting of sequences."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from pipeline import echo
+from tests.properties import FAST
 
 
 def test_one_hot_and_decode_are_inverse():
@@ -76,3 +81,52 @@ def test_one_hot_rejects_tokens_out_of_range_and_wrong_buffers():
     for wrong in (np.zeros((4, 3, 9), np.uint8), np.zeros((4, 3, 10), np.int8)):  # one shape, one type
         with pytest.raises(ValueError, match=r"of shape \(4, 3, 10\)"):
             echo.one_hot(np.zeros((4, 3), np.uint8), 10, out=wrong)
+
+
+def test_long_sequences_are_shown_as_an_excerpt():
+    line = echo.format_sequence(np.arange(1000) % 10)
+    assert line == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... 985 more ..., 5, 6, 7, 8, 9]"
+    assert echo.format_sequence(np.arange(20) % 10) == "[" + ", ".join(str(i % 10) for i in range(20)) + "]"
+
+
+# ---- invariants (hypothesis) ----
+
+@st.composite
+def tokens_and_width(draw):
+    n_features = draw(st.integers(2, 300))
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=6))
+    tokens = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, n_features - 1)))
+    return tokens, n_features
+
+
+@FAST
+@given(tokens_and_width())
+def test_one_hot_round_trip(case):
+    tokens, n_features = case
+    X = echo.one_hot(tokens, n_features)
+    assert X.shape == (*tokens.shape, n_features) and X.dtype == np.uint8
+    assert np.array_equal(X, np.eye(n_features, dtype=np.uint8)[tokens])  # independent construction
+    assert np.array_equal(echo.decode(X), tokens)
+    assert echo.is_one_hot(X) or tokens.size == 0
+    buffer = np.full(X.shape, 9, np.uint8)  # a dirty buffer is cleared first
+    assert echo.one_hot(tokens, n_features, buffer) is buffer and np.array_equal(buffer, X)
+
+
+@FAST
+@given(st.integers(1, 7).flatmap(lambda length: st.tuples(
+    st.just(length), st.integers(0, length - 1), st.integers(2, 40), st.integers(0, 30), st.integers(0, 2**32))))
+def test_examples_echo_out_index(case):
+    length, out_index, n_features, n, seed = case
+    tokens = echo.random_sequences(np.random.default_rng(seed), n, length, n_features)
+    assert tokens.shape == (n, length) and tokens.dtype == echo.token_dtype(n_features)
+    assert n == 0 or (tokens.min() >= 0 and tokens.max() < n_features)
+    X, y = echo.make_examples(tokens, out_index, n_features)
+    eye = np.eye(n_features, dtype=np.uint8)
+    assert np.array_equal(X, eye[tokens]) and np.array_equal(y, eye[tokens[:, out_index]])
+
+
+@FAST
+@given(hnp.arrays(np.uint8, st.tuples(st.integers(1, 5), st.integers(2, 6)), elements=st.integers(0, 2)))
+def test_is_one_hot_means_exactly_one_one_per_row(rows):
+    expected = all(sorted(r.tolist()) == [0] * (len(r) - 1) + [1] for r in rows)
+    assert echo.is_one_hot(rows) == expected

@@ -1,16 +1,25 @@
-"""Data contract of the HDF5 file, reproducibility, and the generate command."""
+"""Data contract of the HDF5 file, reproducibility, and the generate command; its checks of the problem,
+the chunks and the free disk before writing; each split's dependence on the seed, and the content hash's on
+each split (hypothesis); a write that fails part-way keeps the previous file."""
 import hashlib
 import json
 import shutil
 
+import click
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pipeline
-from pipeline import data, echo, generate
+from pipeline import config, data, echo, generate
 from pipeline.files import BadFile
 from tests.conftest import TINY, run_cli
+from tests.failing_writes import fail_after, fails_cleanly
+from tests.properties import SLOW
+
+SMALL = {**TINY, "n_train": 1000, "n_val": 100, "n_test": 100}
 
 
 def test_layout_and_attributes(tiny_data):
@@ -226,3 +235,153 @@ def test_the_rows_do_not_depend_on_the_threads_or_the_chunks(tmp_path, chunk_row
             for name in data.ARRAYS:
                 assert np.array_equal(a[split][name][:], b[split][name][:])
         assert b["train/X"].chunks[0] == min(chunk_rows, 3_000) and a.attrs["content_hash"] == b.attrs["content_hash"]
+
+
+# ---- generate.check_params, check_chunks, estimate_bytes ----
+
+@pytest.mark.parametrize("out_index, ok", [(0, True), (4, True), (5, False), (6, False)])
+def test_check_params_out_index(out_index, ok):
+    from pipeline import generate
+
+    params = {"length": 5, "n_features": 10, "out_index": out_index}
+    if ok:
+        assert generate.check_params(params) is None
+        return
+    with pytest.raises(click.BadParameter) as e:
+        generate.check_params(params)
+    assert e.value.message == f"{out_index} is not in [0, length=5)" and e.value.param_hint == "'--out-index'"
+
+
+def _chunk_params(n_train=10_000):
+    return {"length": 100, "n_features": 1000, "out_index": 0, "n_train": n_train, "n_val": 100, "n_test": 100}
+
+
+@pytest.mark.parametrize("chunk_rows, compression, n_train", [
+    (671, "gzip", 10_000),    # 67,100,000 bytes: within the 64 MiB cache
+    (1000, "none", 10_000),   # uncompressed chunks are read in part
+    (0, "gzip", 10_000),      # the default: about 1 MiB
+    (1000, "gzip", 671),      # chunks no longer than the longest split
+])
+def test_check_chunks_accepts(chunk_rows, compression, n_train):
+    from pipeline import generate
+
+    assert generate.check_chunks(_chunk_params(n_train), chunk_rows, compression) is None
+
+
+@pytest.mark.parametrize("chunk_rows, compression, n_train, mib", [
+    (1000, "gzip", 10_000, 95), (672, "lzf", 10_000, 64), (1000, "gzip", 700, 67)])
+def test_check_chunks_refuses_chunks_larger_than_the_cache(chunk_rows, compression, n_train, mib):
+    from pipeline import generate
+
+    with pytest.raises(click.BadParameter) as e:
+        generate.check_chunks(_chunk_params(n_train), chunk_rows, compression)
+    assert e.value.param_hint == "'--chunk-rows'"
+    assert e.value.message == (f"{chunk_rows} rows make {compression} chunks of {mib} MiB, more than the 64 MiB "
+                               "chunk cache readers use; use at most 671 (0 picks about 1 MiB)")
+
+
+def test_check_chunks_of_exactly_the_cache_size_are_accepted():
+    from pipeline import generate
+
+    params = {"length": 64, "n_features": 1024, "out_index": 0, "n_train": 5000, "n_val": 10, "n_test": 10}
+    assert generate.check_chunks(params, 1024, "gzip") is None  # 1,024 rows of 64 KiB: 64 MiB
+    with pytest.raises(click.BadParameter):
+        generate.check_chunks(params, 1025, "gzip")
+
+
+def test_estimate_bytes():
+    from pipeline import generate
+
+    assert generate.estimate_bytes({"length": 5, "n_features": 10, "n_train": 7, "n_val": 2, "n_test": 1}) == 600
+
+
+WIDE = ["--problem", "wide", "--n-val", 10, "--n-test", 10]
+
+
+@pytest.mark.slow
+def test_compressed_chunks_larger_than_the_read_cache_are_refused(tmp_path):
+    out = tmp_path / "w.h5"
+    rows = config.READ_CACHE_BYTES // 2500 + 1  # one more row than a 64 MiB chunk of (25, 100) holds
+    r = run_cli("generate", "--out", out, *WIDE, "--n-train", rows, "--compression", "gzip", "--chunk-rows", rows)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "'--chunk-rows'" in r.stderr
+    assert "64 MiB chunk cache" in r.stderr and not out.exists()
+    # the same chunk length is fine where the split is shorter than it, and uncompressed
+    r = run_cli("generate", "--out", out, *WIDE, "--n-train", 1000, "--compression", "lzf", "--chunk-rows", rows)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(out) as f:
+        assert f["train/X"].chunks == (1000, 25, 100) and f["train/X"].compression == "lzf"
+
+
+# ---- each split from (seed, split, unit) (hypothesis) ----
+
+SMALL_SPLITS = {**TINY, "n_train": 300, "n_val": 70, "n_test": 50}
+
+
+def _split_arrays(path):
+    with h5py.File(path) as f:
+        return ({s: (f[s]["X"][:], f[s]["y"][:]) for s in data.SPLITS},
+                {f"{s}/{n}": f[s][n].attrs["sha256"] for s in data.SPLITS for n in data.ARRAYS},
+                f.attrs["content_hash"])
+
+
+def _split_from_recipe(params, split):
+    """A split built from the documented recipe: unit u of split i from default_rng([seed, i, u])."""
+    i, n = data.SPLITS.index(split), params[f"n_{split}"]
+    step = data.unit_rows(params["length"], params["n_features"])
+    tokens = np.concatenate([np.random.default_rng([params["seed"], i, u]).integers(
+        0, params["n_features"], size=(min(step, n - start), params["length"]), dtype=np.uint8)
+        for u, start in enumerate(range(0, n, step))])
+    eye = np.eye(params["n_features"], dtype=np.uint8)
+    return eye[tokens], eye[tokens[:, params["out_index"]]]
+
+
+@SLOW
+@given(seed=st.integers(0, 2**31), other=st.integers(1, 2**31))
+def test_every_split_depends_on_the_seed(tmp_path_factory, seed, other):
+    folder = tmp_path_factory.mktemp("seed")
+    runs = []
+    for s in (seed, seed + other):
+        params = {**SMALL_SPLITS, "seed": s}
+        generate.generate(folder / f"{s}.h5", params)
+        runs.append(_split_arrays(folder / f"{s}.h5"))
+        for split in data.SPLITS:
+            X, y = runs[-1][0][split]
+            eX, ey = _split_from_recipe(params, split)
+            assert np.array_equal(X, eX) and np.array_equal(y, ey), split
+    for split in data.SPLITS:
+        assert not np.array_equal(runs[0][0][split][0], runs[1][0][split][0]), split
+        for name in data.ARRAYS:
+            assert runs[0][1][f"{split}/{name}"] != runs[1][1][f"{split}/{name}"]
+    assert runs[0][2] != runs[1][2]
+
+
+@pytest.mark.parametrize("split", data.SPLITS)
+def test_content_hash_changes_when_only_one_split_changes(tmp_path, split):
+    """Splits are made from (seed, split, unit): a longer split changes that split's digests only, and
+    the content hash; a rewritten row changes what verify recomputes for that split only."""
+    base, grown = tmp_path / "base.h5", tmp_path / "grown.h5"
+    h0 = generate.generate(base, SMALL_SPLITS)
+    h1 = generate.generate(grown, {**SMALL_SPLITS, f"n_{split}": SMALL_SPLITS[f"n_{split}"] + 1})
+    (a, da, _), (b, db, _) = _split_arrays(base), _split_arrays(grown)
+    assert h0 != h1 and data.verify(grown) == h1
+    for other in data.SPLITS:
+        same = other != split
+        assert (da[f"{other}/X"] == db[f"{other}/X"]) == same and (da[f"{other}/y"] == db[f"{other}/y"]) == same
+    assert np.array_equal(b[split][0][:-1], a[split][0])  # the same rows, one more
+    before = data.compute_digests(base)
+    with h5py.File(base, "r+") as f:  # one row of this split becomes another one-hot row
+        row = f[split]["X"][1]
+        f[split]["X"][1] = np.roll(row, 1, axis=-1)
+    after = data.compute_digests(base)
+    assert {k for k in before if before[k] != after[k]} == {f"{split}/X"}
+    assert data.combine_digests(after) != data.combine_digests(before)
+
+
+# ---- a write that fails part-way ----
+
+def test_generate_failing_part_way_keeps_the_previous_file(tmp_path, monkeypatch):
+    out = tmp_path / "d.h5"
+    generate.generate(out, {**SMALL, "seed": 1})
+    count = fail_after(monkeypatch, h5py.Dataset, "__setitem__", 3)  # some units are written first
+    fails_cleanly(tmp_path, out, lambda: generate.generate(out, {**SMALL, "n_train": 200_000, "seed": 2}))
+    assert count[0] == 4

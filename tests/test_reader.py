@@ -1,13 +1,17 @@
-"""The tf.data reader: every training row once per pass, shuffled; evaluation in file order."""
+"""The tf.data reader: every training row once per pass, shuffled; evaluation in file order; shards; the
+record of blocks read; and, over many inputs (hypothesis), every row once for any block and batch size."""
 from collections import Counter
 
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pipeline import data
+from pipeline import data, generate, reader
 from pipeline.reader import Reading
 from tests.conftest import TINY
+from tests.properties import SLOW
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +148,77 @@ def test_only_a_dataset_asked_to_cache_keeps_what_it_read(tmp_path):
     changed.replace(path)
     second = {name: _rows(ds, 6)[0] for name, ds in datasets.items()}
     assert [name for name in datasets if np.array_equal(first[name], second[name])] == ["val, cached"]
+
+
+# ---- reader.record_reads, blocks_read, read_block ----
+
+def test_blocks_read_are_recorded_once_recording_starts(tiny_data, monkeypatch):
+    monkeypatch.setattr(reader, "_blocks_read", None)
+    path = str(tiny_data)
+    reader.read_block(path, "train", 0, 10)
+    assert reader.blocks_read() == {}
+    reader.record_reads()
+    reader.read_block(path, "train", 20, 30)
+    reader.read_block(path, "train", 0, 10)
+    reader.read_block(path, "train", 20, 30)
+    reader.read_block(path, b"val", np.int64(5), np.int64(7), key=3)
+    reader.record_reads()  # a second call keeps what was recorded
+    assert reader.blocks_read() == {"train": [[0, 10], [20, 30]], "val": [[5, 7]]}
+    assert all(type(v) is int for b in reader.blocks_read()["val"] for v in b)
+
+
+def test_read_block_rows_and_permutation(tiny_data):
+    with h5py.File(tiny_data) as f:
+        X, y = f["val"]["X"][5:25], f["val"]["y"][5:25]
+    bx, by = reader.read_block(str(tiny_data), "val", 5, 25)
+    assert (bx == X).all() and (by == y).all()
+    px, py = reader.read_block(str(tiny_data), "val", 5, 25, key=0)
+    p = np.random.default_rng(0).permutation(20)
+    assert (px == X[p]).all() and (py == y[p]).all() and not (p == np.arange(20)).all()
+
+
+# ---- any block and batch size (hypothesis) ----
+
+@pytest.fixture(scope="module")
+def small_info(tmp_path_factory):
+    path = tmp_path_factory.mktemp("reader") / "small.h5"
+    generate.generate(path, {**TINY, "n_train": 517, "n_val": 64, "n_test": 200})
+    return data.describe(path)
+
+
+@SLOW
+@given(batch_size=st.integers(1, 600), rows_per_block=st.one_of(st.just(0), st.integers(1, 700)),
+       shuffle=st.booleans(), seed=st.integers(0, 1000))
+def test_reader_yields_every_row_once_for_any_block_and_batch(small_info, batch_size, rows_per_block, shuffle,
+                                                             seed):
+    from pipeline import reader
+
+    ds = reader.make_dataset(small_info, "train", batch_size, reader.Reading(
+        shuffle_seed=seed if shuffle else None, rows_per_block=rows_per_block))
+    batches = [(X.numpy(), y.numpy()) for X, y in ds]
+    assert all(len(X) <= batch_size for X, _ in batches)
+    X = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    with h5py.File(small_info.path) as f:
+        FX, Fy = f["train"]["X"][:].astype(np.float32), f["train"]["y"][:].astype(np.float32)
+    if not shuffle:
+        assert np.array_equal(X, FX) and np.array_equal(y, Fy)
+    key = [r.tobytes() for r in np.concatenate([X.reshape(len(X), -1), y], 1)]
+    file_key = [r.tobytes() for r in np.concatenate([FX.reshape(len(FX), -1), Fy], 1)]
+    assert sorted(key) == sorted(file_key)
+
+
+@SLOW
+@given(batch_size=st.integers(1, 600), rows_per_block=st.integers(1, 300), count=st.integers(1, 4))
+def test_shards_split_the_blocks_among_workers(small_info, batch_size, rows_per_block, count):
+    from pipeline import reader
+
+    parts = [np.concatenate([X.numpy() for X, _ in reader.make_dataset(
+        small_info, "train", batch_size, reader.Reading(rows_per_block=rows_per_block, shard=(count, i)))] or
+        [np.zeros((0, 5, 10), np.float32)]) for i in range(count)]
+    with h5py.File(small_info.path) as f:
+        FX = f["train"]["X"][:].astype(np.float32)
+    starts = list(range(0, len(FX), rows_per_block))
+    for i, part in enumerate(parts):
+        expected = [FX[s:s + rows_per_block] for s in starts[i::count]]
+        assert np.array_equal(part, np.concatenate(expected) if expected else part[:0])

@@ -1,5 +1,6 @@
 """Sweeps: the summary's aggregation over seeds (median and range, runs that never reached the target
-kept). `make sweep` itself is tested in tests/make/test_make_sweep.py."""
+kept); a summary write that fails part-way keeps the previous summary. `make sweep` itself is tested in
+tests/make/test_make_sweep.py."""
 import json
 import math
 
@@ -7,6 +8,7 @@ import pytest
 
 from pipeline import sweep
 from tests.conftest import png_size, sweep_summary
+from tests.failing_writes import fails_cleanly, half_written_text
 
 
 def fake_run(folder, accuracy, epochs, sequences=None, seconds=None):
@@ -58,3 +60,16 @@ def test_missing_run_is_named(tmp_path):
     fake_run(tmp_path / "S" / "1" / "seed-0", 1.0, 1, 100, 1.0)
     with pytest.raises(sweep.BadFile, match="seed-1/train.json: no such file"):
         sweep.table(tmp_path / "S", ["1"], seeds=[0, 1])
+
+
+def test_sweep_summary_failing_part_way_keeps_the_previous_summary(tmp_path, monkeypatch):
+    import json
+
+    run = tmp_path / "BATCH_SIZE" / "64"
+    run.mkdir(parents=True)
+    (run / "train.json").write_text(json.dumps({"target_reached": True, "epochs_run": 3, "sequences_to_target": 9,
+                                                "seconds_to_target": 1.5, "final": {"val_accuracy": 1.0}}))
+    (run / "metrics.json").write_text(json.dumps({"accuracy": 1.0}))
+    (tmp_path / "BATCH_SIZE" / "summary.csv").write_text("the previous summary\n")
+    half_written_text(monkeypatch)
+    fails_cleanly(tmp_path, tmp_path / "BATCH_SIZE" / "summary.csv", lambda: sweep.summarize(tmp_path / "BATCH_SIZE"))

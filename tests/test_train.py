@@ -1,8 +1,20 @@
-"""Training learns the echo, writes its artifacts, and records what made them."""
+"""Training learns the echo, writes its artifacts, and records what made them; how it resolves its
+options, the datasets it asks of the reader (every row, shuffled, in whole batches), what train.json
+records; a write that fails part-way keeps the previous files and the state a rerun resumes from."""
 import csv
 import json
+import resource
+from pathlib import Path
+from types import SimpleNamespace
 
-from pipeline import modelfile
+import h5py
+import numpy as np
+import pytest
+
+from pipeline import config, data, modelfile, train
+from pipeline.distributed.role import SINGLE, Role
+from pipeline.files import WriteFailed
+from tests.failing_writes import NO_SPACE, fail_after, fails_cleanly, snapshot, tf_no_space
 
 
 def test_model_learned(trained):
@@ -64,63 +76,6 @@ def test_settles_one_epoch_past_the_target_as_the_preset_says(trained, tiny_data
     assert record["sequences_to_target"] == record["epochs_run"] * steps == record["train_samples"]
 
 
-def test_curriculum_validates_at_its_length_and_only_the_full_length_counts(tmp_path):
-    """A curriculum run trains and validates on prefixes (5, then 10) before the full 20 steps; a
-    validation at a prefix length that meets the target does not stop the run, and the model learns
-    the full length."""
-    from pipeline import generate, train
-    from tests.conftest import TINY
-
-    generate.generate(tmp_path / "d.h5", {**TINY, "length": 20, "n_train": 4_096, "n_val": 500, "n_test": 50})
-    options = train.Options(curriculum=(5, 10), units=25, learning_rate=0.02, batch_size=128, epochs=60,
-                            steps_per_epoch=16, target_accuracy=0.99, settle_epochs=0, lr_at_length=10)
-    record = train.train(tmp_path / "d.h5", tmp_path / "m.keras", options, verbose=0)
-    rows = list(csv.DictReader(open(tmp_path / "history.csv")))
-    starts = {s["from_epoch"]: s["length"] for s in record["curriculum"]}
-    assert [s["length"] for s in record["curriculum"]] == [5, 10, 20]
-    assert [s["learning_rate"] for s in record["curriculum"]] == [0.02 * 2 ** 0.5, 0.02, 0.02]
-    stage = None
-    for row in rows:  # each row names the length its epoch ran at, as the curriculum's log says
-        stage = starts.get(int(row["epoch"]), stage)
-        assert int(row["length"]) == stage, row
-    early = [r for r in rows if int(r["length"]) < 20 and float(r["val_accuracy"]) >= 0.99]
-    assert early, "a prefix stage was validated on its own length"
-    assert record["target_reached"] and rows[-1]["length"] == "20"
-    assert record["sequences_to_target"] == len(rows) * 16 * 128  # the first epoch at the target, the last
-    assert all(float(r["val_accuracy"]) < 0.99 for r in rows[:-1] if r["length"] == "20")
-
-
-def test_curriculum_callback_sets_each_stages_length_and_rate(tmp_path):
-    from pipeline import curriculum, data, generate, train
-    from pipeline.backend import keras
-    from pipeline.callbacks import Curriculum
-    from tests.conftest import TINY
-
-    generate.generate(tmp_path / "d.h5", {**TINY, "length": 40, "n_train": 512, "n_val": 64, "n_test": 64})
-    info = data.describe(tmp_path / "d.h5")
-    params = train.resolve(train.Options(curriculum=(5, 10), learning_rate=0.04, lr_at_length=10), info)
-    net = train.build(info, params)
-    feeds = train.datasets(info, params, cast=False)
-    cb = Curriculum(net, info, params, tmp_path / "c.json")
-    trainer, (train_ds, val_ds) = cb.trainer(), cb.feeds(feeds.train, feeds.val)
-    assert [layer.name for layer in trainer.layers] == [layer.name for layer in net.layers]
-    assert all(a is b for a, b in zip(trainer.weights, net.weights))  # it trains the saved model's weights
-    rate = lambda: float(keras.backend.get_value(net.optimizer.learning_rate))  # noqa: E731
-    seen = []
-    for epoch, accuracy in enumerate([0.5, 0.999, 0.9, 0.999, 1.0, 1.0]):
-        cb.on_epoch_begin(epoch)
-        (X, _), = train_ds.take(1)
-        (V, _), = val_ds.take(1)
-        seen.append((cb.epoch_length, V.shape[1], round(rate(), 6)))
-        assert X.shape[1] <= cb.epoch_length and X.dtype.name == "float32"
-        cb.on_epoch_end(epoch, {"accuracy": accuracy})
-    assert seen == [(5, 5, 0.056569), (5, 5, 0.056569), (10, 10, 0.04), (10, 10, 0.04), (40, 40, 0.04),
-                    (40, 40, 0.04)]
-    assert curriculum.stage_learning_rate(0.04, 5, 0) == curriculum.stage_learning_rate(0.04, 4000, 0) == 0.04
-    assert curriculum.stage_learning_rate(0.04, 160, 160) == 0.04 == curriculum.stage_learning_rate(0.04, 161, 160)
-    assert curriculum.stage_learning_rate(0.04, 40, 160) == 0.08
-
-
 def test_chrono_initialisation_of_the_gate_biases(tiny_data):
     """Forget-gate biases log(U(1, T - 1)), input-gate biases their negatives, drawn from the seed;
     the cell and output gates keep Keras' zeros."""
@@ -139,3 +94,277 @@ def test_chrono_initialisation_of_the_gate_biases(tiny_data):
     assert not np.array_equal(biases[0], biases[1])
     plain = train.build(info, train.resolve(train.Options(chrono=0), info)).get_layer("lstm").get_weights()[2]
     assert set(np.unique(plain)) == {0.0, 1.0}  # Keras: zeros, the forget gate's ones
+
+
+# ---- resolve, the datasets train asks of the reader, and what train.json records ----
+
+def _info(problem="reference", length=5, out_index=2, rows=None):
+    return SimpleNamespace(attrs={"problem": problem}, length=length, n_features=10, out_index=out_index,
+                           rows=rows or {"train": 20_000, "val": 2_000, "test": 3_000})
+
+
+def test_resolve_takes_options_over_the_preset():
+    o = train.Options(batch_size=64, epochs=3, steps_per_epoch=5, units=7, learning_rate=0.3, clipnorm=2.0,
+                      curriculum=(), seed=9, target_accuracy=0.5, steps_per_execution=4, jit=True, unroll=True,
+                      deterministic=True, threads=2, stop_at_target=False)
+    expected = {
+        "batch_size": 64, "epochs": 3, "steps_per_epoch": 5, "units": 7, "optimizer": "adam",
+        "learning_rate": 0.3, "momentum": None, "clipnorm": 2.0, "curriculum": [], "seed": 9,
+        "target_accuracy": 0.5, "steps_per_execution": 4, "jit": True, "unroll": True, "deterministic": True,
+        "threads": 2, "stop_at_target": False, "workers": 1}
+    resolved = train.resolve(o, _info())
+    assert {k: resolved[k] for k in expected} == expected  # others may add parameters of their own
+
+
+def test_resolve_fills_the_rest_from_the_datasets_preset():
+    preset = config.PRESETS["long"]["train"]
+    p = train.resolve(train.Options(optimizer="sgd", momentum=0.7), _info("long", 12))
+    assert (p["batch_size"], p["epochs"], p["steps_per_epoch"], p["units"]) == tuple(
+        preset[k] for k in ("batch_size", "epochs", "steps_per_epoch", "units"))
+    assert p["learning_rate"] == preset["learning_rate"]["sgd"] and p["momentum"] == 0.7
+    assert p["clipnorm"] == preset["clipnorm"]
+    assert p["curriculum"] == [n for n in preset["curriculum"] if n < 12]
+    assert p["unroll"] is False  # a curriculum's model takes any length
+    p = train.resolve(train.Options(clipnorm=0.0), _info())
+    assert p["clipnorm"] is None and p["momentum"] is None and p["unroll"] is None and p["jit"] is False
+
+
+def test_resolve_under_multi_worker():
+    two = Role(workers=2, index=0, chief=True)
+    p = train.resolve(train.Options(batch_size=64, jit=True), _info(), two)
+    assert p["jit"] is False and p["workers"] == 2
+    import click
+
+    with pytest.raises(click.BadParameter, match="divide evenly among 2"):
+        train.resolve(train.Options(batch_size=65), _info(), two)
+    with pytest.raises(click.BadParameter, match="curriculum runs on one worker"):
+        train.resolve(train.Options(curriculum=(5,)), _info("long", 12), two)
+    assert train.resolve(train.Options(curriculum=(5,)), _info("long", 12))["curriculum"] == [5]
+
+
+def _refusal(options, info, role=SINGLE):
+    import click
+
+    with pytest.raises(click.BadParameter) as e:
+        train.resolve(options, info, role)
+    return e.value.param_hint, e.value.format_message()
+
+
+def test_resolve_refusals_name_their_option():
+    two = Role(workers=2, index=0, chief=True)
+    assert _refusal(train.Options(curriculum=(5,)), _info("long", 12), two) == ("'--curriculum'", (
+        "Invalid value for '--curriculum': a curriculum runs on one worker only; use --curriculum 0"))
+    for chrono in (1, 2):
+        assert _refusal(train.Options(chrono=chrono), _info()) == (
+            "'--chrono'", f"Invalid value for '--chrono': {chrono}: 0 (off) or a lag of 3 steps or more")
+    assert [train.resolve(train.Options(chrono=c), _info())["chrono"] for c in (0, 3)] == [0, 3]
+
+
+def test_resolve_warns_that_jit_is_off_under_multi_worker(capsys):
+    train.resolve(train.Options(jit=True), _info(), Role(workers=2, index=0, chief=True))
+    warning = "warning: --jit is off under multi-worker (XLA cannot compile collectives on CPU)\n"
+    assert capsys.readouterr() == ("", warning)
+    assert train.resolve(train.Options(jit=True), _info())["jit"] is True and capsys.readouterr() == ("", "")
+
+
+def test_resolve_keeps_the_curriculum_rate_only_with_a_curriculum():
+    assert train.resolve(train.Options(curriculum=(), lr_at_length=10), _info("long", 12))["lr_at_length"] == 0
+    assert train.resolve(train.Options(curriculum=(5,), lr_at_length=10), _info("long", 12))["lr_at_length"] == 10
+
+
+class _Worker:
+    """Stands in for a multi-worker Worker: records what train.datasets asks of it."""
+
+    def __init__(self):
+        self.asked = []
+
+    def datasets(self, info, batch_size, seed, val_batch):
+        self.asked.append((info, batch_size, seed, val_batch))
+        return "train batches", "val batches"
+
+
+def test_train_datasets_of_a_worker():
+    info = _info(rows={"train": 20_001, "val": 2_000, "test": 3_000})
+    worker = _Worker()
+    params = {"batch_size": 300, "seed": 4, "steps_per_epoch": 0}
+    assert train.datasets(info, params, worker) == train.Feeds("train batches", "val batches", 67)  # 66 + 1 short
+    assert worker.asked == [(info, 300, 4, train.val_batch(info))]
+    assert train.datasets(info, {**params, "steps_per_epoch": 5}, worker).steps == 5
+
+
+@pytest.mark.parametrize("cast, dtype", [(True, "float32"), (False, "uint8")])
+def test_train_datasets_cast_both_splits_as_asked(tiny_data, cast, dtype):
+    info = data.describe(tiny_data)
+    feeds = train.datasets(info, {"batch_size": 300, "seed": 0, "steps_per_epoch": 0}, cast=cast)
+    assert [ds.element_spec[i].dtype.name for ds in (feeds.train, feeds.val) for i in (0, 1)] == [dtype] * 4
+    assert train.training_dataset(info, 300, 0).element_spec[0].dtype.name == "float32"  # the default
+
+
+def _batches(ds, n):
+    return [(X.numpy(), y.numpy()) for X, y in ds.take(n)]
+
+
+def _file_rows(path, split):
+    with h5py.File(path) as f:
+        return f[split]["X"][:].astype(np.float32), f[split]["y"][:].astype(np.float32)
+
+
+def _keys(X, y):
+    return [r.tobytes() for r in np.concatenate([X.reshape(len(X), -1), y], 1)]
+
+
+def test_train_datasets_ask_the_reader_for_shuffled_repeated_whole_batches(tiny_data, reader_calls):
+    info = data.describe(tiny_data)
+    params = train.resolve(train.Options(batch_size=300, steps_per_epoch=0, seed=4), info)
+    feeds = train.datasets(info, params)
+    train_ds, val_ds, steps = feeds.train, feeds.val, feeds.steps
+    assert steps == 20_000 // 300  # one pass of whole batches
+    assert train_ds.element_spec[0].shape == (300, 5, 10)
+    FX, Fy = _file_rows(tiny_data, "train")
+    first = _batches(train_ds, steps)
+    X = np.concatenate([b[0] for b in first])
+    y = np.concatenate([b[1] for b in first])
+    assert len(X) == steps * 300
+    assert np.array_equal(X.argmax(-1)[:, 2], y.argmax(-1))  # rows stay whole
+    assert not np.array_equal(X[:300], FX[:300])  # shuffled
+    assert set(_keys(X, y)) <= set(_keys(FX, Fy))
+    assert len(_batches(train_ds, 3 * steps)) == 3 * steps  # repeated: more than one pass
+    other = train.datasets(info, {**params, "seed": 5}).train
+    assert not np.array_equal(_batches(other, 1)[0][0], first[0][0])  # --seed shuffles
+    again = train.datasets(info, params).train
+    assert np.array_equal(_batches(again, 1)[0][0], first[0][0])
+    VX = np.concatenate([X.numpy() for X, _ in val_ds])
+    assert np.array_equal(VX, _file_rows(tiny_data, "val")[0])  # the whole val split, in file order
+    val = [c for c in reader_calls if c[0] == "val"]
+    assert val[0][1] == config.VAL_BATCH and val[0][2].cache is True and val[0][2].shuffle_seed is None
+    assert train.datasets(info, {**params, "steps_per_epoch": 7}).steps == 7
+
+
+def test_a_training_split_smaller_than_a_batch_is_one_short_batch(tiny_data):
+    info = data.describe(tiny_data)
+    n = info.rows["train"]
+    assert train.holds_a_batch(info, n) and not train.holds_a_batch(info, n + 1)
+    params = train.resolve(train.Options(batch_size=n + 1, steps_per_epoch=0), info)
+    feeds = train.datasets(info, params)
+    assert feeds.steps == 1
+    (X, y), = _batches(feeds.train, 1)
+    assert X.shape == (n, 5, 10)
+    ds = train.training_dataset(info, 7_000, 0)  # two whole batches a pass; the 6,000 left over never come
+    assert ds.element_spec[0].shape == (7_000, 5, 10)
+    assert [b[0].shape[0] for b in _batches(ds, 5)] == [7_000] * 5
+
+
+class _History:
+    rows = [{"epoch": 1, "val_accuracy": 0.5}, {"epoch": 2, "val_accuracy": 0.75},
+            {"epoch": 3, "val_accuracy": 0.9}]
+    train_seconds = [10.0, 2.0, 3.0]
+    reached = {"target": 4.5, "0.999": 6.25}
+    reached_epoch = {"target": 3}
+    resumed_after = 1
+
+
+def test_run_record_counts_what_was_trained(tmp_path, monkeypatch):
+    net = SimpleNamespace(count_params=lambda: 3860)
+    params = {"batch_size": 256, "units": 25, "target_accuracy": 0.9}
+    info = SimpleNamespace(rows={"train": 20_000}, provenance={"content_hash": "abc"})
+    stages = SimpleNamespace(state={"log": [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10},
+                                             {"from_epoch": 4, "length": 20}]})
+    real = resource.getrusage(resource.RUSAGE_SELF)
+    monkeypatch.setattr(resource, "getrusage", lambda who: real if who != resource.RUSAGE_SELF else
+                        SimpleNamespace(ru_maxrss=3 << 20))  # Linux: KiB
+    run = train.Run(info, params, tmp_path / "m.keras")
+    r = train.run_record(net, run, train.Fitted(_History(), stages, 8, 12.34567))
+    assert r["peak_rss_mib"] == 3 << 10
+    assert r["params"] is params and r["dataset"] == {"content_hash": "abc"}
+    assert r["model"] == {"units": 25, "parameters": 3860, "path": str(tmp_path / "m.keras")}
+    assert r["epochs_run"] == 3 and r["resumed_after_epoch"] == 1
+    assert r["train_samples"] == 3 * 8 * 256
+    assert r["final"] == {"epoch": 3, "val_accuracy": 0.9} and r["target_reached"] is True
+    assert r["sequences_to_target"] == 3 * 8 * 256 and r["sequences_to_0.999"] is None
+    assert r["seconds_to_target"] == 4.5 and r["seconds_to_0.999"] == 6.25
+    assert r["curriculum"] == [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10}]
+    assert r["fit_seconds"] == 12.3457
+    assert r["train_samples_per_s"] == round(2 * 8 * 256 / 5.0)  # the first epoch (tracing) left out
+    assert r["versions"]["numpy"] == np.__version__
+    small = SimpleNamespace(rows={"train": 100}, provenance={})
+    r = train.run_record(net, train.Run(small, {**params, "target_accuracy": 0.95}, tmp_path),
+                         train.Fitted(_History(), None, 1, 1.0))
+    assert r["train_samples"] == 3 * 100 and r["target_reached"] is False and r["curriculum"] is None
+    history = SimpleNamespace(rows=[], train_seconds=[4.0], reached={}, reached_epoch={}, resumed_after=None)
+    r = train.run_record(net, train.Run(small, params, tmp_path), train.Fitted(history, None, 1, 1.0))
+    assert r["final"] == {} and r["target_reached"] is False and r["train_samples_per_s"] is None
+    unvalidated = SimpleNamespace(**{**vars(history), "rows": [{"epoch": 1, "val_accuracy": None}]})
+    assert train.run_record(net, train.Run(small, params, tmp_path),
+                            train.Fitted(unvalidated, None, 1, 1.0))["target_reached"] is False
+
+
+# ---- a write that fails part-way: the previous files kept, and the state to resume from ----
+
+def _previous_training(folder: Path) -> None:
+    for name in ("model.keras", "history.csv", "train.json"):
+        (folder / name).write_text(f"the previous {name}\n")
+
+
+def test_train_failing_to_save_the_model_keeps_every_previous_file_and_its_state(tiny_data, tmp_path, monkeypatch):
+    from pipeline import modelfile
+
+    _previous_training(tmp_path)
+    out, options = tmp_path / "model.keras", train.Options(seed=1, epochs=2, stop_at_target=False)
+    fail_after(monkeypatch, modelfile, "add_metadata", 0)  # the model is half saved: its metadata fails
+    error = fails_cleanly_but_backup(tmp_path, out, lambda: train.train(tiny_data, out, options, verbose=0))
+    backup = tmp_path / ".model.backup"
+    assert str(error) == (f"output {out}: cannot write ({NO_SPACE}); the training state is kept in {backup}: "
+                          "a rerun with the same options resumes from its last epoch")
+    monkeypatch.undo()
+    record = train.train(tiny_data, out, options, verbose=0)  # nothing left to train: it writes what it has
+    assert record["resumed_after_epoch"] == 2 and record["epochs_run"] == 2 and not backup.exists()
+    assert json.loads((tmp_path / "train.json").read_text())["epochs_run"] == 2
+
+
+def test_train_failing_to_checkpoint_says_a_rerun_resumes_and_it_does(tiny_data, tmp_path, monkeypatch, capsys):
+    from pipeline.backend import keras
+
+    _previous_training(tmp_path)
+    out, options = tmp_path / "model.keras", train.Options(seed=1, epochs=4, stop_at_target=False)
+    real = keras.callbacks.BackupAndRestore
+
+    class FullAfterOneEpoch(real):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch >= 1:
+                raise tf_no_space()
+            super().on_epoch_end(epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks, "BackupAndRestore", FullAfterOneEpoch)
+    backup = tmp_path / ".model.backup"
+    error = fails_cleanly_but_backup(tmp_path, backup, lambda: train.train(tiny_data, out, options, verbose=0))
+    assert str(error) == (f"output {backup}: cannot write ({NO_SPACE}); the training state is kept in {backup}: "
+                          "a rerun with the same options resumes from its last epoch")
+    monkeypatch.setattr(keras.callbacks, "BackupAndRestore", real)
+    capsys.readouterr()
+    record = train.train(tiny_data, out, options, verbose=0)
+    assert record["resumed_after_epoch"] == 1 and record["epochs_run"] == 4
+    assert f"resuming from epoch 2 (epochs 1-1 restored from {backup})" in capsys.readouterr().err
+    assert not backup.exists()
+
+
+def test_train_failing_before_any_checkpoint_leaves_nothing(tiny_data, tmp_path, monkeypatch):
+    from pipeline.backend import keras
+
+    _previous_training(tmp_path)
+    out = tmp_path / "model.keras"
+    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end",
+                        lambda self, epoch, logs=None: (_ for _ in ()).throw(tf_no_space()))
+    error = fails_cleanly(tmp_path, tmp_path / ".model.backup",
+                          lambda: train.train(tiny_data, out, train.Options(seed=1, epochs=2), verbose=0))
+    assert str(error).endswith("; no epoch was saved")
+
+
+def fails_cleanly_but_backup(folder, target, run):
+    """As fails_cleanly, but for a training run that keeps its backup folder to resume from."""
+    before = snapshot(folder)
+    with pytest.raises(WriteFailed) as e:
+        run()
+    assert str(e.value).startswith(f"output {target}: cannot write ({NO_SPACE})")
+    after = {k: v for k, v in snapshot(folder).items() if not k.startswith(".model.backup")}
+    assert after == before and (folder / ".model.backup").is_dir()
+    return e.value

@@ -2,7 +2,7 @@
 output and the reason, exit 1, the previous output untouched and no temporary file left.
 
 Mounting needs root (CI and the development machines run as root); elsewhere these tests are skipped
-with the reason, and tests/test_outputs.py injects the same failures in-process."""
+with the reason, and each stage's test module (tests/test_<stage>.py) injects the same failures in-process."""
 import errno
 import os
 import shutil
@@ -20,11 +20,11 @@ NO_SPACE = os.strerror(errno.ENOSPC)
 
 def _mount_tmpfs(folder, size: str):
     if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small tmpfs needs root; test_outputs.py injects the same failures in-process")
+        pytest.skip("mounting a small tmpfs needs root; tests/test_<stage>.py inject the same failures in-process")
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True,
                        text=True)
     if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); test_outputs.py injects the same failures")
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); tests/test_<stage>.py inject the same failures")
 
 
 @pytest.fixture

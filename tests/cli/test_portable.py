@@ -131,9 +131,3 @@ def test_stages_are_quiet_unless_verbose(trained, tmp_path):
     assert all(line in loud.stderr for line in STARTUP_LINES), loud.stderr
     assert json.loads((tmp_path / "m1.json").read_text())["accuracy"] == \
         json.loads((tmp_path / "m2.json").read_text())["accuracy"]
-
-
-def test_long_sequences_are_shown_as_an_excerpt():
-    line = echo.format_sequence(np.arange(1000) % 10)
-    assert line == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ... 985 more ..., 5, 6, 7, 8, 9]"
-    assert echo.format_sequence(np.arange(20) % 10) == "[" + ", ".join(str(i % 10) for i in range(20)) + "]"

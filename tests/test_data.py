@@ -1,16 +1,22 @@
-"""The dataset contract in-process: each way a file can be wrong gets its own exact message from
-data.describe / data.open_h5 (tests/test_errors.py checks the same refusals end to end, through the CLI)."""
+"""pipeline/data.py. The dataset contract in-process: each way a file can be wrong gets its own exact
+message from data.describe / data.open_h5 (tests/cli/test_errors.py checks the same refusals end to end,
+through the CLI). Also its one-line error text, the rows a batch or unit holds, and the content hash's
+dependence on every split."""
+import hashlib
 import os
 import shutil
 
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline import config, data, generate
 from pipeline.files import BadFile
 from tests.conftest import deny_access
 from tests.damage import drop, replace, set_attr, set_row
+from tests.properties import FAST
 
 PARAMS = {"length": 5, "n_features": 10, "out_index": 2, "seed": 3, "n_train": 3000, "n_val": 5, "n_test": 1}
 
@@ -134,3 +140,66 @@ def test_readers_open_read_only_with_the_large_chunk_cache(good):
     with data.h5_reader(good) as f:
         _, slots, nbytes, _ = f.id.get_access_plist().get_cache()
         assert f.mode == "r" and (slots, nbytes) == (config.READ_CACHE_SLOTS, config.READ_CACHE_BYTES)
+
+
+# ---- data._short: one line of an error ----
+
+def test_short_is_the_first_line_at_most_160_characters():
+    assert data._short(ValueError("first line\nsecond")) == "first line"
+    assert data._short(ValueError("a" * 200)) == "a" * 160
+    assert data._short(ValueError("b" * 160 + "c")) == "b" * 160
+    assert data._short(OSError()) == "OSError"  # an empty message still names what went wrong
+
+
+def test_unreadable_hdf5_is_one_line(tmp_path):
+    path = tmp_path / "not.h5"
+    path.write_text("not HDF5\n" * 10)
+    with pytest.raises(BadFile) as e:
+        data.open_h5(path)
+    message = str(e.value)
+    assert message.startswith(f"dataset {path}: not a readable HDF5 file (") and message.endswith(")")
+    assert "\n" not in message and len(message) <= len(f"dataset {path}: not a readable HDF5 file ()") + 160
+
+
+# ---- data.power_of_two_rows, unit_rows, forward_batch; generate.default_chunk_rows ----
+
+@pytest.mark.parametrize("budget, most, rows", [
+    (1000 * 60, 1 << 16, 512),   # 512 * 60 bytes fit, 1,024 do not
+    (512 * 60, 1 << 16, 512),    # exactly the budget fits
+    (512 * 60 - 1, 1 << 16, 256),
+    (1 << 30, 1 << 16, 1 << 16),  # never more than `most`
+    (119, 1 << 16, 1),           # less than two samples: one, however small the budget
+    (1, 1 << 16, 1),
+    (1, 1, 1),
+])
+def test_power_of_two_rows(budget, most, rows):
+    assert data.sample_bytes(5, 10) == 60
+    assert data.power_of_two_rows(budget, 5, 10, most=most) == rows
+
+
+def test_unit_and_chunk_rows_have_their_ceilings():
+    from pipeline import generate
+
+    assert data.unit_rows(1, 2) == 1 << 16 and data.unit_rows(5, 10) == 1 << 16
+    assert data.unit_rows(1000, 1000) == 4  # 4 MiB of 1,001,000-byte samples
+    assert generate.default_chunk_rows(1, 2) == 1 << 14 and generate.default_chunk_rows(1000, 1000) == 1
+
+
+@pytest.mark.parametrize("most, length, rows", [(8192, 5, 8192), (16384, 1000, 8192), (8192, 5000, 2048),
+                                                 (4096, 5000, 2048), (16384, 100_000, 128)])
+def test_forward_batch_keeps_float_inputs_within_the_budget(most, length, rows):
+    assert data.forward_batch(most, length, 10) == rows
+    assert rows * (length + 1) * 10 * 4 <= config.FORWARD_BYTES or rows == 1
+
+
+# ---- the content hash (hypothesis) ----
+
+@FAST
+@given(st.sampled_from([f"{s}/{n}" for s in data.SPLITS for n in data.ARRAYS]), st.binary(min_size=1))
+def test_content_hash_depends_on_every_dataset(name, salt):
+    digests = {f"{s}/{n}": hashlib.sha256(f"{s}{n}".encode()).hexdigest() for s in data.SPLITS for n in data.ARRAYS}
+    changed = {**digests, name: hashlib.sha256(salt + name.encode()).hexdigest()}
+    assert data.combine_digests(changed) != data.combine_digests(digests)
+    lines = "".join(f"{k}:{digests[k]}\n" for k in sorted(digests))  # the documented recipe
+    assert data.combine_digests(digests) == hashlib.sha256(lines.encode()).hexdigest()
+    assert data.combine_digests(dict(reversed(list(digests.items())))) == data.combine_digests(digests)

@@ -1,0 +1,304 @@
+"""predict against the tiny models and datasets, checked independently (tests/reference.py): every row
+and column of predictions.csv, its summary and timing, the book's lines for given sequences; parsing a
+user's sequences; the CSV formatting; a write that fails part-way keeps the previous predictions."""
+import csv
+import json
+import time
+
+import click
+import h5py
+import numpy as np
+import pytest
+
+from pipeline import config, data, echo, predict
+from pipeline.files import BadFile
+from tests.conftest import run_cli
+from tests.failing_writes import fail_after, fails_cleanly
+from tests.reference import independent, reference
+
+PROBLEM = {"length": 5, "n_features": 10, "out_index": 2}
+
+
+def test_predictions_in_file_order(trained, tmp_path):
+    out = tmp_path / "predictions.csv"
+    summary = predict.predict(trained["data_path"], trained["model_path"], out)
+    rows = list(csv.DictReader(open(out)))
+    X, y, probs = reference(trained)
+    assert list(rows[0]) == list(predict.COLUMNS) and len(rows) == len(X)
+    tokens = echo.decode(X)
+    for i in (0, 1, 1234, len(X) - 1):
+        assert int(rows[i]["index"]) == i
+        assert rows[i]["sequence"] == " ".join(map(str, tokens[i]))
+        assert int(rows[i]["expected"]) == tokens[i, 2] == y[i].argmax()
+        assert int(rows[i]["predicted"]) == probs[i].argmax()
+        assert abs(float(rows[i]["confidence"]) - probs[i].max()) < 1e-5
+    assert summary["accuracy"] >= 0.999 and summary["shown"][0].startswith("Sequence: [")
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["dataset"]["content_hash"] == trained["dataset"]["content_hash"] and side["rows"] == len(X)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1_000])
+def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_calls, batch_size):
+    out = tmp_path / "predictions.csv"
+    kw = {} if batch_size is None else {"batch_size": batch_size}
+    summary = predict.predict(long_test_data, weak["model_path"], out, **kw)
+    tokens, labels, probs, _ = independent(weak["model_path"], long_test_data)
+    with open(out, newline="") as f:
+        reader = csv.reader(f)
+        assert next(reader) == list(predict.COLUMNS)
+        rows = list(reader)
+    assert len(rows) == len(labels) > config.PREDICT_BATCH
+    index, seqs, expected, predicted, confidence = zip(*rows)
+    assert list(map(int, index)) == list(range(len(labels)))
+    assert list(seqs) == [" ".join(map(str, t)) for t in tokens.tolist()]
+    assert np.array_equal(np.array(expected, int), labels)
+    assert np.array_equal(np.array(expected, int), tokens[:, 2])  # the echo of out_index
+    predicted = np.array(predicted, int)
+    assert (predicted == labels).mean() < 0.6  # so the next line tells predicted from expected
+    assert (predicted == probs.argmax(1)).mean() > 0.999  # float32 ties, batch to batch, may flip one
+    assert np.abs(np.array(confidence, float) - probs.max(1)).max() < 2e-6
+    assert summary["rows"] == len(labels)
+    assert abs(summary["accuracy"] - (predicted == labels).mean()) < 1e-12
+    assert summary["shown"] == [f"Sequence: {echo.format_sequence(t)} Expected: {e} Predicted: {p}"
+                                for t, e, p in zip(tokens[:5].tolist(), labels[:5], predicted[:5])]
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["rows"] == len(labels) and side["accuracy"] == summary["accuracy"]
+    assert side["dataset"]["content_hash"] == data.describe(long_test_data).content_hash
+    assert [(split, bs, how.shuffle_seed) for split, bs, how in reader_calls] == \
+        [("test", batch_size or config.PREDICT_BATCH, None)]
+
+
+@pytest.mark.slow
+def test_predict_one_sequence_book_style(trained):
+    r = run_cli("predict", "--model", trained["model_path"], "--sequence", "7,0,2,6,7")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "Sequence: [7, 0, 2, 6, 7] Expected: 2 Predicted: 2"
+
+
+# ---- predict.check_sequence, parse_sequence, read_sequences ----
+
+def test_check_sequence_returns_the_tokens_as_int64():
+    out = predict.check_sequence([0, 9, 2, 6, 7], PROBLEM)
+    assert out.dtype == np.int64 and out.tolist() == [0, 9, 2, 6, 7]
+
+
+@pytest.mark.parametrize("tokens, message", [
+    ([1, 2, 3, 4], "has 4 values; the model takes sequences of length 5"),
+    ([1, 2, 3, 4, 5, 6], "has 6 values; the model takes sequences of length 5"),
+    ([1, 2, 10, 4, 11], "value 10 is outside [0, 10)"),
+    ([1, -1, 3, 4, 12], "value -1 is outside [0, 10)"),
+])
+def test_check_sequence_says_why(tokens, message):
+    with pytest.raises(ValueError) as e:
+        predict.check_sequence(tokens, PROBLEM)
+    assert str(e.value) == message
+
+
+def test_parse_sequence():
+    out = predict.parse_sequence("7, 0,2,6,9", PROBLEM)
+    assert out.dtype == np.int64 and out.tolist() == [7, 0, 2, 6, 9]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("7,0,2", "has 3 values; the model takes sequences of length 5"),
+    ("7,0,2,6,10", "value 10 is outside [0, 10)"),
+    ("7,x,2", "'7,x,2' is not a comma-separated list of integers, e.g. 7,0,2,6,7"),
+])
+def test_parse_sequence_names_the_option(text, message):
+    with pytest.raises(click.BadParameter) as e:
+        predict.parse_sequence(text, PROBLEM)
+    assert e.value.message == message and e.value.param_hint == "'--sequence'"
+
+
+def test_read_sequences_skips_blank_and_comment_lines(tmp_path):
+    path = tmp_path / "seqs.txt"
+    path.write_text("# tokens\n\n7,0,2,6,7\n  1 2 3 4 9  \n   \n  # indented comment\n0, 0 ,1,2,3\n")
+    out = predict.read_sequences(path, PROBLEM)
+    assert out.dtype == np.int64 and out.tolist() == [[7, 0, 2, 6, 7], [1, 2, 3, 4, 9], [0, 0, 1, 2, 3]]
+
+
+def test_read_sequences_one_line(tmp_path):
+    path = tmp_path / "one.txt"
+    path.write_text("1,2,3,4,5")
+    assert predict.read_sequences(str(path), PROBLEM).tolist() == [[1, 2, 3, 4, 5]]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,2,3,4,5\n\n1,2,3\n", "line 3: has 3 values; the model takes sequences of length 5"),
+    ("# c\n1,2,3,4,10\n", "line 2: value 10 is outside [0, 10)"),
+    ("1,2,a,4,5\n", "line 1: '1,2,a,4,5' is not integers separated by commas or spaces"),
+    ("x" * 50 + "\n", f"line 1: {'x' * 40!r} is not integers separated by commas or spaces"),
+    ("1;2;3;4;5\n", "line 1: '1;2;3;4;5' is not integers separated by commas or spaces"),
+])
+def test_read_sequences_names_the_bad_line(tmp_path, text, message):
+    path = tmp_path / "seqs.txt"
+    path.write_text(text)
+    with pytest.raises(BadFile) as e:
+        predict.read_sequences(path, PROBLEM)
+    assert str(e.value) == f"sequences {path}, {message}"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "no sequences (one per line, e.g. 7,0,2,6,7)"),
+    ("# only a comment\n\n", "no sequences (one per line, e.g. 7,0,2,6,7)"),
+    (b"\xff\xfe\x00\x81", "not a text file"),
+])
+def test_read_sequences_whole_file_errors(tmp_path, content, message):
+    path = tmp_path / "seqs.txt"
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    with pytest.raises(BadFile) as e:
+        predict.read_sequences(path, PROBLEM)
+    assert str(e.value) == f"sequences {path}: {message}"
+
+
+def test_read_sequences_missing_file(tmp_path):
+    with pytest.raises(BadFile) as e:
+        predict.read_sequences(tmp_path / "none.txt", PROBLEM)
+    assert str(e.value) == f"sequences {tmp_path / 'none.txt'}: no such file"
+
+
+# ---- predict.predict_lines (a weak model: a wrong row or column shows) ----
+
+def _probs(model_path, tokens, n_features=10):
+    from pipeline.model import load_model
+
+    net, _ = load_model(model_path)
+    X = np.eye(n_features, dtype=np.float32)[tokens]
+    return net.predict(X, batch_size=1000, verbose=0)
+
+
+def _test_tokens(data_path, n=300):
+    with h5py.File(data_path) as f:
+        return f["test"]["X"][:n].argmax(-1).astype(np.int64)
+
+
+def test_predict_lines_are_the_books_lines(weak):
+    tokens = _test_tokens(weak["data_path"], 50)
+    lines = predict.predict_lines(weak["model_path"], tokens)
+    predicted = _probs(weak["model_path"], tokens).argmax(-1)
+    assert lines == [f"Sequence: [{', '.join(map(str, t))}] Expected: {t[2]} Predicted: {p}"
+                     for t, p in zip(tokens.tolist(), predicted.tolist())]
+    assert any(p != t[2] for t, p in zip(tokens.tolist(), predicted.tolist()))  # expected != predicted shows
+
+
+def test_predict_lines_prints_nothing(weak, capfd):
+    capfd.readouterr()
+    predict.predict_lines(weak["model_path"], _test_tokens(weak["data_path"], 20))
+    assert capfd.readouterr().out == ""  # no progress bar: the CLI prints one line per sequence
+
+
+def test_predict_lines_of_the_trained_model(trained):
+    tokens = np.array([[7, 0, 2, 6, 7], [1, 2, 9, 4, 5]])
+    assert predict.predict_lines(trained["model_path"], tokens) == [
+        "Sequence: [7, 0, 2, 6, 7] Expected: 2 Predicted: 2", "Sequence: [1, 2, 9, 4, 5] Expected: 9 Predicted: 9"]
+
+
+# ---- predict.csv_lines (both ways of formatting) and predict's summary ----
+
+def test_fast_csv_rows_match_plain_formatting():
+    rng = np.random.default_rng(0)
+    for first, n in ((0, 5000), (95, 20), (9_990, 30), (999_999, 3)):
+        tokens, expected, predicted = rng.integers(0, 10, (n, 5)), rng.integers(0, 10, n), rng.integers(0, 10, n)
+        confidence = rng.random(n).astype(np.float32)
+        confidence[0] = 1.0
+        plain = "".join(f"{first + i},{' '.join(map(str, t))},{e},{p},{c:.6f}\n"
+                        for i, (t, e, p, c) in enumerate(zip(tokens.tolist(), expected, predicted, confidence)))
+        assert predict.csv_lines(first, tokens, expected, predicted, confidence) == plain
+    wide = rng.integers(0, 100, (50, 3))  # two-digit values take the general path
+    line = predict.csv_lines(7, wide, wide[:, 2], wide[:, 1], np.full(50, 0.5)).splitlines()[0]
+    assert line == f"7,{' '.join(map(str, wide[0]))},{wide[0, 2]},{wide[0, 1]},0.500000"
+
+
+def _csv_reference(first, tokens, expected, predicted, confidence):
+    return "".join(f"{i},{' '.join(map(str, t))},{e},{p},{c:.6f}\n" for i, t, e, p, c in
+                   zip(range(first, first + len(tokens)), tokens.tolist(), expected.tolist(), predicted.tolist(),
+                       confidence.tolist()))
+
+
+@pytest.mark.parametrize("first, top, where", [
+    (0, 9, None),            # single digits everywhere: the byte-matrix path
+    (95, 9, None),           # ... with row indices crossing 100
+    (7, 10, "tokens"),       # one value of 10 anywhere takes the general path
+    (7, 10, "expected"),
+    (7, 10, "predicted"),
+    (3, 12, "tokens"),
+    (3, 11, "all"),
+])
+def test_csv_lines_match_the_plain_format(first, top, where):
+    rng = np.random.default_rng(first + top)
+    tokens = rng.integers(0, 10, size=(12, 5))
+    expected, predicted = rng.integers(0, 10, 12), rng.integers(0, 10, 12)
+    confidence = rng.random(12).astype(np.float32)
+    if where in ("tokens", "all"):
+        tokens[4, 1] = top
+    if where in ("expected", "all"):
+        expected[2] = top
+    if where in ("predicted", "all"):
+        predicted[9] = top
+    assert predict.csv_lines(first, tokens, expected, predicted, confidence) == \
+        _csv_reference(first, tokens, expected, predicted, confidence)
+
+
+def test_csv_lines_of_an_empty_batch():
+    empty = np.zeros((0, 5), np.int64)
+    assert predict.csv_lines(0, empty, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)) == ""
+
+
+def test_predict_summary(weak, long_test_data, tmp_path):
+    """Two batches (16,384 + 1,234 rows): the summary returned and predictions.json beside the CSV."""
+    import json
+
+    out = tmp_path / "predictions.csv"
+    t = time.perf_counter()
+    s = predict.predict(long_test_data, weak["model_path"], out)
+    wall = time.perf_counter() - t
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved == {k: v for k, v in s.items() if k != "shown"} and len(s["shown"]) == 5
+    assert set(saved) == {"path", "rows", "accuracy", "seconds", "samples_per_s", "columns", "dataset", "model"}
+    assert saved["path"] == str(out) and saved["columns"] == list(predict.COLUMNS)
+    assert saved["model"]["path"] == str(weak["model_path"])
+    assert type(saved["seconds"]) is float and saved["seconds"] == round(saved["seconds"], 4)
+    assert 0 < saved["seconds"] <= wall + 1e-3
+    # timed after the first batch: 1,234 rows in less than the whole run
+    assert saved["rows"] == 16_384 + 1_234 and saved["samples_per_s"] >= 1_234 / (saved["seconds"] + 5e-5) - 1
+
+
+def test_predict_summary_of_one_batch(weak, tmp_path):
+    import json
+
+    out = tmp_path / "predictions.csv"
+    predict.predict(weak["data_path"], weak["model_path"], out)
+    saved = json.loads(out.with_suffix(".json").read_text())
+    s = saved["seconds"]  # one batch: the whole run is timed
+    assert saved["rows"] == 3000 and 3000 / (s + 5e-5) - 1 <= saved["samples_per_s"] <= 3000 / max(s - 5e-5, 1e-9) + 1
+
+
+def test_digits_are_exact_for_any_row_index():
+    """Integer arithmetic: row indices up to 10**18 (those _csv_single_digits lays out) keep every digit."""
+    values = np.array([999_999_999_999_999_999, 123_456_789_012_345_678, 0, 7])
+    out = predict._digits(values, 18)
+    assert out.dtype == np.uint8 and out.shape == (4, 18)
+    assert [bytes(r).decode() for r in out] == ["999999999999999999", "123456789012345678", "0" * 18, "0" * 17 + "7"]
+
+
+@pytest.mark.parametrize("two_batches", [True, False])
+def test_predict_times_throughput_after_the_first_batch(weak, long_test_data, tmp_path, monkeypatch, two_batches):
+    """A clock that ticks one second per reading: start, after the first batch, end."""
+    from types import SimpleNamespace
+
+    ticks = iter(range(1, 100))
+    monkeypatch.setattr(predict, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    path = long_test_data if two_batches else weak["data_path"]
+    s = predict.predict(path, weak["model_path"], tmp_path / "predictions.csv")
+    assert s["seconds"] == 2.0
+    assert s["samples_per_s"] == (1_234 if two_batches else 1_500)  # 1,234 rows in 1 s; 3,000 rows in 2 s
+
+
+# ---- a write that fails part-way ----
+
+def test_predict_failing_part_way_keeps_the_previous_predictions(weak, long_test_data, tmp_path, monkeypatch):
+    out = tmp_path / "predictions.csv"
+    out.write_text("index,sequence,expected,predicted,confidence\n0,the previous run,1,1,1.0\n")
+    count = fail_after(monkeypatch, predict, "csv_lines", 1)  # the first of two batches is written
+    fails_cleanly(tmp_path, out, lambda: predict.predict(long_test_data, weak["model_path"], out))
+    assert count[0] == 2
