@@ -25,6 +25,25 @@ def run_cli(*args, cwd=None, timeout=300, **kw):
                           capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def invoke(*args):
+    """Run `echo-pipeline ARGS` in this process: pipeline.cli.main, the installed command's entry point (which
+    makes an error one "echo-pipeline: error: ..." line), under click's CliRunner isolation of stdin, stdout and
+    stderr. Returns what run_cli does, a CompletedProcess with the exit code and what was written: for tests
+    of the command line that need no separate process (no check that TensorFlow stays unloaded, no process
+    killed); they run faster and `make mutation` sees them."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    code = None
+    with CliRunner().isolation() as streams:
+        try:
+            main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code
+    return subprocess.CompletedProcess(args, code, streams[0].getvalue().decode(), streams[1].getvalue().decode())
+
+
 NO_TF = ("import sys; from pipeline import inspection; print(inspection.report(sys.argv[1])); "
          "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import pipeline
 from pipeline import config, data, echo, generate
 from pipeline.files import BadFile
-from tests.conftest import TINY, run_cli
+from tests.conftest import TINY, invoke
 from tests.failing_writes import fail_after, fails_cleanly
 from tests.properties import SLOW
 
@@ -101,11 +101,10 @@ def test_same_seed_same_bytes_whatever_chunking(tmp_path):
     assert _arrays(c)[1] != ha
 
 
-@pytest.mark.slow
 def test_generate_command_writes_file(tmp_path):
     out = tmp_path / "d.h5"
-    r = run_cli("generate", "--out", out, "--n-train", 100, "--n-val", 10, "--n-test", 10, "--length", 4,
-                "--n-features", 3, "--out-index", 3, "--seed", 5)
+    r = invoke("generate", "--out", out, "--n-train", 100, "--n-val", 10, "--n-test", 10, "--length", 4,
+               "--n-features", 3, "--out-index", 3, "--seed", 5)
     assert r.returncode == 0, r.stderr
     info = data.describe(out)
     assert (info.length, info.n_features, info.out_index, info.seed) == (4, 3, 3, 5)
@@ -298,15 +297,14 @@ def test_estimate_bytes():
 WIDE = ["--problem", "wide", "--n-val", 10, "--n-test", 10]
 
 
-@pytest.mark.slow
 def test_compressed_chunks_larger_than_the_read_cache_are_refused(tmp_path):
     out = tmp_path / "w.h5"
     rows = config.READ_CACHE_BYTES // 2500 + 1  # one more row than a 64 MiB chunk of (25, 100) holds
-    r = run_cli("generate", "--out", out, *WIDE, "--n-train", rows, "--compression", "gzip", "--chunk-rows", rows)
+    r = invoke("generate", "--out", out, *WIDE, "--n-train", rows, "--compression", "gzip", "--chunk-rows", rows)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "'--chunk-rows'" in r.stderr
     assert "64 MiB chunk cache" in r.stderr and not out.exists()
     # the same chunk length is fine where the split is shorter than it, and uncompressed
-    r = run_cli("generate", "--out", out, *WIDE, "--n-train", 1000, "--compression", "lzf", "--chunk-rows", rows)
+    r = invoke("generate", "--out", out, *WIDE, "--n-train", 1000, "--compression", "lzf", "--chunk-rows", rows)
     assert r.returncode == 0, r.stderr
     with h5py.File(out) as f:
         assert f["train/X"].chunks == (1000, 25, 100) and f["train/X"].compression == "lzf"

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import config, data, echo, predict
 from pipeline.files import BadFile
-from tests.conftest import run_cli
+from tests.conftest import invoke
 from tests.failing_writes import fail_after, fails_cleanly
 from tests.reference import independent, reference
 
@@ -68,11 +68,43 @@ def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_
         [("test", batch_size or config.PREDICT_BATCH, None)]
 
 
-@pytest.mark.slow
 def test_predict_one_sequence_book_style(trained):
-    r = run_cli("predict", "--model", trained["model_path"], "--sequence", "7,0,2,6,7")
+    r = invoke("predict", "--model", trained["model_path"], "--sequence", "7,0,2,6,7")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "Sequence: [7, 0, 2, 6, 7] Expected: 2 Predicted: 2"
+
+
+def test_predict_a_users_sequences_file(trained, tmp_path, monkeypatch):
+    rng = np.random.default_rng(5)
+    tokens = rng.integers(0, 10, size=(40, 5))
+    lines = ["# my sequences", ""] + [",".join(map(str, t)) for t in tokens[:20]] + \
+            [" ".join(map(str, t)) for t in tokens[20:]]
+    (tmp_path / "mine.txt").write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    r = invoke("predict", "--model", trained["model_path"], "--sequences", tmp_path / "mine.txt")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.strip().splitlines()
+    assert len(out) == 40
+    for line, t in zip(out, tokens):
+        assert line.startswith(f"Sequence: {echo.format_sequence(t)} Expected: {t[2]} Predicted: ")
+    right = sum(line.endswith(f"Predicted: {t[2]}") for line, t in zip(out, tokens))
+    assert right >= 38  # the model learned; the lines are its own predictions, not the expected values
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("1,2,3,4,5\n1,2,3\n", "line 2: has 3 values; the model takes sequences of length 5"),
+    ("1,2,3,4,5\n\n# ok\n1,2,10,4,5\n", "line 4: value 10 is outside [0, 10)"),
+    ("1,2,x,4,5\n", "line 1: '1,2,x,4,5' is not integers separated by commas or spaces"),
+    ("# nothing\n\n", "no sequences"),
+])
+def test_bad_sequences_file_names_the_line(trained, tmp_path, monkeypatch, content, message):
+    (tmp_path / "bad.txt").write_text(content)
+    monkeypatch.chdir(tmp_path)
+    r = invoke("predict", "--model", trained["model_path"], "--sequences", tmp_path / "bad.txt")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"bad.txt, {message}" in r.stderr or f"bad.txt: {message}" in r.stderr, r.stderr
+    assert r.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt"]
 
 
 # ---- predict.check_sequence, parse_sequence, read_sequences ----

@@ -1,5 +1,6 @@
 """What users take away works outside the pipeline: model.keras in plain Keras 3, the SavedModel export
-in plain TensorFlow (processes that never import `pipeline`), a user's own sequences, a quiet CLI."""
+in plain TensorFlow (processes that never import `pipeline`), a quiet CLI. (predict on a user's own
+sequences is tested in tests/test_predict.py.)"""
 import csv
 import json
 import os
@@ -89,37 +90,6 @@ print(json.dumps({{"echo": result["echo"].numpy().tolist(), "confidence": result
     assert run_cli("export", "--model", trained["model_path"], "--out", out).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "tokens.npy"]  # nothing left aside
     assert run_cli("inspect", out).returncode == 0
-
-
-def test_predict_a_users_sequences_file(trained, tmp_path):
-    rng = np.random.default_rng(5)
-    tokens = rng.integers(0, 10, size=(40, 5))
-    lines = ["# my sequences", ""] + [",".join(map(str, t)) for t in tokens[:20]] + \
-            [" ".join(map(str, t)) for t in tokens[20:]]
-    (tmp_path / "mine.txt").write_text("\n".join(lines) + "\n")
-    r = run_cli("predict", "--model", trained["model_path"], "--sequences", tmp_path / "mine.txt", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    out = r.stdout.strip().splitlines()
-    assert len(out) == 40
-    for line, t in zip(out, tokens):
-        assert line.startswith(f"Sequence: {echo.format_sequence(t)} Expected: {t[2]} Predicted: ")
-    right = sum(line.endswith(f"Predicted: {t[2]}") for line, t in zip(out, tokens))
-    assert right >= 38  # the model learned; the lines are its own predictions, not the expected values
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
-
-
-@pytest.mark.parametrize("content, message", [
-    ("1,2,3,4,5\n1,2,3\n", "line 2: has 3 values; the model takes sequences of length 5"),
-    ("1,2,3,4,5\n\n# ok\n1,2,10,4,5\n", "line 4: value 10 is outside [0, 10)"),
-    ("1,2,x,4,5\n", "line 1: '1,2,x,4,5' is not integers separated by commas or spaces"),
-    ("# nothing\n\n", "no sequences"),
-])
-def test_bad_sequences_file_names_the_line(trained, tmp_path, content, message):
-    (tmp_path / "bad.txt").write_text(content)
-    r = run_cli("predict", "--model", trained["model_path"], "--sequences", tmp_path / "bad.txt", cwd=tmp_path)
-    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
-    assert f"bad.txt, {message}" in r.stderr or f"bad.txt: {message}" in r.stderr, r.stderr
-    assert r.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt"]
 
 
 def test_stages_are_quiet_unless_verbose(trained, tmp_path):
