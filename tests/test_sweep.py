@@ -21,7 +21,7 @@ def fake_run(folder, accuracy, epochs, sequences=None, seconds=None):
     (folder / "metrics.json").write_text(json.dumps({"accuracy": accuracy}))
 
 
-@pytest.mark.slow  # as before: sweep.py is not mutated; this one draws summary.png
+@pytest.mark.slow  # as it was (sweep.py is not mutated): draws summary.png, left out of make mutation
 def test_aggregation_over_seeds_keeps_runs_that_did_not_reach_the_target(tmp_path):
     folder = tmp_path / "OUT_INDEX"
     fake_run(folder / "0" / "seed-0", 1.0, 3, 49152, 2.5)
@@ -55,7 +55,7 @@ def test_aggregation_over_seeds_keeps_runs_that_did_not_reach_the_target(tmp_pat
     assert [(r["value"], r["seeds"]) for r in every] == [("0", 3), ("4", 4)]
 
 
-@pytest.mark.slow  # as before
+@pytest.mark.slow  # as it was: sweep.py is not mutated
 def test_missing_run_is_named(tmp_path):
     fake_run(tmp_path / "S" / "1" / "seed-0", 1.0, 1, 100, 1.0)
     with pytest.raises(sweep.BadFile, match="seed-1/train.json: no such file"):
