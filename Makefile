@@ -11,26 +11,35 @@ INSTALLED := $(VENV)/.installed
 LOCK := requirements.lock
 RUN := $(PY) -m pipeline
 
-DATA ?= data/echo.h5
 ART ?= artifacts
 MODEL := $(ART)/model.keras
 METRICS := $(ART)/metrics.json
 PREDICTIONS := $(ART)/predictions.csv
 EXPORT := $(ART)/export
 STAMPS := $(ART)/.params
-DATA_STAMP ?= $(STAMPS)/generate
+DATA_STAMP ?= $(STAMPS)/data
 
 # The parameters Make forwards, as VARIABLE:option, read from their one declaration in pipeline/params.py.
 # Empty means the stage's default (its --help); Make only forwards what is set.
-DATA_PARAMS := $(shell $(PYTHON) tools/make_vars.py pipeline/params.py GENERATE)
+GENERATE_PARAMS := $(shell $(PYTHON) tools/make_vars.py pipeline/params.py GENERATE)
+IMPORT_PARAMS := $(shell $(PYTHON) tools/make_vars.py pipeline/params.py IMPORT)
 TRAIN_PARAMS := $(shell $(PYTHON) tools/make_vars.py pipeline/params.py TRAIN)
 TRAIN_FLAGS ?=
+IMPORT_FLAGS ?=
 var = $(firstword $(subst :, ,$(1)))
-DATA_VARS := $(foreach p,$(DATA_PARAMS),$(call var,$(p)))
-TRAIN_VARS := $(filter-out SEED,$(foreach p,$(TRAIN_PARAMS),$(call var,$(p))))
-$(foreach v,$(DATA_VARS) $(TRAIN_VARS),$(eval $(v) ?=))
+vars = $(foreach p,$(1),$(call var,$(p)))
+$(foreach v,$(sort $(call vars,$(GENERATE_PARAMS) $(IMPORT_PARAMS) $(TRAIN_PARAMS))),$(eval $(v) ?=))
+
+# The data comes from `import` for your own files (TRAIN_FILE, TEST_FILE) or a benchmark preset, else
+# from `generate`. IMPORTED: the presets with an import section in pipeline/config.py (tests/test_params.py).
+IMPORTED := japanese-vowels basic-motions
+SOURCE := $(if $(or $(TRAIN_FILE),$(filter $(PROBLEM),$(IMPORTED))),import,generate)
+DATA_PARAMS := $(if $(filter import,$(SOURCE)),$(IMPORT_PARAMS),$(GENERATE_PARAMS))
+DATA ?= data/$(if $(filter import,$(SOURCE)),$(or $(PROBLEM),own),echo).h5
+DATA_VARS := $(call vars,$(DATA_PARAMS))
+TRAIN_VARS := $(filter-out SEED,$(call vars,$(TRAIN_PARAMS)))
 args = $(foreach p,$(1),$(if $(strip $($(call var,$(p)))),--$(lastword $(subst :, ,$(p))) $(strip $($(call var,$(p))))))
-GENERATE_ARGS := $(strip $(call args,$(DATA_PARAMS)))
+DATA_ARGS := $(strip $(call args,$(DATA_PARAMS)) $(if $(filter import,$(SOURCE)),$(IMPORT_FLAGS)))
 TRAIN_ARGS := $(strip $(call args,$(TRAIN_PARAMS)) $(TRAIN_FLAGS))
 
 # A stamp holds the arguments a stage was run with; it is rewritten only when they change, so a
@@ -38,16 +47,18 @@ TRAIN_ARGS := $(strip $(call args,$(TRAIN_PARAMS)) $(TRAIN_FLAGS))
 # The data's stamp can live elsewhere (DATA_STAMP): runs of a sweep share the data and its stamp.
 stamp = $(shell mkdir -p $(STAMPS) $(dir $(1)) && f=$(1) && a='$(strip $(2))' && \
 	{ [ -f $$f ] && [ "$$(cat $$f)" = "$$a" ] || printf '%s' "$$a" > $$f; })
-$(call stamp,$(DATA_STAMP),$(GENERATE_ARGS))
+$(call stamp,$(DATA_STAMP),$(SOURCE) $(DATA_ARGS))
 $(call stamp,$(STAMPS)/train,$(TRAIN_ARGS))
 
-# The modules each stage's code imports (tests/test_make.py fails when one is missing): a change to
+# The modules each stage's code imports (tests/make/test_make.py fails when one is missing): a change to
 # any of them makes that stage stale.
 CORE_SRC := pipeline/__init__.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
 	pipeline/options.py pipeline/params.py
 MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/model.py pipeline/modelfile.py \
 	pipeline/reader.py
 GENERATE_SRC := pipeline/generate.py $(CORE_SRC)
+IMPORT_SRC := pipeline/importer.py pipeline/sources.py $(CORE_SRC)
+DATA_SRC := $(if $(filter import,$(SOURCE)),$(IMPORT_SRC),$(GENERATE_SRC))
 TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py \
 	pipeline/distributed/__init__.py pipeline/distributed/role.py pipeline/distributed/worker.py $(MODEL_SRC)
 EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py $(MODEL_SRC)
@@ -60,7 +71,8 @@ help: ## List targets and variables (the default goal)
 	@echo "Targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 16
 	@echo "Variables (empty = the stage's default; see 'python -m pipeline <stage> --help'):"
-	@echo "  data:  $(DATA_VARS) (SEED also seeds training)"
+	@echo "  data:  $(call vars,$(GENERATE_PARAMS)) (SEED also seeds training)"
+	@echo "  your own files: $(call vars,$(IMPORT_PARAMS)); IMPORT_FLAGS (any other import option)"
 	@echo "  train: $(TRAIN_VARS)"
 	@echo "         TRAIN_FLAGS (any other train option, e.g. --tensorboard)"
 	@echo "  sweep: PARAM (any data or train variable) VALUES (e.g. \"16 64 256\")"
@@ -68,7 +80,7 @@ help: ## List targets and variables (the default goal)
 
 all: data train evaluate predict ## Run the whole pipeline: generate, train, evaluate, predict
 
-data: $(DATA) ## Generate the HDF5 dataset
+data: $(DATA) ## Generate the HDF5 dataset (or import it: TRAIN_FILE, TEST_FILE or an imported PROBLEM)
 
 train: $(MODEL) ## Train the model (writes model.keras, history.csv, train.json)
 
@@ -82,7 +94,7 @@ inspect: | $(INSTALLED) ## Summarise the dataset and every artifact that exists
 	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(PREDICTIONS) $(EXPORT); do \
 		if [ -e $$f ]; then $(RUN) inspect $$f; echo; fi; done
 
-test: | $(INSTALLED) ## Run the test suite
+test: | $(INSTALLED) $(VENV)/.installed-ts ## Run the test suite (it reads a .ts file: the ts extra too)
 	$(PY) -m pytest -q
 
 lint: | $(INSTALLED) ## Check style (ruff) and the architecture's import contracts (import-linter)
@@ -105,7 +117,8 @@ $(INSTALLED): pyproject.toml $(LOCK)
 	$(VENV)/bin/pip install --quiet --constraint $(LOCK) -e '.[dev]'
 	touch $@
 
-LOCK_COMMAND := uv pip compile pyproject.toml --all-extras --universal --python-version 3.10
+LOCK_COMMAND := uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --prerelease disallow \
+	--fork-strategy requires-python
 lock: | $(INSTALLED) ## Resolve requirements.lock again from pyproject.toml (after changing a dependency)
 	$(VENV)/bin/$(LOCK_COMMAND) --quiet --upgrade -o $(LOCK)
 
@@ -116,8 +129,14 @@ $(TORCH_VENV)/.installed:
 	$(TORCH_VENV)/bin/pip install --quiet --constraint $(LOCK) torch==2.13.0 numpy
 	touch $@
 
-$(DATA): $(DATA_STAMP) $(GENERATE_SRC) | $(INSTALLED)
-	$(RUN) generate --out $@ $(GENERATE_ARGS)
+# .ts files are read by aeon, in the `ts` extra: installed when a preset or a file needs it.
+TS_EXTRA := $(if $(filter $(PROBLEM),$(IMPORTED))$(filter %.ts,$(TRAIN_FILE) $(TEST_FILE) $(VAL_FILE)),$(VENV)/.installed-ts)
+$(DATA): $(DATA_STAMP) $(DATA_SRC) $(TRAIN_FILE) $(TEST_FILE) $(VAL_FILE) | $(INSTALLED) $(TS_EXTRA)
+	$(RUN) $(SOURCE) --out $@ $(DATA_ARGS)
+
+$(VENV)/.installed-ts: $(INSTALLED)
+	$(VENV)/bin/pip install --quiet --constraint $(LOCK) -e '.[ts]'
+	touch $@
 
 $(MODEL): $(DATA) $(STAMPS)/train $(TRAIN_SRC) | $(INSTALLED)
 	$(RUN) train --data $(DATA) --out $@ $(TRAIN_ARGS)
@@ -179,7 +198,7 @@ MUTANTS := pipeline.echo.* pipeline.data.* pipeline.generate.* pipeline.reader.*
 	pipeline.evaluate.* pipeline.predict.* pipeline.params.* $(foreach f,resolve val_batch datasets training_dataset holds_a_batch run_record,\
 	pipeline.train.x_$(f)__mutmut_*)
 
-coverage: | $(INSTALLED) ## Run the suite under coverage, subprocesses included, and print the report
+coverage: | $(INSTALLED) $(VENV)/.installed-ts ## Run the suite under coverage, subprocesses included, and print the report
 	$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest -q -p no:cacheprovider
 	$(PY) -m coverage combine -q

@@ -625,7 +625,7 @@ def train_pair(data, batch_size: int, pairs: int, steps_per_execution: int = 1, 
     fed = {}
     for source in sources:
         keras.utils.set_random_seed(0)
-        net = m.build_model(info.length, info.n_features, 25)
+        net = m.build_model(info.problem, {"units": 25})
         m.compile_model(net, m.make_optimizer("adam", 1e-3), steps_per_execution, jit)
         fed[source] = (net, feeds[source](info, batch_size, 0))
     rates = {source: [] for source in fed}

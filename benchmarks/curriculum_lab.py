@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from pipeline import echo
 from pipeline.curriculum import stage_learning_rate
 from pipeline.model import build_model, chrono_init, compile_model, make_optimizer
 
@@ -84,7 +85,7 @@ def main(argv=None):
     keras.utils.set_random_seed(a.seed)
     rng = np.random.default_rng(a.seed + 1000)
     plan = [int(s) for s in a.stages.split(",") if s] + [a.length]
-    net = build_model(None, 10, a.units, False)
+    net = build_model(echo.problem(None, 10, 0), {"units": a.units, "unroll": False})
     if a.chrono:
         chrono_init(net, a.chrono, a.seed)
     optimizer = make_optimizer("adam", a.lr, 0, a.clipnorm)

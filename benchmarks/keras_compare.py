@@ -40,11 +40,12 @@ NAMES = {"tf_keras": "tf-keras", "keras3": "Keras 3"}
 
 
 def keras3_model(keras):
-    """pipeline.model.build_model(5, 10, 25, keras=keras), written out so as not to import tf-keras."""
+    """pipeline.model.build_model(echo.problem(5, 10, 2), {"units": 25}, keras=keras), written out so as
+    not to import tf-keras."""
     return keras.Sequential([
         keras.Input(shape=(LENGTH, N_FEATURES), name="sequence"),
         keras.layers.LSTM(UNITS, unroll=True, name="lstm"),
-        keras.layers.Dense(N_FEATURES, activation="softmax", name="echo"),
+        keras.layers.Dense(N_FEATURES, activation="softmax", name="label"),
     ], name="vanilla_lstm")
 
 
@@ -54,6 +55,8 @@ def child(which: str, data: str, seed: int, epochs: int) -> dict:
 
     import h5py
     import numpy as np
+
+    from pipeline import echo
 
     if which == "tf_keras":
         from pipeline.backend import keras, tf  # sets TF_USE_LEGACY_KERAS, freezes gc
@@ -102,7 +105,7 @@ def child(which: str, data: str, seed: int, epochs: int) -> dict:
     built = time.perf_counter()
     keras.utils.set_random_seed(seed)
     if which == "tf_keras":
-        net = build_model(LENGTH, N_FEATURES, UNITS, keras=keras)
+        net = build_model(echo.problem(LENGTH, N_FEATURES, 2), {"units": UNITS}, keras=keras)
         compile_model(net, make_optimizer("adam", LEARNING_RATE))  # also builds all variables and metrics
     else:
         net = keras3_model(keras)

@@ -100,7 +100,8 @@ class Curriculum(keras.callbacks.Callback):
         from pipeline.model import compile_model
 
         model = keras.Sequential([keras.Input((None, self.info.n_features)), *self.net.layers], name="curriculum")
-        compile_model(model, self.net.optimizer, self.settings["steps_per_execution"], self.settings["jit"])
+        compile_model(model, self.net.optimizer, self.settings["steps_per_execution"], self.settings["jit"],
+                      self.settings["label_smoothing"])
         return model
 
     def feeds(self, train_ds, val_ds):

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from pipeline import __version__, evaluate, export, generate, inspection, predict, sweep, train
+from pipeline import __version__, evaluate, export, generate, importer, inspection, predict, sweep, train
 from pipeline.distributed import launcher
 
 
@@ -21,8 +21,8 @@ def cli(verbose):
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 
-for command in (generate.cli, train.cli, launcher.cli, evaluate.cli, predict.cli, export.cli, inspection.cli,
-                sweep.cli):
+for command in (generate.cli, importer.cli, train.cli, launcher.cli, evaluate.cli, predict.cli, export.cli,
+                inspection.cli, sweep.cli):
     cli.add_command(command)
 
 

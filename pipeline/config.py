@@ -37,7 +37,11 @@ COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1
 # margin for the sequences the validation split does not hold (reference: test accuracy 0.99996
 # without, 1.0 with one; long, seed 0: 0.998 on 10,000 test sequences after 1.0 on 2,000 validation
 # ones without). long's rows are 10 KB each, longer's 50 KB: their splits stay small.
-_SHORT = {"batch_size": 256, "clipnorm": 0.0, "curriculum": (), "lr_at_length": 0, "chrono": 0, "settle_epochs": 1}
+_SHORT = {"batch_size": 256, "clipnorm": 0.0, "curriculum": (), "lr_at_length": 0, "chrono": 0, "settle_epochs": 1,
+          "dropout": 0.0, "label_smoothing": 0.0, "ema": 0.0, "backwards": False, "stop_at_target": True}
+_BENCHMARK = {**_SHORT, "batch_size": 32, "steps_per_epoch": 0, "learning_rate": {"adam": 0.003, "sgd": 0.1},
+              "settle_epochs": 0, "dropout": 0.3, "label_smoothing": 0.1, "ema": 0.99, "backwards": True,
+              "stop_at_target": False}
 _LONG = {**_SHORT, "steps_per_epoch": 32, "clipnorm": 1.0, "lr_at_length": 160}
 PRESETS = {
     "reference": {
@@ -63,6 +67,15 @@ PRESETS = {
                      "n_train": 32_768, "n_val": 2_000, "n_test": 2_000},
         "train": {**_LONG, "units": 32, "epochs": 100, "learning_rate": {"adam": 0.002, "sgd": 0.5},
                   "curriculum": (5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560), "chrono": 5000},
+    },
+    # Benchmarks of the UEA archive that come with aeon (the `ts` extra), imported, not generated.
+    "japanese-vowels": {
+        "import": {"dataset": "JapaneseVowels"},
+        "train": {**_BENCHMARK, "units": 128, "epochs": 80},
+    },
+    "basic-motions": {
+        "import": {"dataset": "BasicMotions"},
+        "train": {**_BENCHMARK, "units": 128, "epochs": 80},
     },
 }
 DEFAULT_PROBLEM = "reference"

@@ -1,42 +1,52 @@
 """The HDF5 dataset contract, shared by every stage (NumPy and h5py only).
 
-Layout of one file:
-    /            attributes: the generation parameters, format_version, unit_rows, content_hash
-    /{split}/X   (N, length, n_features) uint8 one-hot inputs, chunked along N
-    /{split}/y   (N, n_features) uint8 one-hot labels; each dataset carries its own sha256
-for split in train, val, test.
+Layout of one file, for split in train, val, test:
+    /{split}/X        (N, length, n_features) inputs, chunked along N: uint8 one-hot tokens (kind
+                      "tokens") or float32 values (kind "features")
+    /{split}/y        (N, n_classes) uint8 one-hot labels
+    /{split}/lengths  (N,) int32, the real steps of each sequence; only when lengths vary. The steps
+                      after them are padding: pad_value in every feature (all zeros for tokens)
+    /                 attributes: kind, length (the longest), n_features, n_classes, classes (the
+                      label names, JSON), pad_value, seed, the split sizes, problem, format_version,
+                      unit_rows, content_hash and how it was made; out_index for the echo problem
+                      (its label is the input at that step); feature_mean and feature_std of the
+                      training split's real steps for kind "features" (the model standardises with them)
 
-Content hash: each dataset is hashed in units of `unit_rows` rows (sha256 of each unit's tokens, the
-values its one-hot rows encode, then sha256 of those digests in order); content_hash is the sha256 of
-the "split/name:digest" lines. It depends only on the data, never on chunking or how the file was
-written. Hashing tokens rather than one-hot bytes reads n_features times fewer bytes; verify checks
-that every row is one-hot, so equal digests still mean equal bytes.
+Content hash: each dataset is hashed in units of `unit_rows` rows (sha256 of each unit, then sha256 of
+those digests in order); content_hash is the sha256 of the "split/name:digest" lines. It depends only
+on the data, never on chunking or how the file was written. A unit of one-hot rows is hashed by its
+tokens (n_features times fewer bytes to hash; verify checks that every real step is one-hot and every
+padded step zero, so equal digests still mean equal bytes); other arrays by their bytes.
 """
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from pipeline import config, echo
+from pipeline import __version__, config, echo
 from pipeline.files import BadFile, existing_file
 
-FORMAT_VERSION = 2  # 2: digests of tokens instead of one-hot bytes
+FORMAT_VERSION = 3  # 3: kinds, classes and variable lengths; 2: echo only
 SPLITS = ("train", "val", "test")
 ARRAYS = ("X", "y")
-PARAMS = ("length", "n_features", "out_index", "seed", "n_train", "n_val", "n_test")
+KINDS = {"tokens": np.uint8, "features": np.float32}
+REQUIRED = ("format_version", "kind", "length", "n_features", "n_classes", "classes", "pad_value", "seed",
+            "n_train", "n_val", "n_test", "content_hash", "unit_rows")
+PARAMS = ("length", "n_features", "out_index", "seed", "n_train", "n_val", "n_test")  # echo's, as generate takes them
 
 
-def sample_bytes(length: int, n_features: int) -> int:
-    """Bytes of one stored sample: its one-hot sequence and its one-hot label."""
-    return (length + 1) * n_features
+def sample_bytes(length: int, n_features: int, itemsize: int = 1) -> int:
+    """Bytes of one stored sample: its sequence and its one-hot label (about; labels are counted as inputs)."""
+    return (length + 1) * n_features * itemsize
 
 
-def power_of_two_rows(budget: int, length: int, n_features: int, most: int) -> int:
+def power_of_two_rows(budget: int, length: int, n_features: int, most: int, itemsize: int = 1) -> int:
     """The largest power of two up to `most` (at least 1) whose samples fit in `budget` bytes."""
     rows = most
-    while rows > 1 and rows * sample_bytes(length, n_features) > budget:
+    while rows > 1 and rows * sample_bytes(length, n_features, itemsize) > budget:
         rows >>= 1
     return rows
 
@@ -47,9 +57,9 @@ def forward_batch(most: int, length: int, n_features: int) -> int:
     return power_of_two_rows(config.FORWARD_BYTES // 4, length, n_features, most)
 
 
-def unit_rows(length: int, n_features: int) -> int:
-    """Rows per generation and hashing unit."""
-    return power_of_two_rows(config.UNIT_BYTES, length, n_features, most=1 << 16)
+def unit_rows(length: int, n_features: int, itemsize: int = 1) -> int:
+    """Rows per writing and hashing unit."""
+    return power_of_two_rows(config.UNIT_BYTES, length, n_features, most=1 << 16, itemsize=itemsize)
 
 
 def h5_reader(path) -> h5py.File:
@@ -63,11 +73,8 @@ def token_digest(tokens: np.ndarray, n_features: int) -> bytes:
     return hashlib.sha256(tokens.data).digest()
 
 
-def unit_digest(unit: np.ndarray) -> bytes | None:
-    """Digest of a unit of stored one-hot rows; None if a row is not one-hot."""
-    if not echo.is_one_hot(unit):
-        return None
-    return token_digest(echo.decode(unit), unit.shape[-1])
+def bytes_digest(array: np.ndarray) -> bytes:
+    return hashlib.sha256(np.ascontiguousarray(array).data).digest()
 
 
 def top_digest(unit_digests) -> str:
@@ -84,26 +91,75 @@ def combine_digests(digests: dict) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
+def storage_attrs(unit_rows: int, chunk_rows: int, compression: str, content_hash: str) -> dict:
+    """The attributes of how a file was written, by `generate` or `import`."""
+    return {"format_version": FORMAT_VERSION, "unit_rows": unit_rows, "chunk_rows": chunk_rows,
+            "compression": compression, "content_hash": content_hash,
+            "hash_algorithm": "sha256 of per-unit sha256 digests (see pipeline/data.py)",
+            "generator": f"echo-pipeline {__version__}",
+            "created_with": json.dumps({"numpy": np.__version__, "h5py": h5py.__version__,
+                                        "hdf5": h5py.version.hdf5_version})}
+
+
+def steps_mask(lengths, rows: int, length: int) -> np.ndarray:
+    """(rows, length) bool: True at each row's real steps (all of them when lengths is None)."""
+    if lengths is None:
+        return np.ones((rows, length), bool)
+    return np.arange(length) < np.asarray(lengths)[:, None]
+
+
 @dataclass
 class DatasetInfo:
     path: Path
-    length: int
+    kind: str  # "tokens" (one-hot uint8) or "features" (float32)
+    length: int  # steps of the longest sequence; shorter ones are padded to it
     n_features: int
-    out_index: int
-    seed: int
+    n_classes: int
+    classes: list  # the label names, class i is classes[i]
     rows: dict  # split -> number of sequences
     content_hash: str
     attrs: dict = field(default_factory=dict)
 
     @property
+    def variable(self) -> bool:
+        """Whether lengths vary: the file stores them, and padding is masked."""
+        return bool(self.attrs.get("variable_length"))
+
+    @property
+    def pad_value(self) -> float:
+        return float(self.attrs["pad_value"])
+
+    @property
+    def out_index(self) -> int | None:
+        """The echo problem's position (its label is the input there), or None for other problems."""
+        return None if self.attrs.get("out_index") is None else int(self.attrs["out_index"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.attrs["seed"])
+
+    @property
+    def itemsize(self) -> int:
+        return np.dtype(KINDS[self.kind]).itemsize
+
+    @property
     def params(self) -> dict:
-        """The generation parameters, as stored."""
-        return {k: self.attrs[k] for k in PARAMS}
+        """How the data was made, as stored: generate's parameters, or import's."""
+        keys = PARAMS if self.out_index is not None else ("source", "format", "seed", "n_train", "n_val", "n_test")
+        return {k: self.attrs[k] for k in keys if k in self.attrs}
 
     @property
     def problem(self) -> dict:
-        """What a model trained on this data depends on."""
-        return {"length": self.length, "n_features": self.n_features, "out_index": self.out_index}
+        """What a model trained on this data depends on: its inputs, their padding and scaling, its classes."""
+        problem = {"kind": self.kind, "length": self.length, "n_features": self.n_features,
+                   "n_classes": self.n_classes, "classes": list(self.classes), "variable": self.variable,
+                   "pad_value": self.pad_value}
+        if self.out_index is not None:
+            problem["out_index"] = self.out_index
+        if self.kind == "features":
+            problem["feature_mean"] = list(self.attrs["feature_mean"])
+            problem["feature_std"] = list(self.attrs["feature_std"])
+        return problem
 
     @property
     def provenance(self) -> dict:
@@ -113,6 +169,8 @@ class DatasetInfo:
 
 
 def _attr(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -140,78 +198,132 @@ def describe(path) -> DatasetInfo:
         return _validate(p, f)
 
 
+def _header(bad, attrs: dict) -> list:
+    """Check the attributes every file has; returns the class names."""
+    missing = [k for k in REQUIRED if k not in attrs]
+    if "format_version" in attrs and attrs["format_version"] != FORMAT_VERSION:
+        raise bad(f"format_version {attrs['format_version']}, expected {FORMAT_VERSION}; make it again "
+                  "('generate' or 'import')")
+    if missing:
+        raise bad(f"missing attribute(s) {', '.join(missing)}; not made by 'generate' or 'import'?")
+    kind, length, n_features = attrs["kind"], int(attrs["length"]), int(attrs["n_features"])
+    if kind not in KINDS:
+        raise bad(f"unknown kind {kind!r} (expected {' or '.join(KINDS)})")
+    if length < 1 or n_features < 1:
+        raise bad(f"inconsistent attributes length={length} n_features={n_features}")
+    try:
+        classes = json.loads(attrs["classes"])
+    except (TypeError, ValueError):
+        classes = None
+    if not isinstance(classes, list) or len(classes) != int(attrs["n_classes"]) or len(classes) < 2:
+        raise bad(f"attribute classes ({str(attrs['classes'])[:60]}) is not a list of n_classes="
+                  f"{attrs['n_classes']} names, two or more")
+    out_index = attrs.get("out_index")
+    if out_index is not None and not 0 <= int(out_index) < length:
+        raise bad(f"inconsistent attributes length={length} out_index={out_index}")
+    return classes
+
+
 def _validate(p: Path, f: h5py.File) -> DatasetInfo:
     def bad(msg):
         return BadFile(f"dataset {p}: {msg}")
 
     attrs = {k: _attr(v) for k, v in f.attrs.items()}
-    missing = [k for k in (*PARAMS, "format_version", "content_hash", "unit_rows") if k not in attrs]
-    if missing:
-        raise bad(f"missing attribute(s) {', '.join(missing)}; not made by 'generate'?")
-    if attrs["format_version"] != FORMAT_VERSION:
-        raise bad(f"format_version {attrs['format_version']}, expected {FORMAT_VERSION}; run 'generate' again")
-    length, n_features, out_index = (int(attrs[k]) for k in ("length", "n_features", "out_index"))
-    if length < 1 or n_features < 2 or not 0 <= out_index < length:
-        raise bad(f"inconsistent attributes length={length} n_features={n_features} out_index={out_index}")
+    classes = _header(bad, attrs)
+    kind, length, n_features = attrs["kind"], int(attrs["length"]), int(attrs["n_features"])
     rows = {}
     for split in SPLITS:
         if split not in f or not isinstance(f[split], h5py.Group):
             raise bad(f"missing group '{split}'")
-        for name in ARRAYS:
+        names = (*ARRAYS, "lengths") if attrs.get("variable_length") else ARRAYS
+        for name in names:
             if name not in f[split] or not isinstance(f[split][name], h5py.Dataset):
                 raise bad(f"missing dataset '{split}/{name}'")
         X, y = f[split]["X"], f[split]["y"]
         if X.shape[1:] != (length, n_features):
             raise bad(f"'{split}/X' has shape {X.shape}, expected (N, {length}, {n_features})")
-        if y.shape[1:] != (n_features,) or y.ndim != 2:
-            raise bad(f"'{split}/y' has shape {y.shape}, expected (N, {n_features})")
-        if X.dtype != np.uint8 or y.dtype != np.uint8:
-            raise bad(f"'{split}' arrays must be uint8, found X {X.dtype}, y {y.dtype}")
-        if len(X) != len(y):
-            raise bad(f"'{split}/X' has {len(X)} rows but '{split}/y' has {len(y)}")
+        if y.shape[1:] != (len(classes),) or y.ndim != 2:
+            raise bad(f"'{split}/y' has shape {y.shape}, expected (N, {len(classes)})")
+        if X.dtype != KINDS[kind] or y.dtype != np.uint8:
+            raise bad(f"'{split}' arrays must be X {np.dtype(KINDS[kind])} and y uint8 for kind {kind}, "
+                      f"found X {X.dtype}, y {y.dtype}")
+        lengths = f[split]["lengths"] if "lengths" in names else None
+        if len(X) != len(y) or (lengths is not None and len(lengths) != len(X)):
+            raise bad(f"'{split}/X' has {len(X)} rows but '{split}/y' has {len(y)}"
+                      + (f" and '{split}/lengths' {len(lengths)}" if lengths is not None else ""))
         if len(X) != attrs[f"n_{split}"]:
             raise bad(f"'{split}' has {len(X)} rows, attribute n_{split} says {attrs[f'n_{split}']}")
         if len(X) < 1:
             raise bad(f"'{split}' is empty")
-        _check_sample(bad, split, X, y, out_index)
+        _check_sample(bad, split, (X, y, lengths), attrs)
         rows[split] = len(X)
-    return DatasetInfo(p, length, n_features, out_index, int(attrs["seed"]), rows,
-                       str(attrs["content_hash"]), attrs)
+    return DatasetInfo(p, kind, length, n_features, len(classes), classes, rows, str(attrs["content_hash"]), attrs)
 
 
-def _check_sample(bad, split, X, y, out_index, rows=1024):
-    """Read the first and last rows of a split: catches truncation, non-one-hot data and wrong labels."""
+def _check_sample(bad, split, arrays, attrs, rows=1024):
+    """Read the first and last rows of a split: catches truncation, malformed rows and wrong labels."""
+    X, y, lengths = arrays
     n = len(X)
     for start in sorted({0, max(0, n - rows)}):
         stop = min(n, start + rows)
         try:
             xb, yb = X[start:stop], y[start:stop]
+            lb = None if lengths is None else lengths[start:stop]
         except OSError as e:
             raise bad(f"cannot read '{split}' rows {start}-{stop} (truncated or corrupt: {_short(e)})") from None
-        if not echo.is_one_hot(xb):
-            raise bad(f"'{split}/X' rows {start}-{stop} are not one-hot")
-        if not echo.is_one_hot(yb):
-            raise bad(f"'{split}/y' rows {start}-{stop} are not one-hot")
-        if not (echo.decode(yb) == echo.decode(xb[:, out_index])).all():
-            raise bad(f"'{split}/y' rows {start}-{stop} are not the input at out_index {out_index}")
+        problem = rows_problem(xb, yb, lb, attrs)
+        if problem:
+            raise bad(f"'{split}/{problem[0]}' rows {start}-{stop} {problem[1]}")
+
+
+def rows_problem(X, y, lengths, attrs) -> tuple | None:
+    """What is wrong with stored rows, as (array name, why), or None: labels one-hot, lengths in range,
+    real steps one-hot (tokens) or finite (features), padded steps pad_value, the echo's label."""
+    if lengths is not None and not ((lengths >= 1) & (lengths <= X.shape[1])).all():
+        return "lengths", f"are not in [1, {X.shape[1]}]"
+    if not echo.is_one_hot(y):
+        return "y", "are not one-hot"
+    real = steps_mask(lengths, len(X), X.shape[1])
+    if attrs["kind"] == "tokens":
+        if not echo.is_one_hot(X[real]):
+            return "X", "are not one-hot"
+    elif not np.isfinite(X[real]).all():
+        return "X", "hold values that are not finite numbers"
+    if (X[~real] != attrs["pad_value"]).any():
+        return "X", f"are not padded with {attrs['pad_value']} after their lengths"
+    out_index = attrs.get("out_index")
+    if out_index is not None and not (echo.decode(y) == echo.decode(X[:, int(out_index)])).all():
+        return "y", f"are not the input at out_index {out_index}"
+    return None
+
+
+def unit_digest(name: str, unit: np.ndarray, kind: str, n_features: int) -> bytes:
+    """Digest of a unit of a stored array: one-hot arrays by their tokens, others by their bytes."""
+    if name == "y" or (name == "X" and kind == "tokens"):
+        return token_digest(echo.decode(unit), unit.shape[-1] if name == "y" else n_features)
+    return bytes_digest(unit)
 
 
 def compute_digests(path) -> dict:
-    """Recompute every dataset's digest from the stored bytes (reads the whole file, unit by unit)."""
+    """Recompute every dataset's digest from the stored bytes (reads the whole file, unit by unit),
+    checking each unit's rows as describe() checks a sample."""
     out = {}
     with open_h5(path) as f:
-        step = int(f.attrs["unit_rows"])
+        attrs = {k: _attr(v) for k, v in f.attrs.items()}
+        step, kind, n_features = int(attrs["unit_rows"]), attrs["kind"], int(attrs["n_features"])
         for split in SPLITS:
-            for name in ARRAYS:
-                d = f[split][name]
-                digests = []
-                for start in range(0, len(d), step):
-                    digest = unit_digest(d[start:start + step])
-                    if digest is None:
-                        raise BadFile(f"dataset {path}: '{split}/{name}' rows {start}-{min(start + step, len(d))} "
-                                      "are not one-hot (corrupt)")
-                    digests.append(digest)
-                out[f"{split}/{name}"] = top_digest(digests)
+            group = f[split]
+            names = [n for n in (*ARRAYS, "lengths") if n in group]
+            digests = {name: [] for name in names}
+            for start in range(0, len(group["X"]), step):
+                units = {name: group[name][start:start + step] for name in names}
+                problem = rows_problem(units["X"], units["y"], units.get("lengths"), attrs)
+                if problem:
+                    raise BadFile(f"dataset {path}: '{split}/{problem[0]}' rows {start}-"
+                                  f"{start + len(units['X'])} {problem[1]} (corrupt)")
+                for name in names:
+                    digests[name].append(unit_digest(name, units[name], kind, n_features))
+            out.update({f"{split}/{name}": top_digest(d) for name, d in digests.items()})
     return out
 
 

@@ -62,6 +62,18 @@ def is_one_hot(rows: np.ndarray) -> bool:
     return bool(((rows == 0) | (rows == 1)).all() and (rows.sum(axis=-1, dtype=np.int64) == 1).all())
 
 
+def class_names(n_features: int) -> list:
+    """The echo's classes: the values themselves, as text."""
+    return [str(i) for i in range(n_features)]
+
+
+def problem(length: int | None, n_features: int, out_index: int) -> dict:
+    """The echo problem as data.DatasetInfo.problem describes a dataset's: fixed-length one-hot tokens,
+    the values themselves as classes."""
+    return {"kind": "tokens", "length": length, "n_features": n_features, "n_classes": n_features,
+            "classes": class_names(n_features), "variable": False, "pad_value": 0.0, "out_index": out_index}
+
+
 def format_sequence(tokens, most: int = 20) -> str:
     """The book's way of printing a sequence: [7, 0, 2, 6, 7]; over `most` values, the first and last
     few around a count of those left out: [7, 0, 2, ... 990 more ..., 4, 1]."""

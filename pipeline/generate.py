@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from pipeline import __version__, config, data, echo
+from pipeline import config, data, echo
 from pipeline import params as declared
 from pipeline.files import BadFile, atomic_output, background_sync, size_text, writable_target
 
@@ -90,18 +90,9 @@ def write_dataset(path, params: dict, *, chunk_rows: int, compression: str,
                 digests[f"{split}/{name}"] = top
         content_hash = data.combine_digests(digests)
         f.attrs.update({k: params[k] for k in data.PARAMS})
-        f.attrs.update({
-            "problem": params.get("problem", ""),
-            "format_version": data.FORMAT_VERSION,
-            "unit_rows": step,
-            "chunk_rows": chunk_rows,
-            "compression": compression,
-            "content_hash": content_hash,
-            "hash_algorithm": "sha256 of per-unit sha256 digests (see pipeline/data.py)",
-            "generator": f"echo-pipeline {__version__}",
-            "created_with": json.dumps({"numpy": np.__version__, "h5py": h5py.__version__,
-                                        "hdf5": h5py.version.hdf5_version}),
-        })
+        f.attrs.update({"kind": "tokens", "n_classes": n_features, "pad_value": 0.0,
+                        "classes": json.dumps(echo.class_names(n_features)), "problem": params.get("problem", ""),
+                        **data.storage_attrs(step, chunk_rows, compression, content_hash)})
     return content_hash
 
 

@@ -22,10 +22,12 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
     info = data.describe(path)
     a = info.attrs
+    echo_at = "" if info.out_index is None else f", echo of step {info.out_index}"
     lines = [f"dataset {path}",
-             f"  problem: length {info.length}, n_features {info.n_features}, out_index {info.out_index}"
-             f" ({a.get('problem') or 'custom'})",
-             f"  seed {info.seed}, format_version {a['format_version']}, generator {a.get('generator', '?')}",
+             f"  problem: {info.kind}, length {info.length}{' (longest)' if info.variable else ''}, "
+             f"n_features {info.n_features}, {info.n_classes} classes{echo_at} ({a.get('problem') or 'custom'})",
+             f"  seed {info.seed}, format_version {a['format_version']}, generator {a.get('generator', '?')}"
+             + (f", from {a['source']} ({a.get('format')})" if a.get("source") else ""),
              f"  content_hash {info.content_hash}" + ("  (verified)" if verify and data.verify(path) else ""),
              f"  storage: chunk_rows {a.get('chunk_rows')}, compression {a.get('compression')}, "
              f"unit_rows {a['unit_rows']}, {Path(path).stat().st_size / 1e6:,.1f} MB on disk"]
@@ -33,15 +35,29 @@ def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
         for split in data.SPLITS:
             X, y = f[split]["X"], f[split]["y"]
             lines.append(f"  {split:5s} X {X.shape} {X.dtype} chunks {X.chunks}   y {y.shape} {y.dtype}")
-        counts = label_counts(f["train"]["y"])
-        share = counts / counts.sum()
-        lines.append(f"  train label balance: min {share.min():.4f}, max {share.max():.4f} "
-                     f"(uniform {1 / len(counts):.4f}); counts {counts.tolist() if len(counts) <= 10 else '...'}")
+        lines += _balance(info, label_counts(f["train"]["y"]))
+        if info.variable:
+            lines.append("  lengths: " + "; ".join(_lengths(split, f[split]["lengths"][:]) for split in data.SPLITS))
         lines.append(f"  first {rows} train rows:")
         X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
-        for tokens, label in zip(echo.decode(X), echo.decode(y)):
-            lines.append(f"    {echo.format_sequence(tokens)} -> {int(label)}")
+        lengths = f["train"]["lengths"][:rows] if info.variable else [info.length] * len(X)
+        for x, n, label in zip(X, lengths, echo.decode(y)):
+            shown = echo.format_sequence(echo.decode(x[:n])) if info.kind == "tokens" else \
+                f"{n} steps, first {np.array2string(x[0], precision=3, threshold=6, max_line_width=200)}"
+            lines.append(f"    {shown} -> {info.classes[label]}")
     return "\n".join(lines)
+
+
+def _balance(info, counts) -> list:
+    share = counts / counts.sum()
+    listed = ", ".join(f"{name} {n:,}" for name, n in zip(info.classes, counts.tolist()))
+    return [f"  train label balance: min {share.min():.4f}, max {share.max():.4f} (uniform {1 / len(counts):.4f})"
+            + (f"; counts {listed}" if len(counts) <= 20 else "")]
+
+
+def _lengths(split: str, lengths) -> str:
+    """A split's distribution of sequence lengths, as min / median / max."""
+    return f"{split} {int(lengths.min())}-{int(np.median(lengths))}-{int(lengths.max())} (min-median-max)"
 
 
 def label_counts(y) -> np.ndarray:

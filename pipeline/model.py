@@ -1,4 +1,4 @@
-"""The vanilla LSTM: LSTM(units) -> Dense(n_features, softmax), and how it is saved and loaded."""
+"""The vanilla LSTM: LSTM(units) -> Dense(n_classes, softmax), and how it is saved and loaded."""
 from pathlib import Path
 
 import numpy as np
@@ -7,19 +7,42 @@ from pipeline import modelfile
 from pipeline.backend import keras, keras3, tf
 from pipeline.files import BadFile
 
+_tf_keras = keras  # build_model's default; Keras 3 is asked for by passing backend.keras3()
+
 UNROLL_MAX_LENGTH = 32  # unrolling pays for short sequences only; long ones keep the while loop
 
 
-def build_model(length: int, n_features: int, units: int, unroll: bool | None = None, keras=keras):
-    """The reference model: 4 * units * (n_features + units + 1) + (units + 1) * n_features weights, in
-    tf-keras or (keras=backend.keras3()) in Keras 3; both keep the LSTM's weights in the same layout."""
+class _Standardise(keras.layers.Normalization):
+    """tf-keras' Normalization, passing the padding mask on (tf-keras' own drops it; Keras 3's, which
+    the saved model uses, passes it on): training then skips padded steps as the saved model does."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+
+def build_model(problem: dict, params: dict, keras=keras):
+    """LSTM(units) -> Dense(n_classes, softmax) over the problem's inputs (data.DatasetInfo.problem), in
+    tf-keras or (keras=backend.keras3()) in Keras 3; both keep the LSTM's weights in the same layout.
+    Padding is masked when lengths vary, and real-valued features are standardised with the training
+    split's statistics, both inside the model: it takes raw, padded values. params: units, and
+    optionally unroll (None: for short sequences), dropout (of the LSTM's inputs, while training) and
+    backwards (read each sequence from its last step). The echo problem's model is
+    4 * units * (n_features + units + 1) + (units + 1) * n_features weights, nothing more."""
+    length, unroll = problem["length"], params.get("unroll")
     if unroll is None:
-        unroll = length <= UNROLL_MAX_LENGTH
-    return keras.Sequential([
-        keras.Input(shape=(length, n_features), name="sequence"),
-        keras.layers.LSTM(units, unroll=unroll, name="lstm"),
-        keras.layers.Dense(n_features, activation="softmax", name="echo"),
-    ], name="vanilla_lstm")
+        unroll = length is not None and length <= UNROLL_MAX_LENGTH
+    layers = [keras.Input(shape=(length, problem["n_features"]), name="sequence")]
+    if problem.get("variable"):
+        layers.append(keras.layers.Masking(mask_value=problem["pad_value"], name="padding"))
+    if problem["kind"] == "features":
+        standardise = _Standardise if keras is _tf_keras else keras.layers.Normalization
+        layers.append(standardise(mean=problem["feature_mean"], variance=np.square(problem["feature_std"]),
+                                  name="standardise"))
+    layers += [keras.layers.LSTM(params["units"], unroll=unroll, dropout=params.get("dropout") or 0.0,
+                                 go_backwards=bool(params.get("backwards")), name="lstm"),
+               keras.layers.Dense(problem["n_classes"], activation="softmax", name="label")]
+    return keras.Sequential(layers, name="vanilla_lstm")
 
 
 def chrono_init(net, horizon: int, seed: int) -> None:
@@ -35,34 +58,47 @@ def chrono_init(net, horizon: int, seed: int) -> None:
     lstm.set_weights([kernel, recurrent, bias])
 
 
-def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0, clipnorm: float | None = None):
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0, clipnorm: float | None = None,
+                   ema: float = 0.0):
     """Adam or SGD from tf-keras' fused-kernel optimizers: one op per variable per step, which traces
-    and runs faster on CPU than the newer Python-level optimizers (docs/performance.md)."""
+    and runs faster on CPU than the newer Python-level optimizers (docs/performance.md). With ema > 0,
+    the newer ones, which keep an exponential moving average of the weights (that momentum) and end
+    fit with it: the fused ones cannot."""
     kw = {"clipnorm": clipnorm} if clipnorm else {}
+    if ema:
+        kw.update(use_ema=True, ema_momentum=ema)
+        family = keras.optimizers
+    else:
+        family = keras.optimizers.legacy
     if name == "adam":
-        return keras.optimizers.legacy.Adam(learning_rate, **kw)
-    return keras.optimizers.legacy.SGD(learning_rate, momentum=momentum, **kw)
+        return family.Adam(learning_rate, **kw)
+    return family.SGD(learning_rate, momentum=momentum, **kw)
 
 
-def compile_model(model, optimizer, steps_per_execution: int = 1, jit_compile: bool = False) -> None:
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+def compile_model(model, optimizer, steps_per_execution: int = 1, jit_compile: bool = False,
+                  label_smoothing: float = 0.0) -> None:
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if label_smoothing else \
+        "categorical_crossentropy"
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], steps_per_execution=steps_per_execution,
+                  jit_compile=jit_compile)
     # Create the optimizer slots and metric variables now: variables created inside fit's first
     # step make TensorFlow trace the train function twice (about 0.6 s here).
-    optimizer._create_all_weights(model.trainable_variables)
+    if hasattr(optimizer, "_create_all_weights"):
+        optimizer._create_all_weights(model.trainable_variables)
+    else:
+        optimizer.build(model.trainable_variables)
     probe = tf.zeros((1, *(d or 1 for d in model.input_shape[1:])))  # any length: 1 step
     y_pred = model(probe)
     model.compiled_loss.build(y_pred)
     model.compiled_metrics.build(y_pred, tf.zeros_like(y_pred))
 
 
-def portable_model(net, params: dict):
+def portable_model(net, metadata: dict):
     """A Keras 3 copy of a trained tf-keras model, compiled as it was: the Keras of a user's
     `pip install tensorflow` cannot read tf-keras files, nor tf-keras Keras 3's (docs/keras.md)."""
     keras_3 = keras3()
-    length, n_features = net.input_shape[1:]
-    lstm = net.get_layer("lstm")
-    copy = build_model(length, n_features, lstm.units, lstm.unroll, keras=keras_3)
+    params, lstm = metadata["params"], net.get_layer("lstm")
+    copy = build_model(metadata["dataset"]["problem"], {**params, "unroll": lstm.unroll}, keras=keras_3)
     copy.set_weights(net.get_weights())
     settings = {"learning_rate": params["learning_rate"], "clipnorm": params["clipnorm"] or None}
     if params["optimizer"] == "sgd":
@@ -77,7 +113,7 @@ def save_model(net, path, metadata: dict) -> None:
     """Save to the file `path` in Keras 3's .keras format with the metadata inside (callers write to a
     temporary file and publish it: files.atomic_output)."""
     path = Path(path)
-    portable_model(net, metadata["params"]).save(path)
+    portable_model(net, metadata).save(path)
     modelfile.add_metadata(path, metadata)
 
 

@@ -42,12 +42,21 @@ def add_metadata(path: Path, metadata: dict) -> None:
 
 
 def check_compatible(model_path, metadata: dict, info) -> None:
-    """Refuse a model whose problem (length, n_features, out_index) differs from the dataset's."""
+    """Refuse a model whose problem (its inputs, their padding, its classes; for the echo problem its
+    position) differs from the dataset's; the message names what differs. The model standardises with
+    its own training statistics, so those may differ."""
     trained = metadata.get("dataset", {}).get("problem", {})
-    if trained != info.problem:
-        raise BadFile(f"model {model_path} was trained on problem {_fmt(trained)} but dataset {info.path} "
-                      f"holds {_fmt(info.problem)}")
+    differ = [k for k in sorted(set(trained) | set(info.problem)) if k not in ("feature_mean", "feature_std")
+              and trained.get(k) != info.problem.get(k)]
+    if differ:
+        raise BadFile(f"model {model_path} was trained on a problem with {_fmt(trained, differ)} but dataset "
+                      f"{info.path} holds {_fmt(info.problem, differ)}")
 
 
-def _fmt(problem: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in problem.items()) or "(unknown)"
+def _fmt(problem: dict, keys) -> str:
+    return ", ".join(f"{k}={_short(problem.get(k))}" for k in keys)
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -48,9 +48,10 @@ def _curriculum(text):
 
 
 GENERATE = (
-    Param("problem", click.Choice(list(config.PRESETS)), "Problem preset: " + ", ".join(
-        f"{name} ({p['generate']['length']} x {p['generate']['n_features']})" for name, p in config.PRESETS.items())
-        + ".", default=config.DEFAULT_PROBLEM, make="PROBLEM"),
+    Param("problem", click.Choice([name for name, p in config.PRESETS.items() if "generate" in p]),
+          "Problem preset: " + ", ".join(f"{name} ({p['generate']['length']} x {p['generate']['n_features']})"
+                                         for name, p in config.PRESETS.items() if "generate" in p) + ".",
+          default=config.DEFAULT_PROBLEM, make="PROBLEM"),
     Param("length", click.IntRange(min=1), "Sequence length (time steps).", make="LENGTH"),
     Param("n_features", click.IntRange(min=2), "Number of distinct values (one-hot width).", make="N_FEATURES"),
     Param("out_index", click.IntRange(min=0), "Position echoed as the label, in [0, length).", make="OUT_INDEX"),
@@ -62,6 +63,28 @@ GENERATE = (
     Param("compression", click.Choice(list(config.COMPRESSION)), "HDF5 filter; uncompressed is fastest to write "
           "and read.", default="none"),
     Param("workers", click.IntRange(1, 64), "Threads making rows while the main thread writes.", default=2),
+)
+
+IMPORT = (
+    Param("problem", click.Choice([name for name, p in config.PRESETS.items() if "import" in p]), "A benchmark "
+          "that comes with the `ts` extra, instead of your files.", default=None, make="PROBLEM"),
+    Param("train_file", click.Path(dir_okay=False), "Your training sequences (text/CSV, .npz or .ts).", default=None,
+          make="TRAIN_FILE"),
+    Param("test_file", click.Path(dir_okay=False), "Your test sequences, the same format.", default=None,
+          make="TEST_FILE"),
+    Param("val_file", click.Path(dir_okay=False), "Your validation sequences; without them, --n-val training "
+          "sequences are carved out by --seed.", default=None, make="VAL_FILE"),
+    Param("n_val", click.IntRange(min=1), "Training sequences carved out for validation.  [default: a tenth]",
+          default=None, make="N_VAL"),
+    Param("seed", SEED, "Seed of the validation carve (and, through Make, of training).", default=0, make="SEED"),
+    Param("format", click.Choice(["auto", "text", "npz", "ts"]), "The files' format; auto: from their names "
+          "(.csv .txt .tsv, .npz, .ts).", default="auto"),
+    Param("kind", click.Choice(["auto", "tokens", "features"]), "tokens: whole numbers, stored one-hot; features: "
+          "real values; auto: tokens when every value is a whole number >= 0, one per step.", default="auto"),
+    Param("n_features", click.IntRange(min=1), "Tokens: how many values there are, [0, N).  [default: the "
+          "largest seen + 1]", default=None),
+    Param("classes", str, "The label names, in order, separated by commas; a label not among them is refused.  "
+          "[default: the training labels, sorted]", default=None),
 )
 
 TRAIN = (
@@ -86,11 +109,18 @@ TRAIN = (
           make="LR_AT_LENGTH"),
     Param("chrono", click.IntRange(min=0), "Chrono initialisation of the gate biases for lags of up to this "
           "many steps (Tallec & Ollivier, 2018); 0 = Keras' initialisation.", make="CHRONO"),
+    Param("dropout", FiniteFloat(min=0, max=1, max_open=True), "Dropout of the LSTM's inputs while training, in "
+          "[0, 1); 0 = none.", make="DROPOUT"),
+    Param("label_smoothing", FiniteFloat(min=0, max=1, max_open=True), "Label smoothing of the loss, in [0, 1); "
+          "0 = none.", make="LABEL_SMOOTHING"),
+    Param("ema", FiniteFloat(min=0, max=1, max_open=True), "Keep an exponential moving average of the weights "
+          "with this momentum (e.g. 0.99) and end with it; 0 = off.", make="EMA"),
+    Param("backwards", bool, "Read each sequence from its last step (still one LSTM, one direction).",
+          flag=True),
     Param("seed", SEED, "Seed of weight initialisation and shuffling.", default=0, make="SEED"),
     Param("target_accuracy", FiniteFloat(min=0, max=1, min_open=True), "Stop once validation accuracy reaches "
           "this, in (0, 1].", default=1.0),
-    Param("stop_at_target", bool, "Stop once --target-accuracy is reached, or run all --epochs.", default=True,
-          flag=True),
+    Param("stop_at_target", bool, "Stop once --target-accuracy is reached, or run all --epochs.", flag=True),
     Param("settle_epochs", click.IntRange(min=0), "Epochs to go on training after validation accuracy first "
           "reaches the target, a margin for sequences the validation split does not hold."),
     Param("steps_per_execution", click.IntRange(min=1), "Batches per compiled call: faster steps, slower first "

@@ -1,12 +1,15 @@
 """Stage 4, predict: predictions for the test split, streamed in batches, in file order.
 
-Reads --data and --model; writes --out (predictions.csv: index, sequence, expected, predicted,
-confidence; row i is test row i) and, beside it, predictions.json (where they came from). Prints a
-few rows the way the reference book does. With --sequence, predicts one sequence and prints it.
+Reads --data and --model; writes --out (predictions.csv: index, sequence (its tokens; for real-valued
+features, its length), expected, predicted (class names), confidence; row i is test row i) and, beside
+it, predictions.json (where they came from). Prints a few rows the way the reference book does. With
+--sequence, predicts one sequence of tokens and prints it.
 
     python -m pipeline predict --data data/echo.h5 --model artifacts/model.keras --out artifacts/predictions.csv
     python -m pipeline predict --model artifacts/model.keras --sequence 7,0,2,6,7
 """
+import csv
+import io
 import time
 from pathlib import Path
 
@@ -18,23 +21,27 @@ from pipeline.files import BadFile, existing_file, json_text, published_together
 from pipeline.inputs import open_inputs
 from pipeline.options import data_option, int_list, model_option
 
-COLUMNS = ("index", "sequence", "expected", "predicted", "confidence")
+PAD_TOKEN = -1  # pads a shorter sequence of tokens: its one-hot step is all zeros, which the model masks
 
 
-def book_line(tokens, expected, predicted) -> str:
-    return f"Sequence: {echo.format_sequence(tokens)} Expected: {int(expected)} Predicted: {int(predicted)}"
+def columns(problem: dict) -> list:
+    return ["index", "sequence" if problem["kind"] == "tokens" else "length", "expected", "predicted", "confidence"]
 
 
-def csv_lines(first: int, tokens: np.ndarray, expected, predicted, confidence) -> str:
-    """CSV rows for one batch; the sequence is its integers separated by spaces."""
-    if tokens.size and max(tokens.max(), expected.max(), predicted.max()) < 10:
-        return _csv_single_digits(first, tokens, expected, predicted, confidence)
-    names = np.array([str(i) for i in range(int(max(tokens.max(initial=0), predicted.max(initial=0))) + 1)],
-                     dtype=object)
-    seqs = [" ".join(r) for r in names[tokens].tolist()]
-    conf = np.char.mod("%.6f", confidence).tolist()
-    return "".join(f"{i},{s},{e},{p},{c}\n" for i, s, e, p, c in
-                   zip(range(first, first + len(seqs)), seqs, expected.tolist(), predicted.tolist(), conf))
+def book_line(sequence: str, expected, predicted) -> str:
+    """The reference book's line for a sequence shown as text; `expected` None when its label is not known."""
+    known = "" if expected is None else f" Expected: {expected}"
+    return f"Sequence: {sequence}{known} Predicted: {predicted}"
+
+
+def csv_lines(first: int, sequences: list, expected: list, predicted: list, confidence) -> str:
+    """CSV rows for one batch: each sequence as text (its tokens separated by spaces, or its length),
+    labels as names; fields that need it are quoted."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerows(zip(range(first, first + len(sequences)), sequences, expected, predicted,
+                         np.char.mod("%.6f", confidence).tolist()))
+    return buf.getvalue()
 
 
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
@@ -43,9 +50,10 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     return (np.asarray(values, np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
 
 
-def _csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
-    """The same rows built as one byte matrix when every value is a single digit (several times
-    faster than formatting row by row): rows whose index has the same number of digits share a layout."""
+def csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
+    """The same rows as csv_lines for fixed-length tokens and labels that are single digits (the echo
+    problem's), built as one byte matrix: several times faster than formatting row by row. Rows whose
+    index has the same number of digits share a layout."""
     length = tokens.shape[1]
     conf = np.rint(np.asarray(confidence, np.float64) * 1e6).astype(np.int64)  # as "%.6f" rounds
     cuts = [first] + [10 ** k for k in range(1, 19) if first < 10 ** k < first + len(tokens)] + [first + len(tokens)]
@@ -56,11 +64,46 @@ def _csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
         seq[:, ::2] = tokens[r] + ord("0")
         fields = [_digits(np.arange(lo, hi), len(str(lo))), seq, _digits(expected[r], 1), _digits(predicted[r], 1),
                   _digits(conf[r] // 10 ** 6, 1), _digits(conf[r] % 10 ** 6, 6)]
-        columns = []
+        cols = []
         for field, sep in zip(fields, b",,,,.\n"):
-            columns += [field, np.full((hi - lo, 1), sep, np.uint8)]
-        parts.append(np.hstack(columns).tobytes().decode("ascii"))
+            cols += [field, np.full((hi - lo, 1), sep, np.uint8)]
+        parts.append(np.hstack(cols).tobytes().decode("ascii"))
     return "".join(parts)
+
+
+class Rows:
+    """Turns a batch of stored rows and the model's probabilities into CSV text and book lines."""
+
+    def __init__(self, info):
+        self.info, self.names = info, np.array(info.classes, dtype=object)
+        self.digits = (info.kind == "tokens" and not info.variable and info.n_classes <= 10
+                       and info.classes == echo.class_names(info.n_classes) and info.n_features <= 10)
+
+    def lengths(self, X: np.ndarray) -> np.ndarray:
+        """Each row's real steps: those before the padding (which no real step equals in every feature)."""
+        if not self.info.variable:
+            return np.full(len(X), X.shape[1])
+        return (X != self.info.pad_value).any(axis=-1).sum(axis=-1)
+
+    def sequences(self, X: np.ndarray, lengths) -> list:
+        if self.info.kind != "tokens":
+            return [str(n) for n in lengths]
+        return [" ".join(map(str, t[:n])) for t, n in zip(echo.decode(X).tolist(), lengths)]
+
+    def csv(self, first, X, expected, probs) -> str:
+        predicted, confidence = probs.argmax(axis=-1), probs.max(axis=-1)
+        if self.digits:
+            return csv_single_digits(first, echo.decode(X), expected, predicted, confidence)
+        return csv_lines(first, self.sequences(X, self.lengths(X)), self.names[expected].tolist(),
+                         self.names[predicted].tolist(), confidence)
+
+    def book(self, X, expected, probs, n: int) -> list:
+        X, expected, predicted = X[:n], expected[:n], probs[:n].argmax(axis=-1)
+        if self.info.kind == "tokens":
+            shown = [echo.format_sequence(t[:k]) for t, k in zip(echo.decode(X).tolist(), self.lengths(X))]
+        else:
+            shown = [f"[{k} steps of {self.info.n_features} features]" for k in self.lengths(X)]
+        return [book_line(s, self.names[e], self.names[p]) for s, e, p in zip(shown, expected, predicted)]
 
 
 def predict(data_path, model_path, out, batch_size: int | None = None, show: int = 5) -> dict:
@@ -75,28 +118,26 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
     ds = reader.make_dataset(info, "test", batch_size)
     # One trace for every batch size: predict_on_batch would trace again for the last, shorter batch.
     forward = tf.function(lambda X: net(X, training=False), input_signature=[ds.element_spec[0]])
-    out = Path(out)
+    out, rows = Path(out), Rows(info)
     correct, first, shown = 0, 0, []
     t0 = time.perf_counter()
     t = None
     with published_together() as outputs:  # the CSV and its JSON replace the previous pair together
         with outputs.output(out) as tmp, open(tmp, "w") as f:
-            f.write(",".join(COLUMNS) + "\n")
+            f.write(",".join(columns(info.problem)) + "\n")
             for X, y in ds:
-                probs = forward(X).numpy()
-                tokens = echo.decode(X.numpy())
-                expected, predicted = echo.decode(y.numpy()), probs.argmax(axis=-1)
-                f.write(csv_lines(first, tokens, expected, predicted, probs.max(axis=-1)))
-                correct += int((expected == predicted).sum())
-                shown += [book_line(*row) for row in zip(tokens[:show - len(shown)], expected, predicted)]
-                first += len(tokens)
+                X, probs, expected = X.numpy(), forward(X).numpy(), y.numpy().argmax(axis=-1)
+                f.write(rows.csv(first, X, expected, probs))
+                correct += int((expected == probs.argmax(axis=-1)).sum())
+                shown += rows.book(X, expected, probs, show - len(shown))
+                first += len(X)
                 if t is None:  # the first batch traces the model; throughput is timed after it
                     t, timed_from = time.perf_counter(), first
         end = time.perf_counter()
         summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
                    "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from
                                           else first / (end - t0)),
-                   "columns": list(COLUMNS), **inputs.provenance()}
+                   "columns": list(columns(info.problem)), **inputs.provenance()}
         with outputs.output(out.with_suffix(".json")) as tmp:
             tmp.write_text(json_text(summary))
     summary["shown"] = shown
@@ -104,9 +145,11 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
 
 
 def check_sequence(tokens: list, problem: dict) -> np.ndarray:
-    """The tokens as an array, or ValueError saying why the model cannot take them."""
-    if len(tokens) != problem["length"]:
-        raise ValueError(f"has {len(tokens)} values; the model takes sequences of length {problem['length']}")
+    """The tokens as an array, or ValueError saying why the model cannot take them. A model trained on
+    sequences of different lengths takes any length up to the longest."""
+    if len(tokens) != problem["length"] and not (problem.get("variable") and 1 <= len(tokens) <= problem["length"]):
+        takes = f"up to {problem['length']}" if problem.get("variable") else f"of length {problem['length']}"
+        raise ValueError(f"has {len(tokens)} values; the model takes sequences {takes}")
     bad = [t for t in tokens if not 0 <= t < problem["n_features"]]
     if bad:
         raise ValueError(f"value {bad[0]} is outside [0, {problem['n_features']})")
@@ -124,7 +167,7 @@ def parse_sequence(text: str, problem: dict) -> np.ndarray:
         raise click.BadParameter(str(e), param_hint="'--sequence'") from None
 
 
-def read_sequences(path, problem: dict) -> np.ndarray:
+def read_sequences(path, problem: dict) -> list:
     """A user's sequences, one per line, values separated by commas or spaces; blank lines and lines
     starting with # are skipped. BadFile names the first line the model cannot take."""
     path = existing_file(path, "sequences")
@@ -148,24 +191,31 @@ def read_sequences(path, problem: dict) -> np.ndarray:
             raise BadFile(f"{where}: {e}") from None
     if not rows:
         raise BadFile(f"sequences {path}: no sequences (one per line, e.g. 7,0,2,6,7)")
-    return np.stack(rows)
+    return rows
 
 
-def _forward(net, metadata: dict, tokens: np.ndarray):
-    n_features = metadata["dataset"]["problem"]["n_features"]
-    batch_size = data.forward_batch(config.PREDICT_BATCH, tokens.shape[1], n_features)
-    probs = net.predict(echo.one_hot(tokens, n_features).astype(np.float32), batch_size=batch_size, verbose=0)
-    return probs.argmax(axis=-1), probs.max(axis=-1)
+def padded_one_hot(sequences: list, problem: dict) -> np.ndarray:
+    """Token sequences as the model takes them: one-hot float32, shorter ones padded (all zeros) to the
+    model's length."""
+    tokens = np.full((len(sequences), problem["length"]), PAD_TOKEN, np.int64)
+    for row, seq in zip(tokens, sequences):
+        row[:len(seq)] = seq
+    hot = echo.one_hot(np.maximum(tokens, 0), problem["n_features"])
+    hot[tokens == PAD_TOKEN] = 0
+    return hot.astype(np.float32)
 
 
-def predict_lines(model_path, tokens: np.ndarray) -> list:
-    """The book's line for each sequence."""
+def predict_lines(model_path, sequences: list) -> list:
+    """The book's line for each sequence of tokens (with the expected value for the echo problem)."""
     from pipeline.model import load_model
 
     net, metadata = load_model(model_path)  # the model file is read once, its metadata with it
-    predicted, _ = _forward(net, metadata, tokens)
-    out_index = metadata["dataset"]["problem"]["out_index"]
-    return [book_line(t, t[out_index], p) for t, p in zip(tokens, predicted)]
+    problem = metadata["dataset"]["problem"]
+    batch_size = data.forward_batch(config.PREDICT_BATCH, problem["length"], problem["n_features"])
+    predicted = net.predict(padded_one_hot(sequences, problem), batch_size=batch_size, verbose=0).argmax(axis=-1)
+    names, out_index = problem["classes"], problem.get("out_index")
+    return [book_line(echo.format_sequence(t), None if out_index is None else names[t[out_index]], names[p])
+            for t, p in zip((list(map(int, s)) for s in sequences), predicted)]
 
 
 @click.command("predict")
@@ -173,19 +223,22 @@ def predict_lines(model_path, tokens: np.ndarray) -> list:
 @model_option
 @click.option("--out", type=click.Path(), default=config.PREDICTIONS_PATH, show_default=True,
               help="Predictions CSV to write (predictions.json is written beside it).")
-@click.option("--sequence", default=None, help="Predict this one sequence instead, e.g. 7,0,2,6,7.")
+@click.option("--sequence", default=None, help="Predict this one sequence of tokens instead, e.g. 7,0,2,6,7.")
 @click.option("--sequences", "sequences_path", type=click.Path(), default=None,
-              help="Predict the sequences in this text file instead (one per line, e.g. 7,0,2,6,7), printing "
-                   "a line for each.")
+              help="Predict the sequences of tokens in this text file instead (one per line, e.g. 7,0,2,6,7), "
+                   "printing a line for each.")
 def cli(data_path, model_path, out, sequence, sequences_path):
     """Predict the test split (or one --sequence, or the --sequences of a file)."""
     if sequence is not None or sequences_path is not None:
         if sequence is not None and sequences_path is not None:
             raise click.UsageError("give --sequence or --sequences, not both")
         problem = modelfile.read_metadata(model_path)["dataset"]["problem"]
-        tokens = (parse_sequence(sequence, problem)[None] if sequence is not None
-                  else read_sequences(sequences_path, problem))
-        for line in predict_lines(model_path, tokens):
+        if problem["kind"] != "tokens":
+            raise click.UsageError("--sequence and --sequences take tokens; this model takes real-valued "
+                                   "features: import them and predict the dataset's test split")
+        sequences = ([parse_sequence(sequence, problem)] if sequence is not None
+                     else read_sequences(sequences_path, problem))
+        for line in predict_lines(model_path, sequences):
             click.echo(line)
         return
     s = predict(data_path, model_path, out)

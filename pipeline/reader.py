@@ -55,9 +55,9 @@ def blocks_read() -> dict:
     return {split: sorted(map(list, blocks)) for split, blocks in (_blocks_read or {}).items()}
 
 
-def block_rows(batch_size: int, length: int, n_features: int) -> int:
+def block_rows(batch_size: int, length: int, n_features: int, itemsize: int = 1) -> int:
     """A whole number of batches, about config.BLOCK_BYTES of samples."""
-    per_block = max(1, config.BLOCK_BYTES // (data.sample_bytes(length, n_features) * batch_size))
+    per_block = max(1, config.BLOCK_BYTES // (data.sample_bytes(length, n_features, itemsize) * batch_size))
     return per_block * batch_size
 
 
@@ -87,9 +87,10 @@ class Reading:
 
 def make_dataset(info, split: str, batch_size: int, how: Reading = Reading()):
     """Batches of (X, y) from one split of the dataset described by `info` (data.describe), read as
-    `how` says (by default: the whole split once, in file order, as float32)."""
+    `how` says (by default: the whole split once, in file order, as float32). Padded steps come as
+    they are stored (pad_value): the model masks them."""
     n = info.rows[split]
-    rows_per_block = how.rows_per_block or block_rows(batch_size, info.length, info.n_features)
+    rows_per_block = how.rows_per_block or block_rows(batch_size, info.length, info.n_features, info.itemsize)
     starts = block_starts(n, rows_per_block, how.shard)
     blocks = tf.data.Dataset.from_tensor_slices(starts)
     shuffle = how.shuffle_seed is not None
@@ -101,19 +102,19 @@ def make_dataset(info, split: str, batch_size: int, how: Reading = Reading()):
         keys = tf.data.Dataset.random(seed=how.shuffle_seed).map(lambda k: k % (2 ** 62))
     else:
         keys = tf.data.Dataset.from_tensors(tf.constant(FILE_ORDER, tf.int64)).repeat()
-    path, L, F = str(info.path), info.length, info.n_features
+    path, L, F, C = str(info.path), info.length, info.n_features, info.n_classes
+    x_type = tf.as_dtype(data.KINDS[info.kind])
 
     def read(start, key):
         stop = tf.minimum(start + rows_per_block, n)
-        X, y = tf.numpy_function(read_block, [path, split, start, stop, key], (tf.uint8, tf.uint8),
-                                 stateful=False)
-        return tf.ensure_shape(X, (None, L, F)), tf.ensure_shape(y, (None, F))
+        X, y = tf.numpy_function(read_block, [path, split, start, stop, key], (x_type, tf.uint8), stateful=False)
+        return tf.ensure_shape(X, (None, L, F)), tf.ensure_shape(y, (None, C))
 
     def batches(X, y):
         """A block as whole batches (a reshape, no per-batch function call), then its remainder."""
         full = tf.shape(X)[0] // batch_size * batch_size
         whole = tf.data.Dataset.from_tensor_slices((tf.reshape(X[:full], (-1, batch_size, L, F)),
-                                                    tf.reshape(y[:full], (-1, batch_size, F))))
+                                                    tf.reshape(y[:full], (-1, batch_size, C))))
         if how.drop_remainder:
             return whole
         rest = tf.data.Dataset.from_tensors((X[full:], y[full:])).filter(lambda X, y: tf.shape(X)[0] > 0)

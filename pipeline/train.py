@@ -87,7 +87,10 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     chosen = declared.resolve(declared.TRAIN, dataclasses.asdict(options), preset)
     if isinstance(chosen["learning_rate"], dict):  # a preset's rate is per optimizer
         chosen["learning_rate"] = chosen["learning_rate"][chosen["optimizer"]]
-    prefixes = curriculum.stages(chosen["curriculum"], info.length, info.out_index)[:-1]
+    if chosen["curriculum"] and info.out_index is None:
+        raise click.BadParameter("a curriculum trains on prefixes of echo sequences; this dataset is not the echo "
+                                 "problem: use --curriculum 0", param_hint="'--curriculum'")
+    prefixes = curriculum.stages(chosen["curriculum"], info.length, info.out_index or 0)[:-1]
     if prefixes and role.workers > 1:
         raise click.BadParameter("a curriculum runs on one worker only; use --curriculum 0",
                                  param_hint="'--curriculum'")
@@ -109,12 +112,12 @@ def build(info, params: dict, strategy=None):
     from pipeline.model import build_model, chrono_init, compile_model, make_optimizer
 
     with strategy.scope() if strategy else contextlib.nullcontext():
-        net = build_model(info.length, info.n_features, params["units"], params["unroll"])
+        net = build_model(info.problem, params)
         if params["chrono"]:
             chrono_init(net, params["chrono"], params["seed"])
         optimizer = make_optimizer(params["optimizer"], params["learning_rate"], params["momentum"] or 0.0,
-                                   params["clipnorm"])
-        compile_model(net, optimizer, params["steps_per_execution"], params["jit"])
+                                   params["clipnorm"], params["ema"])
+        compile_model(net, optimizer, params["steps_per_execution"], params["jit"], params["label_smoothing"])
     return net
 
 

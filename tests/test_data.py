@@ -53,13 +53,18 @@ def _dataset_for_group(f):
 
 DAMAGES = {
     "missing attributes": (lambda f: [f.attrs.__delitem__(k) for k in ("unit_rows", "content_hash")],
-                           "missing attribute(s) content_hash, unit_rows; not made by 'generate'?"),
-    "older format": (set_attr("format_version", 1), "format_version 1, expected 2; run 'generate' again"),
-    "one feature": (set_attr("n_features", 1), "inconsistent attributes length=5 n_features=1 out_index=2"),
-    "no steps": (set_attr("length", 0), "inconsistent attributes length=0 n_features=10 out_index=2"),
-    "out_index past the end": (set_attr("out_index", 5),
-                               "inconsistent attributes length=5 n_features=10 out_index=5"),
-    "negative out_index": (set_attr("out_index", -1), "inconsistent attributes length=5 n_features=10 out_index=-1"),
+                           "missing attribute(s) content_hash, unit_rows; not made by 'generate' or 'import'?"),
+    "older format": (set_attr("format_version", 1),
+                     "format_version 1, expected 3; make it again ('generate' or 'import')"),
+    "no features": (set_attr("n_features", 0), "inconsistent attributes length=5 n_features=0"),
+    "no steps": (set_attr("length", 0), "inconsistent attributes length=0 n_features=10"),
+    "unknown kind": (set_attr("kind", "words"), "unknown kind 'words' (expected tokens or features)"),
+    "classes and n_classes disagree": (set_attr("n_classes", 9), 'attribute classes (["0", "1", "2", "3", "4", "5", '
+                                       '"6", "7", "8", "9"]) is not a list of n_classes=9 names, two or more'),
+    "classes not a list": (set_attr("classes", "a,b"), "attribute classes (a,b) is not a list of n_classes=10 "
+                           "names, two or more"),
+    "out_index past the end": (set_attr("out_index", 5), "inconsistent attributes length=5 out_index=5"),
+    "negative out_index": (set_attr("out_index", -1), "inconsistent attributes length=5 out_index=-1"),
     # Consistent attributes that disagree with the arrays: the first check they fail names them.
     "length 1": (lambda f: f.attrs.update({"length": 1, "out_index": 0}),
                  "'train/X' has shape (3000, 5, 10), expected (N, 1, 10)"),
@@ -73,9 +78,9 @@ DAMAGES = {
     "labels not 2-D": (replace("train/y", lambda y: y[:, :, None]),
                        "'train/y' has shape (3000, 10, 1), expected (N, 10)"),
     "float inputs": (replace("test/X", lambda X: X.astype(np.float32)),
-                     "'test' arrays must be uint8, found X float32, y uint8"),
+                     "'test' arrays must be X uint8 and y uint8 for kind tokens, found X float32, y uint8"),
     "int labels": (replace("test/y", lambda y: y.astype(np.int8)),
-                   "'test' arrays must be uint8, found X uint8, y int8"),
+                   "'test' arrays must be X uint8 and y uint8 for kind tokens, found X uint8, y int8"),
     "lengths disagree": (replace("val/y", lambda y: y[:-1]), "'val/X' has 5 rows but 'val/y' has 4"),
     "row count attribute": (set_attr("n_val", 4), "'val' has 5 rows, attribute n_val says 4"),
     "empty split": (_empty_test_split, "'test' is empty"),

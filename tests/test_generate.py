@@ -42,16 +42,22 @@ def test_layout_and_attributes(tiny_data):
     assert data.verify(tiny_data) == info.content_hash
 
 
-@pytest.mark.parametrize("row, message", [
-    (np.eye(10, dtype=np.uint8)[[4, 4, 4, 4, 4]], "does not match its stored sha256"),  # another one-hot row
-    (np.ones((5, 10), np.uint8), "are not one-hot"),
+def _first_step_rolled(row):
+    row = row.copy()
+    row[0] = np.roll(row[0], 1)  # another one-hot step, away from out_index: still a valid echo row
+    return row
+
+
+@pytest.mark.parametrize("change, message", [
+    (_first_step_rolled, "does not match its stored sha256"),
+    (lambda row: np.ones_like(row), "are not one-hot"),
+    (lambda row: np.roll(row, 1, axis=-1), "are not the input at out_index 2"),
 ])
-def test_verify_finds_a_changed_row(tiny_data, tmp_path, row, message):
+def test_verify_finds_a_changed_row(tiny_data, tmp_path, change, message):
     path = tmp_path / "changed.h5"
     shutil.copy(tiny_data, path)
     with h5py.File(path, "r+") as f:  # a row in the middle, which describe's sampling does not read
-        assert not (f["train/X"][10_000] == row).all()
-        f["train/X"][10_000] = row
+        f["train/X"][10_000] = change(f["train/X"][10_000])
     data.describe(path)
     with pytest.raises(BadFile, match=message):
         data.verify(path)
@@ -190,7 +196,8 @@ def test_provenance_attributes_stored_with_the_data(tmp_path):
     with h5py.File(path) as f:
         attrs = dict(f.attrs)
     versions = {"numpy": np.__version__, "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version}
-    assert attrs == {**{k: params[k] for k in data.PARAMS}, "problem": "reference",
+    assert attrs == {**{k: params[k] for k in data.PARAMS}, "problem": "reference", "kind": "tokens",
+                     "n_classes": 10, "classes": json.dumps([str(i) for i in range(10)]), "pad_value": 0.0,
                      "format_version": data.FORMAT_VERSION, "unit_rows": data.unit_rows(5, 10),
                      "chunk_rows": 64, "compression": "gzip",
                      "content_hash": data.combine_digests(data.compute_digests(path)),
@@ -367,9 +374,8 @@ def test_content_hash_changes_when_only_one_split_changes(tmp_path, split):
         assert (da[f"{other}/X"] == db[f"{other}/X"]) == same and (da[f"{other}/y"] == db[f"{other}/y"]) == same
     assert np.array_equal(b[split][0][:-1], a[split][0])  # the same rows, one more
     before = data.compute_digests(base)
-    with h5py.File(base, "r+") as f:  # one row of this split becomes another one-hot row
-        row = f[split]["X"][1]
-        f[split]["X"][1] = np.roll(row, 1, axis=-1)
+    with h5py.File(base, "r+") as f:  # one row of this split becomes another valid echo row
+        f[split]["X"][1] = _first_step_rolled(f[split]["X"][1])
     after = data.compute_digests(base)
     assert {k for k in before if before[k] != after[k]} == {f"{split}/X"}
     assert data.combine_digests(after) != data.combine_digests(before)

@@ -21,13 +21,14 @@ def _expected_dataset_lines(path, rows=5):
         X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
     share = counts / counts.sum()
     first = [f"    [{', '.join(map(str, t))}] -> {label}" for t, label in zip(X.argmax(-1).tolist(), y.argmax(-1))]
-    return [f"  problem: length {a['length']}, n_features {a['n_features']}, out_index {a['out_index']} "
-            f"({a['problem']})",
+    listed = ", ".join(f"{name} {n:,}" for name, n in enumerate(counts.tolist()))
+    return [f"  problem: tokens, length {a['length']}, n_features {a['n_features']}, 10 classes, echo of step "
+            f"{a['out_index']} ({a['problem']})",
             f"  seed {a['seed']}, format_version {a['format_version']}, generator {a['generator']}",
             f"  content_hash {a['content_hash']}",
             *shapes,
             f"  train label balance: min {share.min():.4f}, max {share.max():.4f} (uniform 0.1000); "
-            f"counts {counts.tolist()}",
+            f"counts {listed}",
             f"  first {rows} train rows:", *first]
 
 
@@ -74,7 +75,7 @@ def test_inspect_artifacts(trained):
     r = run_cli("inspect", trained["model_path"])
     assert r.returncode == 0, r.stderr
     assert "lstm (LSTM): output (None, 25), 3,600 weights" in r.stdout
-    assert "echo (Dense): output (None, 10), 260 weights" in r.stdout and "3,860 weights in all" in r.stdout
+    assert "label (Dense): output (None, 10), 260 weights" in r.stdout and "3,860 weights in all" in r.stdout
     assert f"learning_rate={trained['params']['learning_rate']}" in r.stdout
     assert f"content_hash {trained['dataset']['content_hash'][:12]}" in r.stdout
 

@@ -56,7 +56,9 @@ def test_a_preset_holds_a_value_for_each_parameter_that_takes_one():
     for stage, (table, _) in STAGES.items():
         wanted = {p.name for p in table if p.default is params.PRESET}
         for name, preset in config.PRESETS.items():
-            assert set(preset[stage]) == wanted, (name, stage)
+            assert stage in preset or stage == "generate", (name, stage)  # every preset trains
+            assert set(preset.get(stage, wanted)) == wanted, (name, stage)
+        assert all(("generate" in p) != ("import" in p) for p in config.PRESETS.values())  # data made one way
 
 
 def test_options_class_has_every_parameter_not_given():
@@ -77,9 +79,11 @@ def test_default_help_names_each_presets_value_unless_all_agree():
     units = next(p for p in params.TRAIN if p.name == "units")
     assert params.default_help(units, "train") == "[default: " + ", ".join(
         f"{p['train']['units']} ({name})" for name, p in config.PRESETS.items()) + "]"
-    batch = next(p for p in params.TRAIN if p.name == "batch_size")
-    assert {p["train"]["batch_size"] for p in config.PRESETS.values()} == {256}
-    assert params.default_help(batch, "train") == "[default: 256]"
+    momentum = next(p for p in params.TRAIN if p.name == "momentum")
+    assert params.default_help(momentum, "train") == "[default: 0.9]"
+    steps = next(p for p in params.GENERATE if p.name == "n_test")
+    assert params.default_help(steps, "generate") == "[default: " + ", ".join(  # presets that generate only
+        f"{p['generate']['n_test']:,} ({name})" for name, p in config.PRESETS.items() if "generate" in p) + "]"
     seed = next(p for p in params.TRAIN if p.name == "seed")
     assert params.default_help(seed, "train") == "[default: 0]"
 
@@ -94,6 +98,8 @@ def test_curriculum_option_text():
 
 def test_presets_are_problems_generate_accepts():
     for name, preset in config.PRESETS.items():
+        if "generate" not in preset:
+            continue
         shape, training = preset["generate"], preset["train"]
         assert 0 <= shape["out_index"] < shape["length"] and shape["n_features"] >= 2, name
         assert all(isinstance(shape[k], int) and shape[k] >= 1 for k in ("n_train", "n_val", "n_test")), name
@@ -150,3 +156,11 @@ def test_preset_reaches_generate_and_train(tmp_path):
     p = record["params"]
     assert (p["units"], p["learning_rate"], p["clipnorm"], p["curriculum"]) == (6, 0.01, None, [])
     assert record["curriculum"] is None
+
+
+@pytest.mark.slow
+def test_make_imports_the_presets_that_import():
+    imported = make_print("IMPORTED").split()
+    assert imported == [name for name, p in config.PRESETS.items() if "import" in p]
+    assert all(set(config.PRESETS[name]["import"]) <= {p.name for p in params.IMPORT} | {"dataset"}
+               for name in imported)

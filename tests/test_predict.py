@@ -16,7 +16,8 @@ from tests.conftest import invoke
 from tests.failing_writes import fail_after, fails_cleanly
 from tests.reference import independent, reference
 
-PROBLEM = {"length": 5, "n_features": 10, "out_index": 2}
+PROBLEM = {"kind": "tokens", "length": 5, "n_features": 10, "out_index": 2}
+COLUMNS = ["index", "sequence", "expected", "predicted", "confidence"]
 
 
 def test_predictions_in_file_order(trained, tmp_path):
@@ -24,7 +25,7 @@ def test_predictions_in_file_order(trained, tmp_path):
     summary = predict.predict(trained["data_path"], trained["model_path"], out)
     rows = list(csv.DictReader(open(out)))
     X, y, probs = reference(trained)
-    assert list(rows[0]) == list(predict.COLUMNS) and len(rows) == len(X)
+    assert list(rows[0]) == COLUMNS and len(rows) == len(X)
     tokens = echo.decode(X)
     for i in (0, 1, 1234, len(X) - 1):
         assert int(rows[i]["index"]) == i
@@ -45,7 +46,7 @@ def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_
     tokens, labels, probs, _ = independent(weak["model_path"], long_test_data)
     with open(out, newline="") as f:
         reader = csv.reader(f)
-        assert next(reader) == list(predict.COLUMNS)
+        assert next(reader) == COLUMNS
         rows = list(reader)
     assert len(rows) == len(labels) > config.PREDICT_BATCH
     index, seqs, expected, predicted, confidence = zip(*rows)
@@ -146,13 +147,13 @@ def test_read_sequences_skips_blank_and_comment_lines(tmp_path):
     path = tmp_path / "seqs.txt"
     path.write_text("# tokens\n\n7,0,2,6,7\n  1 2 3 4 9  \n   \n  # indented comment\n0, 0 ,1,2,3\n")
     out = predict.read_sequences(path, PROBLEM)
-    assert out.dtype == np.int64 and out.tolist() == [[7, 0, 2, 6, 7], [1, 2, 3, 4, 9], [0, 0, 1, 2, 3]]
+    assert [r.tolist() for r in out] == [[7, 0, 2, 6, 7], [1, 2, 3, 4, 9], [0, 0, 1, 2, 3]]
 
 
 def test_read_sequences_one_line(tmp_path):
     path = tmp_path / "one.txt"
     path.write_text("1,2,3,4,5")
-    assert predict.read_sequences(str(path), PROBLEM).tolist() == [[1, 2, 3, 4, 5]]
+    assert [r.tolist() for r in predict.read_sequences(str(path), PROBLEM)] == [[1, 2, 3, 4, 5]]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -235,10 +236,12 @@ def test_fast_csv_rows_match_plain_formatting():
         confidence[0] = 1.0
         plain = "".join(f"{first + i},{' '.join(map(str, t))},{e},{p},{c:.6f}\n"
                         for i, (t, e, p, c) in enumerate(zip(tokens.tolist(), expected, predicted, confidence)))
-        assert predict.csv_lines(first, tokens, expected, predicted, confidence) == plain
-    wide = rng.integers(0, 100, (50, 3))  # two-digit values take the general path
-    line = predict.csv_lines(7, wide, wide[:, 2], wide[:, 1], np.full(50, 0.5)).splitlines()[0]
-    assert line == f"7,{' '.join(map(str, wide[0]))},{wide[0, 2]},{wide[0, 1]},0.500000"
+        assert predict.csv_single_digits(first, tokens, expected, predicted, confidence) == plain
+        assert predict.csv_lines(first, [" ".join(map(str, t)) for t in tokens.tolist()], expected.tolist(),
+                                 predicted.tolist(), confidence) == plain
+    names = ['say "hi"', "a,b", "plain"]  # the general path quotes what needs it
+    line = predict.csv_lines(7, ["1 2"], [names[0]], [names[1]], np.full(1, 0.5))
+    assert line == '7,1 2,"say ""hi""","a,b",0.500000\n'
 
 
 def _csv_reference(first, tokens, expected, predicted, confidence):
@@ -247,33 +250,16 @@ def _csv_reference(first, tokens, expected, predicted, confidence):
                        confidence.tolist()))
 
 
-@pytest.mark.parametrize("first, top, where", [
-    (0, 9, None),            # single digits everywhere: the byte-matrix path
-    (95, 9, None),           # ... with row indices crossing 100
-    (7, 10, "tokens"),       # one value of 10 anywhere takes the general path
-    (7, 10, "expected"),
-    (7, 10, "predicted"),
-    (3, 12, "tokens"),
-    (3, 11, "all"),
-])
-def test_csv_lines_match_the_plain_format(first, top, where):
-    rng = np.random.default_rng(first + top)
-    tokens = rng.integers(0, 10, size=(12, 5))
-    expected, predicted = rng.integers(0, 10, 12), rng.integers(0, 10, 12)
-    confidence = rng.random(12).astype(np.float32)
-    if where in ("tokens", "all"):
-        tokens[4, 1] = top
-    if where in ("expected", "all"):
-        expected[2] = top
-    if where in ("predicted", "all"):
-        predicted[9] = top
-    assert predict.csv_lines(first, tokens, expected, predicted, confidence) == \
-        _csv_reference(first, tokens, expected, predicted, confidence)
-
-
-def test_csv_lines_of_an_empty_batch():
-    empty = np.zeros((0, 5), np.int64)
-    assert predict.csv_lines(0, empty, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)) == ""
+@pytest.mark.parametrize("first, n", [(0, 12), (95, 12), (3, 0)])  # row indices crossing 100; an empty batch
+def test_both_ways_of_writing_rows_match_the_plain_format(first, n):
+    rng = np.random.default_rng(first + n)
+    tokens = rng.integers(0, 10, size=(n, 5))
+    expected, predicted = rng.integers(0, 10, n), rng.integers(0, 10, n)
+    confidence = rng.random(n).astype(np.float32)
+    plain = _csv_reference(first, tokens, expected, predicted, confidence)
+    assert predict.csv_single_digits(first, tokens, expected, predicted, confidence) == plain
+    assert predict.csv_lines(first, [" ".join(map(str, t)) for t in tokens.tolist()], expected.tolist(),
+                             predicted.tolist(), confidence) == plain
 
 
 def test_predict_summary(weak, long_test_data, tmp_path):
@@ -287,7 +273,7 @@ def test_predict_summary(weak, long_test_data, tmp_path):
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved == {k: v for k, v in s.items() if k != "shown"} and len(s["shown"]) == 5
     assert set(saved) == {"path", "rows", "accuracy", "seconds", "samples_per_s", "columns", "dataset", "model"}
-    assert saved["path"] == str(out) and saved["columns"] == list(predict.COLUMNS)
+    assert saved["path"] == str(out) and saved["columns"] == COLUMNS
     assert saved["model"]["path"] == str(weak["model_path"])
     assert type(saved["seconds"]) is float and saved["seconds"] == round(saved["seconds"], 4)
     assert 0 < saved["seconds"] <= wall + 1e-3
@@ -331,6 +317,6 @@ def test_predict_times_throughput_after_the_first_batch(weak, long_test_data, tm
 def test_predict_failing_part_way_keeps_the_previous_predictions(weak, long_test_data, tmp_path, monkeypatch):
     out = tmp_path / "predictions.csv"
     out.write_text("index,sequence,expected,predicted,confidence\n0,the previous run,1,1,1.0\n")
-    count = fail_after(monkeypatch, predict, "csv_lines", 1)  # the first of two batches is written
+    count = fail_after(monkeypatch, predict.Rows, "csv", 1)  # the first of two batches is written
     fails_cleanly(tmp_path, out, lambda: predict.predict(long_test_data, weak["model_path"], out))
     assert count[0] == 2

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import config, data, modelfile, train
+from pipeline import config, data, echo, modelfile, train
 from pipeline.distributed.role import SINGLE, Role
 from pipeline.files import WriteFailed
 from tests.failing_writes import NO_SPACE, fail_after, fails_cleanly, snapshot, tf_no_space
@@ -34,7 +34,7 @@ def test_artifacts_and_provenance(trained):
     assert record["params"]["batch_size"] == 256 and record["wall_seconds"] > record["fit_seconds"] > 0
     assert record["train_samples"] == record["epochs_run"] * record["params"]["steps_per_epoch"] * 256
     meta = modelfile.read_metadata(out)
-    assert meta["dataset"]["problem"] == {"length": 5, "n_features": 10, "out_index": 2}
+    assert meta["dataset"]["problem"] == echo.problem(5, 10, 2)
     assert meta["params"]["seed"] == 1
     assert not out.with_name(".model.backup").exists()
 

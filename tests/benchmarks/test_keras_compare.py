@@ -27,10 +27,12 @@ def test_summary_takes_medians_and_per_pair_ratios():
 
 
 def test_keras3_model_is_the_pipelines():
+    from pipeline import echo
     from pipeline.backend import keras3
     from pipeline.model import build_model
 
     k3 = keras3()
     ours = keras_compare.keras3_model(k3)
-    theirs = build_model(keras_compare.LENGTH, keras_compare.N_FEATURES, keras_compare.UNITS, keras=k3)
+    theirs = build_model(echo.problem(keras_compare.LENGTH, keras_compare.N_FEATURES, 2),
+                         {"units": keras_compare.UNITS}, keras=k3)
     assert ours.get_config() == theirs.get_config()

@@ -115,8 +115,8 @@ DAMAGES = {
     "label_not_one_hot": (_set_row("test/y", 3, 0), "'test/y' rows 0-1024 are not one-hot"),
     "input_not_one_hot": (_set_row("train/X", -2, 1), "'train/X' rows 18976-20000 are not one-hot"),
     "label_not_the_echo": (_set_row("val/y", 0, np.roll(np.eye(10, dtype=np.uint8)[0], 1)), "out_index 2"),
-    "wrong_dtype": (_replace("test/X", lambda X: X.astype(np.float32)), "must be uint8"),
-    "older_format": (lambda f: f.attrs.__setitem__("format_version", 1), "format_version 1, expected 2; run"),
+    "wrong_dtype": (_replace("test/X", lambda X: X.astype(np.float32)), "must be X uint8 and y uint8"),
+    "older_format": (lambda f: f.attrs.__setitem__("format_version", 1), "format_version 1, expected 3; make it"),
 }
 OTHER_BAD_DATA = {"truncated": "not a readable HDF5 file", "not_hdf5": "not a readable HDF5 file",
                   "empty_hdf5": "missing attribute(s)", "folder": "is a directory", "missing": "no such file"}
@@ -137,7 +137,8 @@ def _bad_file_cases():
             path = f"{{bad}}/{name}.keras"
             yield f"{stage} --model {name}", [stage, "--data", "{data}", "--model", path], 1, [path, expected]
         yield f"{stage}: model of another problem", [stage, "--data", "{other}", "--model", "{model}"], 1, \
-            ["{model}", "{other}", "length=5, n_features=10, out_index=2", "length=4, n_features=3, out_index=1"]
+            ["{model}", "{other}", "was trained on a problem with", "length=5", "n_features=10", "out_index=2",
+             "holds", "length=4", "n_features=3", "out_index=1"]
     inputs = {"generate": [], "train": ["--data", "{data}"], "evaluate": ["--data", "{data}", "--model", "{model}"]}
     inputs["predict"] = inputs["evaluate"]
     for stage, args in inputs.items():

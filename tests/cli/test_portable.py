@@ -72,12 +72,13 @@ try:
     refused = False
 except tf.errors.InvalidArgumentError:
     refused = True
-print(json.dumps({{"echo": result["echo"].numpy().tolist(), "confidence": result["confidence"].numpy().tolist(),
-                  "dtype": result["echo"].dtype.name, "refused": refused}}))
+print(json.dumps({{"class": result["class"].numpy().tolist(), "confidence": result["confidence"].numpy().tolist(),
+                  "label": [v.decode() for v in result["label"].numpy().tolist()],
+                  "dtype": result["class"].dtype.name, "refused": refused}}))
 """, tmp_path)
     predicted, confidence = predictions
     assert got["dtype"] == "int32" and got["refused"]
-    assert np.array_equal(got["echo"], predicted)
+    assert np.array_equal(got["class"], predicted) and got["label"] == [str(p) for p in predicted]
     assert np.allclose(got["confidence"], confidence, atol=2e-6)
     metadata = json.loads((out / "assets.extra" / "echo_pipeline.json").read_text())
     assert metadata["dataset"]["content_hash"] == trained["dataset"]["content_hash"]

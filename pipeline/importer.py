@@ -1,0 +1,333 @@
+"""Stage 1 for your own sequences, import: a user's files (or a bundled benchmark) into the HDF5 contract.
+
+Reads --train-file and --test-file (and --val-file, else --n-val rows carved from train by --seed) in
+text/CSV, .npz or .ts (sources.py says how each looks); writes --out with the layout of data.py, which
+every other stage reads unchanged. Tokens (whole numbers) are stored one-hot, anything else as float32
+features; sequences of different lengths are padded to the longest, with lengths stored; labels of any
+kind become classes, their names stored in the file. Two passes over the files: the first checks every
+row and learns the shape, the second writes, in units, so memory stays flat as the files grow.
+
+    python -m pipeline import --train-file mine_train.csv --test-file mine_test.csv --out data/own.h5
+    python -m pipeline import --problem japanese-vowels --out data/japanese-vowels.h5
+"""
+import collections
+import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
+
+import click
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from pipeline import config, data, echo, sources
+from pipeline import params as declared
+from pipeline.files import BadFile, atomic_output, writable_target
+
+
+@dataclasses.dataclass
+class Scan:
+    """What the first pass learns of one file."""
+    rows: int = 0
+    longest: int = 0
+    shortest: int = sys.maxsize
+    width: int = 0  # values per step
+    labels: dict = dataclasses.field(default_factory=dict)  # label -> rows
+    whole: bool = True  # every value a whole number >= 0: tokens
+    top: float = -math.inf
+    low: float = math.inf
+    zero_step: bool = False  # some step is all zeros
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """How the rows are stored: decided from the scans and the options."""
+    kind: str
+    length: int
+    n_features: int
+    classes: list
+    variable: bool
+    pad_value: float
+
+    @property
+    def itemsize(self) -> int:
+        return np.dtype(data.KINDS[self.kind]).itemsize
+
+
+def files_of(chosen: dict) -> dict:
+    """split -> (path, format) of the files to read: the options', or a bundled benchmark's."""
+    found = {split: chosen[f"{split}_file"] for split in data.SPLITS if chosen.get(f"{split}_file")}
+    if chosen.get("dataset"):
+        found = {split: bundled(chosen["dataset"], split) for split in ("train", "test")}
+    for option, split in (("--train-file", "train"), ("--test-file", "test")):
+        if split not in found:
+            raise click.UsageError(f"give {option} (or --problem with a bundled benchmark)")
+    return {split: (Path(path), sources.detect(path, chosen["format"])) for split, path in found.items()}
+
+
+def bundled(name: str, split: str) -> str:
+    """The .ts file of a UEA/UCR dataset that aeon ships in its wheel (no download)."""
+    try:
+        import aeon
+    except ImportError:
+        raise BadFile(f"the {name} benchmark comes with aeon: pip install -e '.[ts]' (make installs it)") from None
+    return str(Path(aeon.__file__).parent / "datasets" / "data" / name / f"{name}_{split.upper()}.ts")
+
+
+def scan(split: str, path: Path, fmt: str, known: dict) -> Scan:
+    """Check every row of a file and learn its shape. known: what earlier files fixed (width, classes,
+    n_features, kind); a row that disagrees is refused, naming the file, the line and why."""
+    s = Scan(width=known.get("width", 0))
+    try:
+        for block in sources.blocks(path, fmt, split):
+            _check_block(s, block, known)
+            v = block.values
+            s.rows += len(block.steps)
+            s.longest, s.shortest = max(s.longest, int(block.steps.max())), min(s.shortest, int(block.steps.min()))
+            for label, n in collections.Counter(block.labels).items():
+                s.labels[label] = s.labels.get(label, 0) + n
+            s.whole = s.whole and v.shape[1] == 1 and bool((v >= 0).all() and (v % 1 == 0).all())
+            s.top, s.low = max(s.top, float(v.max())), min(s.low, float(v.min()))
+            s.zero_step = s.zero_step or bool((v == 0).all(axis=1).any())
+    except sources.BadRow as e:
+        raise BadFile(f"{split} file {path}, {e}") from None
+    if not s.rows:
+        raise BadFile(f"{split} file {path}: no sequences (one per line: label,value,value,...)")
+    return s
+
+
+def _check_block(s: Scan, block: sources.Block, known: dict) -> None:
+    """Refuse the first row of the block that disagrees with the file's width, the classes or the tokens."""
+    width = block.values.shape[1]
+    if s.width and width != s.width:
+        raise sources.BadRow(f"{block.where[0]}: {width} values per step, but the rows before have {s.width} "
+                             "(ragged dimensions)")
+    s.width = s.width or width
+    classes = known.get("classes")
+    if classes is not None and not set(block.labels) <= classes.keys():
+        i = next(i for i, label in enumerate(block.labels) if label not in classes)
+        among = ", ".join(map(repr, list(classes)[:8])) + (", ..." if len(classes) > 8 else "")
+        whose = "declared" if known.get("declared") else "training"
+        raise sources.BadRow(f"{block.where[i]}: label {block.labels[i]!r} is not among the {whose} labels ({among})")
+    if known.get("kind") == "tokens" and known.get("n_features"):
+        v = block.values
+        bad = (v < 0) | (v >= known["n_features"]) | (v % 1 != 0)
+        if bad.any():
+            step = int(np.argmax(bad.any(axis=1)))
+            raise sources.BadRow(f"{block.where[block.row_of_step()[step]]}: token {v[bad][0]:g} is not a whole "
+                                 f"number in [0, {known['n_features']})")
+
+
+def scan_all(files: dict, chosen: dict) -> dict:
+    """Scan train first (it fixes the width and, unless declared, the classes), then the others."""
+    declared_classes = _class_list(chosen["classes"]) if chosen.get("classes") else None
+    known = {"kind": None if chosen["kind"] == "auto" else chosen["kind"], "n_features": chosen["n_features"],
+             "classes": dict.fromkeys(declared_classes) if declared_classes else None,
+             "declared": declared_classes is not None}
+    scans = {"train": scan("train", *files["train"], known)}
+    known = {**known, "width": scans["train"].width,
+             "classes": dict.fromkeys(declared_classes or class_order(scans["train"].labels))}
+    for split in ("val", "test"):
+        if split in files:
+            scans[split] = scan(split, *files[split], known)
+    return scans
+
+
+def _class_list(text: str) -> list:
+    names = [name.strip() for name in text.split(",")]
+    if len(names) < 2 or len(set(names)) != len(names) or "" in names:
+        raise click.BadParameter(f"{text!r}: two or more different names, separated by commas",
+                                 param_hint="'--classes'")
+    return names
+
+
+def class_order(labels) -> list:
+    """Class names in a natural order: numerically when every label is a number, else as text."""
+    labels = list(labels)
+    if all(sources._is_number(x) for x in labels):
+        return sorted(labels, key=lambda x: (float(x), x))
+    return sorted(labels)
+
+
+def decide(scans: dict, chosen: dict, train_path) -> Layout:
+    """The layout every row is stored in, from what the scans saw and the options."""
+    all_scans = scans.values()
+    whole = all(s.whole for s in all_scans)
+    kind = chosen["kind"] if chosen["kind"] != "auto" else ("tokens" if whole else "features")
+    if kind == "tokens" and not whole:
+        raise click.BadParameter("the values are not all whole numbers >= 0, one per step; they are features",
+                                 param_hint="'--kind'")
+    top = max(s.top for s in all_scans)
+    if kind == "tokens":
+        n_features = chosen["n_features"] or int(top) + 1
+        pad = 0.0
+    else:
+        n_features = scans["train"].width
+        zero_step = any(s.zero_step for s in all_scans)
+        pad = 0.0 if not zero_step else math.floor(min(s.low for s in all_scans)) - 1.0
+    classes = _class_list(chosen["classes"]) if chosen.get("classes") else class_order(scans["train"].labels)
+    if len(classes) < 2:
+        raise BadFile(f"train file {train_path}: one label only ({classes[0]!r}); a classifier needs two or more")
+    longest, shortest = max(s.longest for s in all_scans), min(s.shortest for s in all_scans)
+    return Layout(kind, longest, n_features, classes, longest != shortest, pad)
+
+
+class SplitWriter:
+    """Rows of one split into its HDF5 datasets, encoded a block at a time and written a unit at a time,
+    with the units' digests (data.py)."""
+
+    def __init__(self, group, n: int, layout: Layout, chunk_rows: int):
+        self.layout, self.start, self.fill = layout, 0, 0
+        L, F, C = layout.length, layout.n_features, len(layout.classes)
+        self.unit = data.unit_rows(L, F, layout.itemsize)
+        chunks, dtype = min(chunk_rows, n), data.KINDS[layout.kind]
+        self.arrays = {"X": group.create_dataset("X", (n, L, F), dtype, chunks=(chunks, L, F)),
+                       "y": group.create_dataset("y", (n, C), np.uint8, chunks=(chunks, C))}
+        if layout.variable:
+            self.arrays["lengths"] = group.create_dataset("lengths", (n,), np.int32, chunks=(chunks,))
+        self.digests = {name: [] for name in self.arrays}
+        self.buffers = {"X": np.empty((self.unit, L, F), dtype), "y": np.empty(self.unit, np.int64),
+                        "lengths": np.empty(self.unit, np.int32)}
+        self.sums, self.steps = np.zeros((2, F)), 0  # of values and their squares over real steps; their count
+
+    def add(self, classes: np.ndarray, steps: np.ndarray, values: np.ndarray) -> None:
+        """Rows given by their class indices, numbers of steps and (all their steps') values."""
+        starts = np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
+        done = 0
+        while done < len(steps):
+            take = min(len(steps) - done, self.unit - self.fill)
+            self._encode(steps[done:done + take], values[starts[done]:starts[done + take]])
+            self.buffers["y"][self.fill:self.fill + take] = classes[done:done + take]
+            self.buffers["lengths"][self.fill:self.fill + take] = steps[done:done + take]
+            self.fill, done = self.fill + take, done + take
+            if self.fill == self.unit:
+                self.flush()
+
+    def _encode(self, steps: np.ndarray, values: np.ndarray) -> None:
+        X = self.buffers["X"][self.fill:self.fill + len(steps)]
+        row = np.repeat(np.arange(len(steps)), steps)
+        col = np.arange(len(values)) - np.repeat(np.cumsum(steps) - steps, steps)
+        if self.layout.kind == "tokens":
+            X[:] = 0
+            X[row, col, values[:, 0].astype(np.int64)] = 1
+        else:
+            X[:] = self.layout.pad_value
+            X[row, col] = values
+            self.sums += [values.sum(axis=0), np.square(values).sum(axis=0)]
+            self.steps += len(values)
+
+    def flush(self) -> None:
+        if not self.fill:
+            return
+        n, kind = self.fill, self.layout.kind
+        units = {"X": self.buffers["X"][:n], "y": echo.one_hot(self.buffers["y"][:n], len(self.layout.classes)),
+                 "lengths": self.buffers["lengths"][:n]}
+        for name, array in self.arrays.items():
+            array[self.start:self.start + n] = units[name]
+            self.digests[name].append(data.unit_digest(name, units[name], kind, self.layout.n_features))
+        self.start, self.fill = self.start + n, 0
+
+    def close(self, split: str) -> dict:
+        """Write what is left; returns {"split/name": digest}, each also stored as the dataset's sha256."""
+        self.flush()
+        out = {}
+        for name, array in self.arrays.items():
+            array.attrs["sha256"] = out[f"{split}/{name}"] = data.top_digest(self.digests[name])
+        return out
+
+    def statistics(self) -> tuple:
+        """(mean, std) of each feature over the real steps written; a constant feature gets std 1."""
+        mean = self.sums[0] / max(self.steps, 1)
+        std = np.sqrt(np.maximum(self.sums[1] / max(self.steps, 1) - mean ** 2, 0))
+        return mean.tolist(), np.where(std > 1e-12, std, 1.0).tolist()
+
+
+def val_rows(n_train: int, n_val: int, seed: int) -> np.ndarray:
+    """Which rows of the train file become the validation split: n_val of them, picked by the seed."""
+    if not 1 <= n_val < n_train:
+        raise click.BadParameter(f"{n_val}: the train file has {n_train:,} sequences; carve 1 to {n_train - 1}",
+                                 param_hint="'--n-val'")
+    chosen = np.zeros(n_train, bool)
+    chosen[np.random.default_rng(seed).choice(n_train, n_val, replace=False)] = True
+    return chosen
+
+
+def write(path, files: dict, layout: Layout, counts: dict, chosen: dict) -> str:
+    """The second pass: every row into its split (train rows marked in counts["carve"] into val)."""
+    carve = counts.get("carve")
+    chunk_rows = data.power_of_two_rows(config.CHUNK_BYTES, layout.length, layout.n_features, 1 << 14,
+                                        layout.itemsize)
+    digests = {}
+    with h5py.File(path, "w") as f, tqdm(total=sum(counts[s] for s in data.SPLITS), unit="rows", desc="import",
+                                         disable=not chosen.get("progress")) as bar:
+        writers = {split: SplitWriter(f.create_group(split), counts[split], layout, chunk_rows)
+                   for split in data.SPLITS}
+        index = {name: i for i, name in enumerate(layout.classes)}
+        for split, (source, fmt) in files.items():
+            first = 0
+            for block in sources.blocks(source, fmt, split):
+                classes = np.array([index[label] for label in block.labels], np.int64)
+                rows = np.arange(first, first + len(block.steps))
+                into_val = carve[rows] if carve is not None and split == "train" else np.zeros(len(rows), bool)
+                for target, chosen_rows in (("val", into_val), (split, ~into_val)):
+                    if chosen_rows.any():
+                        steps_kept = chosen_rows[block.row_of_step()]
+                        writers[target].add(classes[chosen_rows], block.steps[chosen_rows],
+                                            block.values[steps_kept])
+                first += len(rows)
+                bar.update(len(rows))
+        for split, writer in writers.items():
+            digests.update(writer.close(split))
+        content_hash = data.combine_digests(digests)
+        f.attrs.update(_attributes(layout, counts, chosen, writers["train"]))
+        f.attrs.update(data.storage_attrs(writers["train"].unit, chunk_rows, "none", content_hash))
+    return content_hash
+
+
+def _attributes(layout: Layout, counts: dict, chosen: dict, train: SplitWriter) -> dict:
+    attrs = {"kind": layout.kind, "length": layout.length, "n_features": layout.n_features,
+             "n_classes": len(layout.classes), "classes": json.dumps(layout.classes), "pad_value": layout.pad_value,
+             "variable_length": layout.variable, "seed": chosen["seed"], "problem": chosen.get("problem") or "",
+             "source": json.dumps({split: str(path) for split, (path, _) in chosen["files"].items()}),
+             "format": json.dumps({split: fmt for split, (_, fmt) in chosen["files"].items()}),
+             **{f"n_{split}": counts[split] for split in data.SPLITS}}
+    if layout.kind == "features":
+        attrs["feature_mean"], attrs["feature_std"] = train.statistics()
+    return attrs
+
+
+def import_files(out, chosen: dict) -> tuple:
+    """Check and import the files `chosen` names into `out` (written beside it, renamed when complete).
+    Returns (the dataset's content hash, its layout)."""
+    out = writable_target(out)
+    files = files_of(chosen)
+    scans = scan_all(files, chosen)
+    layout = decide(scans, chosen, files["train"][0])
+    counts = {split: s.rows for split, s in scans.items()}
+    if "val" not in files:
+        counts["carve"] = val_rows(counts["train"], chosen["n_val"] or max(1, round(counts["train"] / 10)),
+                                   chosen["seed"])
+        counts["val"] = int(counts["carve"].sum())
+        counts["train"] -= counts["val"]
+    with atomic_output(out) as tmp:
+        return write(tmp, files, layout, counts, {**chosen, "files": files}), layout
+
+
+@click.command("import")
+@click.option("--out", type=click.Path(dir_okay=False), default="data/own.h5", show_default=True,
+              help="HDF5 file to write.")
+@declared.options(declared.IMPORT, "import")
+def cli(out, **given):
+    """Import your own sequences (text/CSV, .npz or .ts files) into one HDF5 file."""
+    problem = given["problem"]
+    preset = config.PRESETS[problem]["import"] if problem else {}
+    chosen = declared.resolve(declared.IMPORT, given, {})
+    chosen.update({k: v for k, v in preset.items() if given.get(k) is None})
+    content_hash, layout = import_files(out, {**chosen, "progress": sys.stderr.isatty()})
+    info = data.describe(out)
+    shape = f"up to {layout.length}" if layout.variable else f"{layout.length}"
+    click.echo(f"wrote {out}: {sum(info.rows.values()):,} sequences ({info.rows['train']:,} train, "
+               f"{info.rows['val']:,} val, {info.rows['test']:,} test) of {shape} steps, {layout.kind} "
+               f"({layout.n_features} per step), {len(layout.classes)} classes, content hash {content_hash[:12]}")

@@ -1,0 +1,200 @@
+"""A user's sequences, read from their files in blocks of rows. NumPy only (aeon for .ts).
+
+Formats:
+    text  (.csv, .txt, .tsv): one sequence per line, `label,step,step,...`. A step is one number (a
+          token, or a value of a univariate series) or several numbers separated by spaces (a
+          multivariate series: every step of every line has the same number). Blank lines and lines
+          starting with # are skipped. Labels are any text without a comma.
+    npz   (.npz): arrays X_<split> (N, length) tokens or (N, length, n_features) values, y_<split> (N,)
+          labels, and optionally lengths_<split> (N,) when rows are padded to one length.
+    ts    (.ts): the UEA/UCR time-series classification archives' format, read by aeon's
+          load_from_ts_file (install the `ts` extra; `make` does when a preset needs it).
+
+A Block holds up to BLOCK_LINES rows: their labels, their numbers of steps and all their steps' values
+(float64, one row of `width` values per step), so that checks and encoding run on arrays, not row by
+row. A row the format cannot give raises BadRow, naming the line (or row) and why.
+"""
+import dataclasses
+import itertools
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.files import BadFile, existing_file
+
+FORMATS = ("text", "npz", "ts")
+SUFFIXES = {".csv": "text", ".txt": "text", ".tsv": "text", ".npz": "npz", ".ts": "ts"}
+BLOCK_LINES = 8192  # rows read at a time: memory stays flat whatever the file's size
+
+
+class BadRow(ValueError):
+    """A row that cannot be read; str() says where and why."""
+
+
+@dataclasses.dataclass
+class Block:
+    where: list  # "line N" or "row N" of each row, for messages
+    labels: list  # str
+    steps: np.ndarray  # int64 (rows,): each row's number of steps
+    values: np.ndarray  # float64 (sum of steps, width): every step, row after row
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Each row's first step in values."""
+        return np.concatenate([[0], np.cumsum(self.steps)[:-1]]).astype(np.int64)
+
+    def row_of_step(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.steps)), self.steps)
+
+
+def detect(path, given: str = "auto") -> str:
+    """The format of `path`: `given`, or the one its suffix names."""
+    if given != "auto":
+        return given
+    found = SUFFIXES.get(Path(path).suffix.lower())
+    if found is None:
+        raise BadFile(f"{path}: cannot tell its format from the name; give --format ({', '.join(FORMATS)})")
+    return found
+
+
+def blocks(path, fmt: str, split: str):
+    """Yield the file's rows as Blocks."""
+    path = existing_file(path, f"{split} file")
+    if fmt == "text":
+        yield from _text_blocks(path)
+    else:
+        yield from _array_blocks(*(_npz_arrays(path, split) if fmt == "npz" else _ts_arrays(path)))
+
+
+def _text_blocks(path: Path):
+    number = 0
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            while True:
+                lines = list(itertools.islice(f, BLOCK_LINES))
+                if not lines:
+                    return
+                numbered = [(number + i + 1, text) for i, line in enumerate(lines)
+                            if (text := line.strip()) and not text.startswith("#")]
+                number += len(lines)
+                if numbered:
+                    yield parse_lines(numbered)
+    except UnicodeDecodeError:
+        raise BadFile(f"{path}: not a text file (UTF-8)") from None
+
+
+def parse_lines(numbered: list) -> Block:
+    """A Block from (line number, text) pairs: all the numbers parsed at once; any line the fast way
+    cannot vouch for is parsed alone (parse_line), which names what is wrong with it."""
+    labels, rests = [], []
+    for _, text in numbered:
+        label, _comma, rest = text.partition(",")
+        labels.append(label.strip())
+        rests.append(rest)
+    first = rests[0].partition(",")[0].split()
+    width = len(first)
+    steps = np.array([r.count(",") + 1 for r in rests], np.int64)
+    joined = " ".join(rests).replace(",", " ")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warns, and stops, at text that is not a number
+        try:
+            values = np.fromstring(joined, dtype=np.float64, sep=" ")
+        except (DeprecationWarning, ValueError):
+            values = None
+    fine = (width > 0 and values is not None and len(values) == int(steps.sum()) * width and
+            all(labels) and np.isfinite(values).all() and
+            (width == 1 or all(len(s.split()) == width for r in rests for s in r.split(","))))
+    if not fine:  # find the line, and say why
+        rows = [parse_line(text, number) for number, text in numbered]
+        widths = {v.shape[1] for _, v in rows}
+        if len(widths) > 1:
+            i = next(i for i, (_, v) in enumerate(rows) if v.shape[1] != rows[0][1].shape[1])
+            raise BadRow(f"line {numbered[i][0]}: {rows[i][1].shape[1]} values per step, but the rows before have "
+                         f"{rows[0][1].shape[1]} (ragged dimensions)")
+        return Block([f"line {n}" for n, _ in numbered], [label for label, _ in rows],
+                     np.array([len(v) for _, v in rows], np.int64), np.concatenate([v for _, v in rows]))
+    return Block([f"line {n}" for n, _ in numbered], labels, steps, values.reshape(-1, width))
+
+
+def parse_line(text: str, number: int) -> tuple:
+    """('label', values (steps, width)) from 'label,step,step,...'; BadRow naming the line and why."""
+    label, comma, rest = text.partition(",")
+    label = label.strip()
+    if not comma or not rest.strip():
+        raise BadRow(f"line {number}: no values after the label (expected label,value,value,...)")
+    if not label:
+        raise BadRow(f"line {number}: no label before the first comma")
+    steps = rest.split(",")
+    counts = [len(s.split()) for s in steps]
+    for v in rest.replace(",", " ").split():
+        if not _is_number(v):
+            raise BadRow(f"line {number}: {v[:20]!r} is not a number")
+    if min(counts) != max(counts) or counts[0] == 0:
+        step = next(i for i, c in enumerate(counts) if c != counts[0])
+        raise BadRow(f"line {number}: step {step + 1} has {counts[step]} values but step 1 has {counts[0]} "
+                     "(ragged dimensions)")
+    values = np.array(rest.replace(",", " ").split(), dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise BadRow(f"line {number}: {values[~np.isfinite(values)][0]} is not a finite number")
+    return label, values.reshape(len(steps), counts[0])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _npz_arrays(path: Path, split: str) -> tuple:
+    """(rows of values, labels) of one split of an .npz file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if f"X_{split}" not in z or f"y_{split}" not in z:
+                raise BadFile(f"{path}: no arrays X_{split} and y_{split} (an .npz file holds X_train, y_train, "
+                              "X_test, y_test, optionally X_val, y_val and lengths_<split>)")
+            X, y = z[f"X_{split}"], z[f"y_{split}"]
+            lengths = z[f"lengths_{split}"] if f"lengths_{split}" in z else None
+    except (OSError, ValueError) as e:
+        raise BadFile(f"{path}: not a readable .npz file ({str(e)[:120]})") from None
+    if X.ndim not in (2, 3) or y.ndim != 1 or len(X) != len(y) or (lengths is not None and len(lengths) != len(X)):
+        raise BadFile(f"{path}: X_{split} {X.shape} and y_{split} {y.shape} are not (N, length[, n_features]) "
+                      "and (N,)")
+    X = X.reshape(*X.shape[:2], -1)
+    for i, n in enumerate([len(x) for x in X] if lengths is None else lengths.tolist()):
+        if not 1 <= n <= X.shape[1]:
+            raise BadRow(f"row {i + 1}: length {n} is not in [1, {X.shape[1]}]")
+    rows = X if lengths is None else [x[:n] for x, n in zip(X, lengths.tolist())]
+    return rows, [str(v) for v in y.tolist()]
+
+
+def _ts_arrays(path: Path) -> tuple:
+    """(rows of values (time, channels), labels) of a .ts file, read by aeon."""
+    try:
+        from aeon.datasets import load_from_ts_file
+    except ImportError:
+        raise BadFile(f"{path}: reading .ts files needs aeon: pip install -e '.[ts]' (make installs it for the "
+                      "presets that need it)") from None
+    try:
+        X, y = load_from_ts_file(str(path))
+    except Exception as e:  # aeon raises many types for a malformed file
+        raise BadFile(f"{path}: not a readable .ts file ({(str(e).splitlines() or [repr(e)])[0][:120]})") from None
+    return [np.asarray(x, np.float64).T for x in X], [str(v) for v in y]  # aeon gives (channels, time)
+
+
+def _array_blocks(rows, labels):
+    """Blocks of rows given as arrays (time, width)."""
+    for start in range(0, len(rows), BLOCK_LINES):
+        part = [np.asarray(r, np.float64) for r in rows[start:start + BLOCK_LINES]]
+        widths = {r.shape[1] for r in part}
+        if len(widths) > 1:
+            raise BadRow(f"row {start + 1}: rows with {sorted(widths)} values per step (ragged dimensions)")
+        values = np.concatenate(part)
+        if not np.isfinite(values).all():
+            bad = next(i for i, r in enumerate(part) if not np.isfinite(r).all())
+            raise BadRow(f"row {start + bad + 1}: holds a value that is not a finite number (missing values are "
+                         "not supported)")
+        yield Block([f"row {start + i + 1}" for i in range(len(part))], labels[start:start + BLOCK_LINES],
+                    np.array([len(r) for r in part], np.int64), values)

@@ -1,0 +1,193 @@
+"""import: a user's files (text/CSV, .npz, .ts) into the dataset contract, in-process. Every bad row is
+refused with the file, the line and why, and nothing is written; ragged sequences are padded and their
+lengths kept; labels of any kind become named classes; validation is carved from train by the seed."""
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from pipeline import data, importer, sources
+from pipeline.files import BadFile
+from tests.conftest import invoke
+
+OPTIONS = {"train_file": None, "test_file": None, "val_file": None, "format": "auto", "kind": "auto",
+           "n_features": None, "classes": None, "n_val": None, "seed": 0, "problem": None}
+
+
+def write_lines(path, lines):
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def run_import(tmp_path, train, test, **options):
+    """Import train and test lines (written to train.csv and test.csv); returns the file's DatasetInfo."""
+    chosen = {**OPTIONS, "train_file": write_lines(tmp_path / "train.csv", train),
+              "test_file": write_lines(tmp_path / "test.csv", test), **options}
+    importer.import_files(tmp_path / "d.h5", chosen)
+    return data.describe(tmp_path / "d.h5")
+
+
+RAGGED = ["spam,3,1,4,1,5", "ham,9,2", "spam,6,5,3", "eggs,5,8,9,7", "ham,9,3,2,3,8,4,6", "eggs,2,6",
+          "spam,4,3,3", "ham,8,3", "eggs,2,7,9,5,0", "spam,2,8,8,4,1,9,7"]
+
+
+def test_ragged_tokens_with_string_labels(tmp_path):
+    info = run_import(tmp_path, RAGGED, ["ham,1,2,3", "eggs,4"], n_val=2, seed=3)
+    assert (info.kind, info.length, info.n_features, info.classes) == ("tokens", 7, 10, ["eggs", "ham", "spam"])
+    assert info.variable and info.rows == {"train": 8, "val": 2, "test": 2} and info.pad_value == 0.0
+    with h5py.File(tmp_path / "d.h5") as f:
+        X, y, lengths = f["test"]["X"][:], f["test"]["y"][:], f["test"]["lengths"][:]
+        rows = [(int(n), x[:n].argmax(-1).tolist(), info.classes[c]) for x, n, c in zip(X, lengths, y.argmax(-1))]
+        assert rows == [(3, [1, 2, 3], "ham"), (1, [4], "eggs")]
+        assert not X[0, 3:].any() and not X[1, 1:].any()  # padding: all zeros
+        train_val = sorted(
+            ",".join([info.classes[c], *map(str, x[:n].argmax(-1))]) for split in ("train", "val")
+            for x, n, c in zip(f[split]["X"][:], f[split]["lengths"][:], f[split]["y"][:].argmax(-1)))
+    assert train_val == sorted(RAGGED)  # every training line once, in train or val
+    assert data.verify(tmp_path / "d.h5") == info.content_hash
+
+
+def test_validation_is_carved_by_the_seed(tmp_path):
+    def val_of(seed):
+        run_import(tmp_path, RAGGED, ["ham,1,2,3"], n_val=3, seed=seed)
+        with h5py.File(tmp_path / "d.h5") as f:
+            return f["val"]["X"][:].argmax(-1).tolist()
+
+    assert val_of(1) == val_of(1) and val_of(1) != val_of(2)
+    info = run_import(tmp_path, RAGGED, ["ham,1,2,3"])
+    assert info.rows["val"] == 1 and info.rows["train"] == 9  # a tenth by default
+
+
+def test_a_validation_file_is_kept_as_it_is(tmp_path):
+    info = run_import(tmp_path, RAGGED, ["eggs,1"], val_file=write_lines(tmp_path / "val.csv", ["ham,7,7", "spam,1"]))
+    assert info.rows == {"train": 10, "val": 2, "test": 1}
+
+
+def test_real_valued_multivariate_series(tmp_path):
+    train = ["walk,0.5 1.0,1.5 2.0,2.5 3.0", "run,-1 0,3 4", "walk,1 1", "run,2 2,4 4"]
+    info = run_import(tmp_path, train, ["run,1 2,3 4"], n_val=1)
+    assert (info.kind, info.length, info.n_features, info.classes) == ("features", 3, 2, ["run", "walk"])
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert f["test"]["X"].dtype == np.float32 and f["test"]["X"][0].tolist() == [[1, 2], [3, 4], [0, 0]]
+        train_rows = [x[:n] for x, n in zip(f["train"]["X"][:], f["train"]["lengths"][:])]
+    steps = np.concatenate(train_rows)  # the statistics are of the training split's real steps only
+    assert np.allclose(info.problem["feature_mean"], steps.mean(0))
+    assert np.allclose(info.problem["feature_std"], steps.std(0))
+
+
+def test_an_all_zero_step_moves_the_padding_below_every_value(tmp_path):
+    info = run_import(tmp_path, ["a,0 0,1 2", "b,-2.5 1", "a,3 3", "b,1 1,1 1,1 1"], ["a,0 0"], n_val=1)
+    assert info.pad_value == -4.0  # floor(-2.5) - 1: no real step is all -4.0
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert f["test"]["X"][0].tolist() == [[0, 0], [-4, -4], [-4, -4]]
+
+
+def test_numeric_labels_sort_as_numbers_and_declared_classes_keep_their_order(tmp_path):
+    lines = ["10,1,2", "9,3,4", "100,5,6", "9,1,1"]
+    assert run_import(tmp_path, lines, ["10,1,1"], n_val=1).classes == ["9", "10", "100"]
+    info = run_import(tmp_path, lines, ["10,1,1"], n_val=1, classes="100,10,9,8")
+    assert info.classes == ["100", "10", "9", "8"] and info.n_classes == 4
+
+
+def test_fixed_length_tokens_need_no_padding(tmp_path):
+    info = run_import(tmp_path, ["a,1,2,3", "b,3,2,1", "a,0,0,0"], ["b,1,1,1"], n_val=1, n_features=5)
+    assert not info.variable and info.n_features == 5
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert "lengths" not in f["train"] and f["train"]["X"].shape[1:] == (3, 5)
+
+
+def test_npz_arrays(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 4, (20, 6))
+    np.savez(tmp_path / "d.npz", X_train=X, y_train=np.array(["odd", "even"] * 10), X_test=X[:3],
+             y_test=np.array(["odd"] * 3), lengths_train=np.full(20, 6), lengths_test=np.array([2, 6, 6]))
+    chosen = {**OPTIONS, "train_file": tmp_path / "d.npz", "test_file": tmp_path / "d.npz", "n_val": 2}
+    importer.import_files(tmp_path / "d.h5", chosen)
+    info = data.describe(tmp_path / "d.h5")
+    assert (info.kind, info.classes, info.rows["test"], info.variable) == ("tokens", ["even", "odd"], 3, True)
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert f["test"]["lengths"][:].tolist() == [2, 6, 6]
+        assert f["test"]["X"][0, :2].argmax(-1).tolist() == X[0, :2].tolist()
+
+
+BAD_ROWS = {  # train lines, test lines, extra options -> the end of the message
+    "not a number": (["a,1,2", "b,1,x"], ["a,1"], {}, "train file {train}, line 2: 'x' is not a number"),
+    "ragged steps": (["a,1 2,3 4", "b,1 2,3"], ["a,1 1"], {}, "train file {train}, line 2: step 2 has 1 values "
+                     "but step 1 has 2 (ragged dimensions)"),
+    "ragged rows": (["a,1 2,3 4", "b,1,3"], ["a,1 1"], {}, "train file {train}, line 2: 1 values per step, but the "
+                    "rows before have 2 (ragged dimensions)"),
+    "ragged test": (["a,1 2", "b,1 3"], ["a,1 1", "b,1 1 1"], {}, "test file {test}, line 2: 3 values per step, "
+                    "but the rows before have 2 (ragged dimensions)"),
+    "token out of range": (["a,1,2", "b,7,1"], ["a,1"], {"kind": "tokens", "n_features": 5},
+                           "train file {train}, line 2: token 7 is not a whole number in [0, 5)"),
+    "unknown label": (["a,1,2", "b,1,3"], ["a,1", "# comment", "c,2"], {}, "test file {test}, line 3: label 'c' "
+                      "is not among the training labels ('a', 'b')"),
+    "undeclared label": (["a,1,2", "b,1,3"], ["a,1"], {"classes": "a,c"}, "train file {train}, line 2: label "
+                         "'b' is not among the declared labels ('a', 'c')"),
+    "no values": (["a,1,2", "b"], ["a,1"], {}, "train file {train}, line 2: no values after the label "
+                  "(expected label,value,value,...)"),
+    "no label": (["a,1,2", ",1,2"], ["a,1"], {}, "train file {train}, line 2: no label before the first comma"),
+    "not finite": (["a,1,2", "b,1,inf"], ["a,1"], {}, "train file {train}, line 2: inf is not a finite number"),
+    "empty file": (["# only a comment", ""], ["a,1"], {}, "train file {train}: no sequences (one per line: "
+                   "label,value,value,...)"),
+    "one label": (["a,1,2", "a,1,3"], ["a,1"], {}, "train file {train}: one label only ('a'); a classifier "
+                  "needs two or more"),
+    "tokens asked, features found": (["a,1.5,2", "b,1,2"], ["a,1"], {"kind": "tokens"},
+                                     "Invalid value for '--kind': the values are not all whole numbers >= 0, one "
+                                     "per step; they are features"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ROWS)
+def test_each_bad_row_is_refused_naming_the_file_and_line(tmp_path, case):
+    train, test, options, message = BAD_ROWS[case]
+    paths = {"train": write_lines(tmp_path / "train.csv", train), "test": write_lines(tmp_path / "test.csv", test)}
+    out = tmp_path / "d.h5"
+    out.write_bytes(b"the previous dataset")
+    args = ["import", "--train-file", paths["train"], "--test-file", paths["test"], "--out", out]
+    for key, value in options.items():
+        args += [f"--{key.replace('_', '-')}", value]
+    r = invoke(*args)
+    assert (r.returncode, r.stdout) == (2 if "Invalid value" in message else 1, ""), r.stderr
+    assert r.stderr == f"echo-pipeline: error: {message.format(**paths)}\n"
+    assert out.read_bytes() == b"the previous dataset"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.h5", "test.csv", "train.csv"]  # no temporary file
+
+
+def test_a_file_that_is_not_text_is_refused(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_bytes(b"a,1\n\xff\xfe\x00b,2\n")
+    with pytest.raises(BadFile, match=f"^{train}: not a text file"):
+        importer.import_files(tmp_path / "d.h5", {**OPTIONS, "train_file": train,
+                                                  "test_file": write_lines(tmp_path / "t.csv", ["a,1"])})
+
+
+def test_carving_more_than_the_training_split_holds_is_refused(tmp_path):
+    r = invoke("import", "--train-file", write_lines(tmp_path / "a.csv", ["a,1", "b,2"]), "--test-file",
+               write_lines(tmp_path / "b.csv", ["a,1"]), "--n-val", 2, "--out", tmp_path / "d.h5")
+    assert r.returncode == 2 and r.stderr == ("echo-pipeline: error: Invalid value for '--n-val': 2: the train file "
+                                              "has 2 sequences; carve 1 to 1\n")
+
+
+def test_text_is_read_a_block_at_a_time(tmp_path, monkeypatch):
+    """Memory stays flat as a file grows: its lines come in blocks, never all at once."""
+    monkeypatch.setattr(sources, "BLOCK_LINES", 3)
+    path = write_lines(tmp_path / "big.csv", [f"{'ab'[i % 2]},{i % 7},{i % 5}" for i in range(20)])
+    blocks = list(sources.blocks(path, "text", "train"))
+    assert [len(b.steps) for b in blocks] == [3] * 6 + [2]
+    assert [label for b in blocks for label in b.labels] == ["a", "b"] * 10
+    assert np.concatenate([b.values for b in blocks])[:, 0].tolist() == [v for i in range(20) for v in (i % 7, i % 5)]
+
+
+def test_class_order():
+    assert importer.class_order(["b", "a", "C"]) == ["C", "a", "b"]
+    assert importer.class_order(["10", "9", "-1", "2.5"]) == ["-1", "2.5", "9", "10"]
+
+
+def test_the_file_records_where_it_came_from(tmp_path):
+    run_import(tmp_path, RAGGED, ["ham,1"], n_val=1)
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert json.loads(f.attrs["source"]) == {"train": str(tmp_path / "train.csv"),
+                                                 "test": str(tmp_path / "test.csv")}
+        assert json.loads(f.attrs["format"]) == {"train": "text", "test": "text"}

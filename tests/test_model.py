@@ -1,0 +1,80 @@
+"""The model: padding never changes a prediction. A sequence predicted alone gives the same output as in
+a batch with longer ones, and as a model made for exactly its length, in tf-keras (which trains) and in
+the Keras 3 copy (which is saved), for tokens and for standardised real-valued features."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline import echo
+from pipeline.backend import keras3
+from pipeline.model import build_model
+
+LENGTH, FEATURES = 9, 3
+
+
+def problem(kind: str, length=LENGTH, variable=True, pad=0.0) -> dict:
+    p = {"kind": kind, "length": length, "n_features": FEATURES, "n_classes": 4, "classes": list("abcd"),
+         "variable": variable, "pad_value": pad}
+    if kind == "features":
+        p.update(feature_mean=[0.5, -1.0, 2.0], feature_std=[2.0, 0.5, 1.0])
+    return p
+
+
+def sequence(kind: str, rng, n: int) -> np.ndarray:
+    if kind == "tokens":
+        return echo.one_hot(rng.integers(0, FEATURES, n), FEATURES).astype(np.float32)
+    return rng.normal(size=(n, FEATURES)).astype(np.float32)
+
+
+def padded(rows, pad: float) -> np.ndarray:
+    out = np.full((len(rows), LENGTH, FEATURES), pad, np.float32)
+    for x, row in zip(out, rows):
+        x[:len(row)] = row
+    return out
+
+
+@pytest.fixture(scope="module")
+def models():
+    """For each kind: the tf-keras model, its Keras 3 copy, and Keras 3 models of every exact length."""
+    made = {}
+    for kind, pad in (("tokens", 0.0), ("features", -9.0)):
+        params = {"units": 6, "backwards": kind == "features", "dropout": 0.25}
+        tf_keras = build_model(problem(kind, pad=pad), params)
+        copy = build_model(problem(kind, pad=pad), params, keras=keras3())
+        copy.set_weights(tf_keras.get_weights())
+        exact = {}
+        for n in range(1, LENGTH + 1):
+            exact[n] = build_model(problem(kind, n, variable=False), params, keras=keras3())
+            exact[n].set_weights(tf_keras.get_weights())
+        made[kind] = (tf_keras, copy, exact, pad)
+    return made
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["tokens", "features"]), n=st.integers(1, LENGTH - 1), seed=st.integers(0, 10 ** 6),
+       others=st.lists(st.integers(1, LENGTH), min_size=1, max_size=4))
+def test_padding_never_changes_a_prediction(models, kind, n, seed, others):
+    tf_keras, copy, exact, pad = models[kind]
+    rng = np.random.default_rng(seed)
+    x = sequence(kind, rng, n)
+    batch = padded([x] + [sequence(kind, rng, m) for m in others], pad)
+    alone = padded([x], pad)
+    unpadded = exact[n](x[None], training=False).numpy()
+    for model in (tf_keras, copy):
+        np.testing.assert_allclose(model(alone, training=False).numpy(), unpadded, atol=1e-6)
+        np.testing.assert_allclose(model(batch, training=False).numpy()[:1], unpadded, atol=1e-6)
+
+
+def test_the_echo_model_is_unchanged():
+    """Fixed-length one-hot tokens: no masking, no standardisation; LSTM(25) -> Dense(10) is 3,860 weights."""
+    net = build_model(echo.problem(5, 10, 2), {"units": 25})
+    assert [type(layer).__name__ for layer in net.layers] == ["LSTM", "Dense"] and net.count_params() == 3860
+
+
+def test_features_are_standardised_inside_the_model(models):
+    """Raw values go in: the model subtracts the training mean and divides by the training std."""
+    _, copy, _, _ = models["features"]
+    layer = copy.get_layer("standardise")
+    x = np.array([[[0.5, -1.0, 2.0], [2.5, -0.5, 3.0]]], np.float32)
+    assert np.allclose(layer(x).numpy(), [[[0, 0, 0], [1, 1, 1]]])
