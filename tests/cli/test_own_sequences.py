@@ -34,19 +34,18 @@ def write_csv(path, n, seed):
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory):
+    """The stages in-process (a real process is the point of the tests that read what they wrote)."""
+    from pipeline import evaluate, export, predict, train
+
     folder = tmp_path_factory.mktemp("own")
-    train, test = write_csv(folder / "train.csv", 3000, 1), write_csv(folder / "test.csv", 400, 2)
-    steps = {"import": ["import", "--train-file", train, "--test-file", test, "--out", folder / "own.h5"],
-             "train": ["train", "--data", folder / "own.h5", "--out", folder / "model.keras", "--units", 16,
-                       "--batch-size", 64, "--steps-per-epoch", 0, "--learning-rate", 0.02, "--epochs", 30],
-             "evaluate": ["evaluate", "--data", folder / "own.h5", "--model", folder / "model.keras", "--out",
-                          folder / "metrics.json"],
-             "predict": ["predict", "--data", folder / "own.h5", "--model", folder / "model.keras", "--out",
-                         folder / "predictions.csv"],
-             "export": ["export", "--model", folder / "model.keras", "--out", folder / "export"]}
-    for name, args in steps.items():
-        r = run_cli(*args)
-        assert r.returncode == 0, f"{name}: {r.stderr[-2000:]}"
+    train_file, test_file = write_csv(folder / "train.csv", 3000, 1), write_csv(folder / "test.csv", 400, 2)
+    r = run_cli("import", "--train-file", train_file, "--test-file", test_file, "--out", folder / "own.h5")
+    assert r.returncode == 0, r.stderr
+    options = train.Options(units=16, batch_size=64, steps_per_epoch=0, learning_rate=0.02, epochs=30)
+    train.train(folder / "own.h5", folder / "model.keras", options, verbose=0)
+    evaluate.evaluate(folder / "own.h5", folder / "model.keras", folder / "metrics.json")
+    predict.predict(folder / "own.h5", folder / "model.keras", folder / "predictions.csv")
+    export.export(folder / "model.keras", folder / "export")
     return folder
 
 
@@ -117,15 +116,14 @@ def test_echo_data_written_as_a_users_file_trains_like_generated_echo_data(tiny_
     r = run_cli("import", "--train-file", tmp_path / "train.csv", "--val-file", tmp_path / "val.csv",
                 "--test-file", tmp_path / "test.csv", "--out", tmp_path / "imported.h5")
     assert r.returncode == 0, r.stderr
+    from pipeline import evaluate, train
+
     accuracies = {}
     for name, path in (("generated", tiny_data), ("imported", tmp_path / "imported.h5")):
-        for args in (["train", "--data", path, "--out", tmp_path / name / "model.keras", "--seed", 1],
-                     ["evaluate", "--data", path, "--model", tmp_path / name / "model.keras", "--out",
-                      tmp_path / name / "metrics.json"]):
-            (tmp_path / name).mkdir(exist_ok=True)
-            r = run_cli(*args)
-            assert r.returncode == 0, r.stderr[-2000:]
-        accuracies[name] = json.loads((tmp_path / name / "metrics.json").read_text())["accuracy"]
+        (tmp_path / name).mkdir()
+        train.train(path, tmp_path / name / "model.keras", train.Options(seed=1), verbose=0)
+        metrics = evaluate.evaluate(path, tmp_path / name / "model.keras", tmp_path / name / "metrics.json")
+        accuracies[name] = metrics["accuracy"]
     assert accuracies["imported"] == accuracies["generated"] == 1.0
 
 
