@@ -13,6 +13,7 @@ from pipeline.files import BadFile, existing_file
 METADATA = "echo_pipeline.json"
 EXPORT_METADATA = Path("assets.extra") / METADATA  # inside an exported SavedModel folder
 SIGNATURE = "serving_default"  # an exported model's serving function
+PROBLEM_KEYS = ("kind", "length", "n_features", "n_classes", "classes")  # what every stage reads of the problem
 
 
 def read_metadata(path) -> dict:
@@ -25,9 +26,15 @@ def read_metadata(path) -> dict:
                 raise BadFile(f"model {p}: not a Keras .keras model (no config.json inside)")
             if METADATA not in names:
                 raise BadFile(f"model {p}: has no {METADATA}; not saved by 'train'")
-            return json.loads(z.read(METADATA))
+            metadata = json.loads(z.read(METADATA))
     except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as e:
         raise BadFile(f"model {p}: not a Keras .keras model ({e})") from None
+    problem = metadata.get("dataset", {}).get("problem", {}) if isinstance(metadata, dict) else {}
+    missing = [k for k in PROBLEM_KEYS if k not in problem]
+    if missing:
+        raise BadFile(f"model {p}: its {METADATA} has no {', '.join(missing)} (made by an older version?); "
+                      "run 'train' again")
+    return metadata
 
 
 def read_export_metadata(folder) -> dict:

@@ -21,3 +21,21 @@ def test_export_failing_part_way_keeps_the_previous_export(trained, tmp_path, mo
 
     monkeypatch.setattr(archive, "write_out", write_out)
     fails_cleanly(tmp_path, out, lambda: export.export(trained["model_path"], out))
+
+
+def test_a_model_of_an_older_version_is_refused_in_one_line(tmp_path):
+    """A model whose metadata predates the classes (format 2) is named as such, not a traceback."""
+    import json
+    import zipfile
+
+    from tests.conftest import invoke
+
+    old = tmp_path / "old.keras"
+    with zipfile.ZipFile(old, "w") as z:
+        z.writestr("config.json", "{}")
+        z.writestr("echo_pipeline.json", json.dumps({"dataset": {"problem": {"length": 5, "n_features": 10,
+                                                                             "out_index": 2}}}))
+    r = invoke("export", "--model", old, "--out", tmp_path / "export")
+    assert (r.returncode, r.stderr) == (1, f"echo-pipeline: error: model {old}: its echo_pipeline.json has no kind, "
+                                           "n_classes, classes (made by an older version?); run 'train' again\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.keras"]
