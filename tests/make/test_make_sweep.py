@@ -13,19 +13,19 @@ pytestmark = pytest.mark.slow
 
 
 def test_sweep_over_seeds(project):
-    r = make(project, "sweep", "PARAM=OUT_INDEX", "VALUES=0 4", "LENGTH=5", "SEEDS=0 1")
+    r = make(project, "sweep", "PARAM=OUT_INDEX", "VALUES=4", "LENGTH=5", "SEEDS=0 1")
     folder = project / "artifacts" / "sweeps" / "OUT_INDEX"
-    for value in ("0", "4"):
+    for value in ("4",):
         for seed in (0, 1):
             run = folder / value / f"seed-{seed}"
             with h5py.File(run / "echo.h5") as f:  # a problem parameter: each run its own data, its seed
                 assert (f.attrs["out_index"], f.attrs["seed"]) == (int(value), seed)
             assert json.loads((run / "train.json").read_text())["params"]["seed"] == seed
-    assert r.stdout.count("-m pipeline train") == 4
+    assert r.stdout.count("-m pipeline train") == 2
     rows = sweep_summary(folder)
-    assert [(row["value"], row["seeds"]) for row in rows] == [("0", "2"), ("4", "2")]
+    assert [(row["value"], row["seeds"]) for row in rows] == [("4", "2")]
     assert "| OUT_INDEX | seeds | reached target |" in (folder / "summary.md").read_text()
-    again = make(project, "sweep", "PARAM=OUT_INDEX", "VALUES=0 4", "LENGTH=5", "SEEDS=0 1").stdout
+    again = make(project, "sweep", "PARAM=OUT_INDEX", "VALUES=4", "LENGTH=5", "SEEDS=0 1").stdout
     assert "-m pipeline train" not in again and "sweep-summary" in again
 
     r = make(project, "sweep", "PARAM=UNITS", "VALUES=8", "SEEDS=3")  # a training parameter: data per seed
