@@ -45,6 +45,30 @@ def build_model(problem: dict, params: dict, keras=keras):
     return keras.Sequential(layers, name="vanilla_lstm")
 
 
+class StepLoop(keras.Sequential):
+    """A Sequential that takes a group of batches per training call, X (group, batch, ...) and y
+    (group, batch, classes), and makes one optimizer step per batch in one compiled loop: the same
+    steps as one call per batch, without each call's overhead (with jit_compile, one XLA program for
+    the whole group). Only training takes groups; evaluation and prediction take single batches."""
+
+    def train_step(self, data):
+        X, y = data
+
+        def step(i):
+            logs = keras.Sequential.train_step(self, (X[i], y[i]))
+            with tf.control_dependencies(tf.nest.flatten(logs)):
+                return i + 1
+
+        # one iteration at a time: each step sees the weights the previous one left
+        tf.while_loop(lambda i: i < tf.shape(X)[0], step, [tf.constant(0)], parallel_iterations=1)
+        return self.get_metrics_result()
+
+
+def step_loop(net):
+    """A StepLoop over net's layers (the same weights), to be compiled with net's optimizer."""
+    return StepLoop([keras.Input(net.input_shape[1:], name="sequence"), *net.layers], name=net.name)
+
+
 def chrono_init(net, horizon: int, seed: int) -> None:
     """Chrono initialisation of the LSTM's gate biases (Tallec & Ollivier, 2018, "Can recurrent neural
     networks warp time?", arXiv:1804.11188): forget-gate biases log(U(1, horizon - 1)), input-gate

@@ -123,10 +123,11 @@ TRAIN = (
     Param("stop_at_target", bool, "Stop once --target-accuracy is reached, or run all --epochs.", flag=True),
     Param("settle_epochs", click.IntRange(min=0), "Epochs to go on training after validation accuracy first "
           "reaches the target, a margin for sequences the validation split does not hold."),
-    Param("steps_per_execution", click.IntRange(min=1), "Batches per compiled call: faster steps, slower first "
-          "trace.", default=1),
-    Param("jit", bool, "Compile the train step with XLA: faster steps after seconds of compiling.", default=False,
-          flag=True),
+    Param("steps_per_execution", click.IntRange(min=1), "Batches per training call, one optimizer step each in "
+          "one compiled loop (the most up to this that divide an epoch): faster steps, slower first trace.",
+          default=1),
+    Param("jit", bool, "Compile the training call with XLA (with --steps-per-execution, its whole loop): much "
+          "faster steps after seconds of compiling.", default=False, flag=True),
     Param("unroll", bool, "Unroll the LSTM over time.  [default: when length <= 32]", default=None, flag=True),
     Param("deterministic", bool, "TensorFlow op determinism: identical weights on rerun.", default=False,
           flag=True),

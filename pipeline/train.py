@@ -58,10 +58,12 @@ class Run:
 
 @dataclasses.dataclass(frozen=True)
 class Feeds:
-    """This process's batches of the training and validation splits, and the batches of an epoch."""
+    """This process's batches of the training and validation splits, the batches of an epoch, and how
+    many batches each training call takes (group > 1: model.StepLoop's groups)."""
     train: object
     val: object
     steps: int
+    group: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,12 +129,22 @@ def holds_a_batch(info, batch_size: int) -> bool:
     return info.rows["train"] >= batch_size
 
 
-def training_dataset(info, batch_size: int, seed: int, cast: bool = True):
-    """The shuffled, repeated training batches of a single-process run."""
+def training_dataset(info, batch_size: int, seed: int, cast: bool = True, group: int = 1):
+    """The shuffled, repeated training batches of a single-process run (in groups of `group` batches)."""
     from pipeline import reader
 
     return reader.make_dataset(info, "train", batch_size, reader.Reading(
-        shuffle_seed=seed, repeat=True, drop_remainder=holds_a_batch(info, batch_size), cast=cast))
+        shuffle_seed=seed, repeat=True, drop_remainder=holds_a_batch(info, batch_size), cast=cast, group=group))
+
+
+def step_group(params: dict, steps: int, rows: int) -> int:
+    """Batches per training call in one compiled loop (model.StepLoop): the most, up to
+    --steps-per-execution, that divide an epoch's `steps` and fit in the training split's `rows`; 1 for
+    a curriculum (its batches differ in length)."""
+    most = min(params["steps_per_execution"], steps, rows // params["batch_size"])
+    if params["curriculum"] or most <= 1:
+        return 1
+    return next(g for g in range(most, 0, -1) if steps % g == 0)
 
 
 def val_batch(info) -> int:
@@ -147,12 +159,14 @@ def datasets(info, params: dict, worker=None, cast: bool = True) -> Feeds:
     if worker:
         train_ds, val_ds = worker.datasets(info, batch_size, params["seed"], val_batch(info))
         one_pass = math.ceil(info.rows["train"] / batch_size)
-    else:
-        train_ds = training_dataset(info, batch_size, params["seed"], cast)
-        val_ds = reader.make_dataset(info, "val", val_batch(info), reader.Reading(cache=True, cast=cast))
-        whole = holds_a_batch(info, batch_size)
-        one_pass = info.rows["train"] // batch_size if whole else math.ceil(info.rows["train"] / batch_size)
-    return Feeds(train_ds, val_ds, params["steps_per_epoch"] or one_pass)
+        return Feeds(train_ds, val_ds, params["steps_per_epoch"] or one_pass)
+    whole = holds_a_batch(info, batch_size)
+    one_pass = info.rows["train"] // batch_size if whole else math.ceil(info.rows["train"] / batch_size)
+    steps = params["steps_per_epoch"] or one_pass
+    group = step_group(params, steps, info.rows["train"])
+    train_ds = training_dataset(info, batch_size, params["seed"], cast, group)
+    val_ds = reader.make_dataset(info, "val", val_batch(info), reader.Reading(cache=True, cast=cast))
+    return Feeds(train_ds, val_ds, steps, group)
 
 
 def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
@@ -169,6 +183,8 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
     if params["curriculum"]:
         stages = Curriculum(net, info, params, paths["backup"] / "curriculum.json")
         fit_model, (train_ds, val_ds) = stages.trainer(), stages.feeds(train_ds, val_ds)
+    elif feeds.group > 1:
+        fit_model = grouped(net, params)
     log = EpochLog(params, paths["backup"] if chief else None, restored, info.length, stages)
     # The checkpoint outlives fit: if writing the artifacts fails, a rerun resumes from it (write() removes it).
     backup = keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"), delete_checkpoint=False)
@@ -178,7 +194,8 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
         callbacks.append(keras.callbacks.TensorBoard(str(logs), histogram_freq=0, profile_batch=0))
     t = log.t0 = time.perf_counter()
     try:
-        fit_model.fit(train_ds, epochs=params["epochs"], steps_per_epoch=feeds.steps, validation_data=val_ds,
+        fit_model.fit(train_ds, epochs=params["epochs"], steps_per_epoch=feeds.steps // feeds.group,
+                      validation_data=val_ds,
                       validation_steps=math.ceil(info.rows["val"] / val_batch(info)), callbacks=callbacks,
                       verbose=verbose)
     except Exception as e:  # the checkpoint is written by TensorFlow, whose errors carry the system's reason
@@ -187,6 +204,16 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
             raise
         raise WriteFailed(paths["backup"], reason) from None
     return Fitted(log, stages, feeds.steps, time.perf_counter() - t)
+
+
+def grouped(net, params: dict):
+    """The model that fits groups of batches (model.StepLoop): net's layers and optimizer, one call
+    per group."""
+    from pipeline.model import compile_model, step_loop
+
+    model = step_loop(net)
+    compile_model(model, net.optimizer, 1, params["jit"], params["label_smoothing"])
+    return model
 
 
 def run_record(net, run: Run, fitted: Fitted) -> dict:

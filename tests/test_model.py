@@ -78,3 +78,31 @@ def test_features_are_standardised_inside_the_model(models):
     layer = copy.get_layer("standardise")
     x = np.array([[[0.5, -1.0, 2.0], [2.5, -0.5, 3.0]]], np.float32)
     assert np.allclose(layer(x).numpy(), [[[0, 0, 0], [1, 1, 1]]])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_a_group_of_batches_makes_the_same_steps_as_one_call_per_batch(jit):
+    """StepLoop: k batches in one training call leave the weights, step count and metrics of k calls of
+    the standard model (to float rounding under XLA, which fuses the arithmetic differently)."""
+    from pipeline.backend import keras, tf
+    from pipeline.model import compile_model, make_optimizer, step_loop
+
+    tokens = np.random.default_rng(0).integers(0, 10, (6, 16, 5))
+    X, y = echo.one_hot(tokens, 10).astype(np.float32), echo.one_hot(tokens[..., 2], 10).astype(np.float32)
+    keras.utils.set_random_seed(1)
+    alone = build_model(echo.problem(5, 10, 2), {"units": 25})
+    grouped = build_model(echo.problem(5, 10, 2), {"units": 25})
+    grouped.set_weights(alone.get_weights())
+    compile_model(alone, make_optimizer("adam", 0.01))
+    compile_model(grouped, make_optimizer("adam", 0.01))
+    loop = step_loop(grouped)
+    compile_model(loop, grouped.optimizer, 1, jit)
+    for i in range(len(X)):
+        last = alone.train_on_batch(X[i], y[i], reset_metrics=False, return_dict=True)
+    logs = loop.fit(tf.data.Dataset.from_tensors((X, y)), epochs=1, verbose=0).history
+    assert int(grouped.optimizer.iterations) == int(alone.optimizer.iterations) == len(X)
+    for a, b in zip(alone.get_weights(), grouped.get_weights()):
+        np.testing.assert_allclose(b, a, atol=1e-6 if jit else 0)
+    assert logs["loss"][0] == pytest.approx(last["loss"], abs=1e-6)
+    assert logs["accuracy"][0] == pytest.approx(last["accuracy"])
+    assert loop.count_params() == alone.count_params() == 3860

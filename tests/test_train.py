@@ -195,7 +195,8 @@ def test_train_datasets_of_a_worker():
 @pytest.mark.parametrize("cast, dtype", [(True, "float32"), (False, "uint8")])
 def test_train_datasets_cast_both_splits_as_asked(tiny_data, cast, dtype):
     info = data.describe(tiny_data)
-    feeds = train.datasets(info, {"batch_size": 300, "seed": 0, "steps_per_epoch": 0}, cast=cast)
+    params = train.resolve(train.Options(batch_size=300, steps_per_epoch=0), info)
+    feeds = train.datasets(info, params, cast=cast)
     assert [ds.element_spec[i].dtype.name for ds in (feeds.train, feeds.val) for i in (0, 1)] == [dtype] * 4
     assert train.training_dataset(info, 300, 0).element_spec[0].dtype.name == "float32"  # the default
 
@@ -252,6 +253,30 @@ def test_a_training_split_smaller_than_a_batch_is_one_short_batch(tiny_data):
     ds = train.training_dataset(info, 7_000, 0)  # two whole batches a pass; the 6,000 left over never come
     assert ds.element_spec[0].shape == (7_000, 5, 10)
     assert [b[0].shape[0] for b in _batches(ds, 5)] == [7_000] * 5
+
+
+@pytest.mark.parametrize("execution, steps, batches, curriculum, group", [
+    (1, 64, 66, (), 1), (32, 64, 66, (), 32), (32, 48, 66, (), 24), (32, 7, 66, (), 7), (16, 97, 66, (), 1),
+    (32, 64, 5, (), 4), (32, 64, 0, (), 1), (32, 64, 66, (10, 20), 1)])
+def test_a_training_call_takes_the_most_batches_that_divide_an_epoch(execution, steps, batches, curriculum, group):
+    """Up to --steps-per-execution batches per call, a divisor of the epoch's batches (an epoch stays
+    --steps-per-epoch batches), no more than the split holds; one at a time under a curriculum."""
+    params = {"steps_per_execution": execution, "batch_size": 300, "curriculum": list(curriculum)}
+    assert train.step_group(params, steps, batches * 300 + 299) == group
+
+
+def test_training_in_groups_of_batches_learns_and_counts_every_batch(tiny_data, tmp_path):
+    info = data.describe(tiny_data)
+    params = train.resolve(train.Options(steps_per_execution=16, seed=1), info)
+    feeds = train.datasets(info, params)
+    assert feeds.group == 16 and feeds.steps == 64
+    assert feeds.train.element_spec[0].shape == (16, 256, 5, 10)
+    record = train.train(tiny_data, tmp_path / "m.keras", train.Options(steps_per_execution=16, seed=1), verbose=0)
+    assert record["target_reached"] and record["final"]["val_accuracy"] >= 0.999
+    assert record["train_samples"] == record["epochs_run"] * 64 * 256
+    history = list(csv.DictReader(open(tmp_path / "history.csv")))
+    assert float(history[0]["loss"]) > 5 * float(history[-1]["val_loss"])
+    assert modelfile.read_metadata(tmp_path / "m.keras")["params"]["steps_per_execution"] == 16
 
 
 class _History:
@@ -321,11 +346,14 @@ def test_train_failing_to_save_the_model_keeps_every_previous_file_and_its_state
     assert json.loads((tmp_path / "train.json").read_text())["epochs_run"] == 2
 
 
-def test_train_failing_to_checkpoint_says_a_rerun_resumes_and_it_does(tiny_data, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("execution", [1, 16])  # 16: training calls of 16 batches (model.StepLoop)
+def test_train_failing_to_checkpoint_says_a_rerun_resumes_and_it_does(tiny_data, tmp_path, monkeypatch, capsys,
+                                                                     execution):
     from pipeline.backend import keras
 
     _previous_training(tmp_path)
-    out, options = tmp_path / "model.keras", train.Options(seed=1, epochs=4, stop_at_target=False)
+    out = tmp_path / "model.keras"
+    options = train.Options(seed=1, epochs=4, stop_at_target=False, steps_per_execution=execution)
     real = keras.callbacks.BackupAndRestore
 
     class FullAfterOneEpoch(real):
