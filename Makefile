@@ -104,8 +104,9 @@ lint: | $(INSTALLED) ## Check style (ruff) and the architecture's import contrac
 BENCH_FLAGS ?=
 bench: | $(INSTALLED) ## Measure the speed goals against their baselines (docs/performance.md; minutes)
 	$(if $(filter --no-torch,$(BENCH_FLAGS)),,$(MAKE) --no-print-directory $(TORCH_VENV)/.installed)
+	$(if $(findstring --skip jax,$(BENCH_FLAGS)),,$(MAKE) --no-print-directory $(JAX_VENV)/.installed)
 	$(PY) -m benchmarks.bench --out $(ART)/bench.json --doc docs/performance.md \
-		--torch-python $(TORCH_VENV)/bin/python $(BENCH_FLAGS)
+		--torch-python $(TORCH_VENV)/bin/python --jax-python $(JAX_VENV)/bin/python $(BENCH_FLAGS)
 
 clean: ## Remove generated data and artifacts (keeps .venv)
 	rm -rf $(DATA) $(ART)/* $(ART)/.params $(ART)/.*.backup
@@ -127,6 +128,14 @@ TORCH_VENV ?= .venv-torch
 $(TORCH_VENV)/.installed:
 	$(PYTHON) -m venv $(TORCH_VENV)
 	$(TORCH_VENV)/bin/pip install --quiet --constraint $(LOCK) torch==2.13.0 numpy
+	touch $@
+
+# So does the Keras 3/JAX peer: the lock's Keras and NumPy, on JAX's CPU build.
+JAX_VENV ?= .venv-jax
+$(JAX_VENV)/.installed:
+	$(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_VENV)/bin/pip install --quiet --upgrade pip
+	$(JAX_VENV)/bin/pip install --quiet --constraint $(LOCK) 'jax[cpu]==0.10.2' keras numpy
 	touch $@
 
 # .ts files are read by aeon, in the `ts` extra: installed when a preset or a file needs it.

@@ -5,16 +5,19 @@ its markers). Every figure is the median of --runs runs of a fresh process; rati
 measured side by side, so machine-wide slowdowns cancel.
 
 Baselines: the reference recipe (one model.fit per freshly generated sample, and its per-sample
-generator and model.predict), the PyTorch peer (benchmarks/torch_peer.py, run from its own virtual
-environment), the same training fed from in-memory tensors (benchmarks/memory_feed.py, in turns with
+generator and model.predict), the training peers (benchmarks/torch_peer.py: PyTorch;
+benchmarks/jax_peer.py: Keras 3 on JAX; each run from its own virtual environment), the same
+training fed from in-memory tensors (benchmarks/memory_feed.py, in turns with
 the HDF5 reader in one process: train_pair), and the disk's durable write rate (the same bytes as
 generate writes, written and fsynced with nothing else: the ceiling for generate on this disk).
 
 A baseline that cannot run stops the bench with a one-line reason; --skip NAME (--no-torch for the
 PyTorch peer) leaves it out on purpose, and the table says so in that row.
 
-    python -m benchmarks.bench --out artifacts/bench.json --torch-python .venv-torch/bin/python
+    python -m benchmarks.bench --out artifacts/bench.json --torch-python .venv-torch/bin/python \
+        --jax-python .venv-jax/bin/python
 """
+import dataclasses
 import json
 import math
 import os
@@ -33,18 +36,40 @@ import click
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-PEER = ROOT / "benchmarks" / "torch_peer.py"
-TORCH_REQUIREMENT = "torch==2.13.0"
 DOC = "docs/performance.md"  # relative to ROOT
 DOC_BEGIN, DOC_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 REFERENCE_FITS = 10_000
-THROUGHPUT_BATCHES = (32, 128, 512)
-THROUGHPUT_SAMPLES = 131_072  # per epoch; the first epoch (tracing) is not counted
-THROUGHPUT_LEARNING_RATE = 1e-3  # ours and the peer's
+THROUGHPUT_BATCHES = (1, 8, 32, 128, 512)
+THROUGHPUT_SAMPLES = 131_072  # per epoch, at most; the first epoch (tracing) is not counted
+THROUGHPUT_MAX_STEPS = 4096  # batches per epoch, at most: small batches take fewer samples
+THROUGHPUT_LEARNING_RATE = 1e-3  # ours and the peers'
+PEER_GOAL_FROM = 8  # the peers' goals hold from this batch size; batch 1 is shown
 MAX_CALLS_PER_TURN = 48  # of train_pair: about 1.5 s at batch 32
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    """A training peer: the same model in another framework, run from its own virtual environment."""
+    title: str  # as the table names it
+    script: str  # relative to ROOT
+    requirement: str  # what make bench installs
+    version: str  # Python code that prints the framework's version
+    goal: str  # ours against it, from PEER_GOAL_FROM up
+
+    def leave_out(self, name: str) -> str:
+        return "--no-torch leaves the peer out" if name == "torch" else f"--skip {name} leaves the peer out"
+
+
+PEERS = {
+    "torch": Peer("PyTorch peer", "benchmarks/torch_peer.py", "torch==2.13.0",
+                  "import torch; print(torch.__version__)", ">= 1.5x"),
+    "jax": Peer("Keras 3/JAX peer", "benchmarks/jax_peer.py", "jax==0.10.2 keras",
+                "import os; os.environ['KERAS_BACKEND'] = 'jax'; import jax, keras; "
+                "print(f'jax {jax.__version__}, keras {keras.__version__}')", ">= 1.0x"),
+}
 BASELINES = {  # name -> what it is, as the table names it
     "reference": "reference recipe",
-    "torch": "PyTorch peer",
+    **{name: peer.title for name, peer in PEERS.items()},
     "memory": "in-memory tensors",
     "disk": "disk's durable write rate",
 }
@@ -165,41 +190,44 @@ def reference(runs: int, fits: int) -> tuple[dict, dict]:
     return {k: median([r[k] for r in recipes]) for k in recipes[0]}, {"samples_per_s": median(generators)}
 
 
-# --- the PyTorch peer -----------------------------------------------------------------------------
+# --- the training peers ---------------------------------------------------------------------------
 
-def torch_version(torch_python) -> str:
-    """The peer environment's torch version, checked before anything is measured."""
-    install = f"make bench installs it with pip install {TORCH_REQUIREMENT}; --no-torch leaves the peer out"
-    if not torch_python or not Path(torch_python).is_file():
-        raise BaselineUnavailable(f"PyTorch peer: no environment at {torch_python} ({install})")
-    if not PEER.is_file():
-        raise BaselineUnavailable(f"PyTorch peer: no peer script at {PEER}")
+def peer_version(name: str, python) -> str:
+    """The peer environment's framework version, checked before anything is measured."""
+    peer = PEERS[name]
+    install = f"make bench installs it with pip install {peer.requirement}; {peer.leave_out(name)}"
+    if not python or not Path(python).is_file():
+        raise BaselineUnavailable(f"{peer.title}: no environment at {python} ({install})")
+    if not (ROOT / peer.script).is_file():
+        raise BaselineUnavailable(f"{peer.title}: no peer script at {ROOT / peer.script}")
     try:
-        return run([torch_python, "-c", "import torch; print(torch.__version__)"], timeout=300)[2].strip()
+        return run([python, "-c", peer.version], timeout=300)[2].strip()
     except (CommandFailed, OSError) as e:
         why = e.last_line() if isinstance(e, CommandFailed) else str(e)
-        raise BaselineUnavailable(f"PyTorch peer: {torch_python} cannot import torch, {why} ({install})") from None
+        raise BaselineUnavailable(f"{peer.title}: {python} cannot import it, {why} ({install})") from None
 
 
-def torch_peer(torch_python, batch_sizes=THROUGHPUT_BATCHES, samples=THROUGHPUT_SAMPLES) -> dict:
-    """{batch size: samples/s} of one run of the peer: the samples of two epochs timed, as ours."""
-    args = [torch_python, PEER, "--batch-sizes", ",".join(map(str, batch_sizes)), "--samples", samples,
-            "--passes", 2, "--learning-rate", THROUGHPUT_LEARNING_RATE]
+def peer_speeds(name: str, python, batch_sizes=THROUGHPUT_BATCHES) -> dict:
+    """{batch size: samples/s} of one run of the peer: two passes timed, as ours."""
+    peer = PEERS[name]
+    args = [python, ROOT / peer.script, "--batch-sizes", ",".join(map(str, batch_sizes)),
+            "--samples", THROUGHPUT_SAMPLES, "--max-steps", THROUGHPUT_MAX_STEPS, "--passes", 2,
+            "--learning-rate", THROUGHPUT_LEARNING_RATE]
     try:
         _, _, out = run(list(map(str, args)))
     except (CommandFailed, OSError) as e:
         why = e.last_line() if isinstance(e, CommandFailed) else str(e)
-        raise BaselineUnavailable(f"PyTorch peer: {PEER.relative_to(ROOT)} {why} (--no-torch leaves it out)") from None
+        raise BaselineUnavailable(f"{peer.title}: {peer.script} {why} ({peer.leave_out(name)})") from None
     speeds = {}
     for line in out.splitlines():
         try:
             record = json.loads(line)
             speeds[int(record["batch_size"])] = float(record["samples_per_s"])
         except (ValueError, KeyError, TypeError):
-            raise BaselineUnavailable(f"PyTorch peer: unexpected output line {line[:200]!r}") from None
+            raise BaselineUnavailable(f"{peer.title}: unexpected output line {line[:200]!r}") from None
     missing = [bs for bs in batch_sizes if bs not in speeds]
     if missing:
-        raise BaselineUnavailable(f"PyTorch peer: printed no result for batch size {missing[0]}")
+        raise BaselineUnavailable(f"{peer.title}: printed no result for batch size {missing[0]}")
     return speeds
 
 
@@ -229,26 +257,30 @@ def train_speed(data, out: Path, batch_size: int, steps_per_epoch: int, flags: l
     return json.loads(out.with_name("train.json").read_text())["train_samples_per_s"]
 
 
-def throughput(data, work: Path, runs: int, flags: list, torch_python, skip_torch: bool) -> tuple[dict, dict]:
-    """Training samples/s from HDF5 (pipeline train in a fresh process) and the PyTorch peer's, at each
-    batch size. Run i measures every configuration once, so drifting load affects them alike; each
-    ratio is the median of the runs' own ratios (`ratios`), each value the median of the runs (`runs`
-    keeps all)."""
+def throughput_steps(batch_size: int) -> int:
+    """Batches per epoch of the throughput runs, ours and the peers'."""
+    return max(1, min(THROUGHPUT_SAMPLES // batch_size, THROUGHPUT_MAX_STEPS))
+
+
+def throughput(data, work: Path, runs: int, flags: list, peers: dict) -> tuple[dict, dict]:
+    """Training samples/s from HDF5 (pipeline train in a fresh process) and each peer's ({name: its
+    Python}), at each batch size. Each run measures ours and then the peers at one batch size before
+    the next (the peers' order alternating), so drifting load affects them alike; each ratio is the
+    median of the runs' own ratios (`ratios`), each value the median of the runs (`runs` keeps all)."""
     ours = {f"hdf5_{bs}": [] for bs in THROUGHPUT_BATCHES}
-    peer = {f"torch_{bs}": [] for bs in THROUGHPUT_BATCHES}
+    theirs = {f"{name}_{bs}": [] for name in peers for bs in THROUGHPUT_BATCHES}
     for i in range(runs):
         for bs in THROUGHPUT_BATCHES:
             out = work / f"throughput-{bs}-{i}" / "model.keras"
-            ours[f"hdf5_{bs}"].append(train_speed(data, out, bs, max(1, THROUGHPUT_SAMPLES // bs), flags))
-        if not skip_torch:
-            for bs, speed in torch_peer(torch_python).items():
-                peer[f"torch_{bs}"].append(speed)
+            ours[f"hdf5_{bs}"].append(train_speed(data, out, bs, throughput_steps(bs), flags))
+            for name in (list(peers) if i % 2 == 0 else list(peers)[::-1]):
+                theirs[f"{name}_{bs}"].append(peer_speeds(name, peers[name], (bs,))[bs])
     result = {**{k: median(v) for k, v in ours.items()}, "ratios": {}, "runs": ours}
-    if skip_torch:
-        return result, {}
-    for bs in THROUGHPUT_BATCHES:
-        result["ratios"][f"torch_{bs}"] = median([h / t for h, t in zip(ours[f"hdf5_{bs}"], peer[f"torch_{bs}"])])
-    return result, {**{k: median(v) for k, v in peer.items()}, "runs": peer}
+    for name in peers:
+        for bs in THROUGHPUT_BATCHES:
+            pairs = zip(ours[f"hdf5_{bs}"], theirs[f"{name}_{bs}"])
+            result["ratios"][f"{name}_{bs}"] = median([h / t for h, t in pairs])
+    return result, {**{k: median(v) for k, v in theirs.items()}, "runs": theirs}
 
 
 def input_pipeline(data, pairs: int, flags: list, skip_memory: bool) -> dict:
@@ -347,7 +379,7 @@ def goals(m: dict) -> list:
     """The table's rows. A missing baseline figure needs a reason: its baseline was skipped
     (m["skipped"][name]) or the goal has none; anything else is an error, never a blank."""
     skipped = m.get("skipped", {})
-    reference, peer, speeds = m.get("reference", {}), m.get("torch", {}), m["throughput"]
+    reference, peers, speeds = m.get("reference", {}), m.get("peers", {}), m["throughput"]
     rows = [  # figure, ours, baseline figure, baseline name (None: an absolute goal), goal
         ("1a. fit time to >= 0.999 val accuracy (s)", m["time_to_target"]["fit_to_0.999_s"],
          reference.get("fits_10000_s"), "reference", "<= 1.5 s, >= 400x"),
@@ -356,9 +388,11 @@ def goals(m: dict) -> list:
     ]
     paired = {}  # figure -> median of the per-run ratios
     for bs in THROUGHPUT_BATCHES:
-        name = f"2. training samples/s from HDF5, batch {bs} (vs PyTorch)"
-        rows.append((name, speeds[f"hdf5_{bs}"], peer.get(f"torch_{bs}"), "torch", ">= 1.25x"))
-        paired[name] = speeds.get("ratios", {}).get(f"torch_{bs}")
+        for peer, against in (("torch", "PyTorch"), ("jax", "Keras 3/JAX")):
+            name = f"2. training samples/s from HDF5, batch {bs} (vs {against})"
+            goal = PEERS[peer].goal if bs >= PEER_GOAL_FROM else f"shown (goal from batch {PEER_GOAL_FROM})"
+            rows.append((name, speeds[f"hdf5_{bs}"], peers.get(f"{peer}_{bs}"), peer, goal))
+            paired[name] = speeds.get("ratios", {}).get(f"{peer}_{bs}")
     inputs = m["input"]
     for bs in THROUGHPUT_BATCHES:
         name = f"3. HDF5 input vs in-memory tensors, batch {bs} (samples/s, turns in one process)"
@@ -411,6 +445,7 @@ def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"Benchmark, {result['date']}: {m['cores']} cores, Python {m['python']}, TensorFlow "
              f"{m['tensorflow']}, tf-keras {m['tf_keras']}, torch {m.get('torch', 'not recorded')}, "
+             f"Keras 3/JAX peer: {m.get('jax', 'not recorded')}, "
              f"h5py {m['h5py']}, numpy {m['numpy']}. Medians of {result['runs']} runs; ratios are ours vs the "
              f"baseline measured in the same run (higher is better); for 2, 3 and 4a against the disk, the "
              f"median of each run's (for 3, each pair of turns') own ratio. Throughput flags: "
@@ -426,13 +461,14 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def machine(torch: str) -> dict:
+def machine(versions: dict) -> dict:
+    """This machine and the libraries measured; versions: the peers' ({"torch": ..., "jax": ...})."""
     import h5py
 
     from pipeline.backend import keras, tf
 
     return {"cores": os.cpu_count(), "python": platform.python_version(), "tensorflow": tf.__version__,
-            "tf_keras": keras.__version__, "torch": torch, "h5py": h5py.__version__, "numpy": np.__version__,
+            "tf_keras": keras.__version__, **versions, "h5py": h5py.__version__, "numpy": np.__version__,
             "platform": platform.platform()}
 
 
@@ -450,11 +486,13 @@ How each figure is measured:
 - **1a, 1b: time to target.** `pipeline train` with its defaults, to 0.999 validation accuracy (fit
   time) and from process start to the model written, against the reference recipe: one `model.fit`
   per freshly generated sample, timed over a few hundred fits and extrapolated to its 10,000.
-- **2: training throughput.** `pipeline train` for 3 epochs of 131,072 samples from the HDF5 file
-  (the first epoch, which traces, is not counted), against the PyTorch peer
-  (`benchmarks/torch_peer.py`: the same LSTM, trained on CPU from tensors in memory, warm-up steps not
-  counted), run from its own virtual environment (`.venv-torch`); torch is never a dependency of the
-  package. The runs alternate ours and the peer's; each ratio is the median of the runs' own ratios.
+- **2: training throughput.** `pipeline train` for 3 epochs of 131,072 samples (at most 4,096
+  batches) from the HDF5 file (the first epoch, which traces, is not counted), against two peers
+  training the same LSTM on the CPU from tensors in memory: PyTorch (`benchmarks/torch_peer.py`,
+  warm-up steps not counted) and Keras 3 on JAX (`benchmarks/jax_peer.py`, compiled with XLA, 32
+  steps per call, its first epoch not counted), each run from its own virtual environment
+  (`.venv-torch`, `.venv-jax`); neither is a dependency of the package. Each batch size runs ours and
+  then both peers before the next; each ratio is the median of the runs' own ratios.
 - **3: the input pipeline.** One process per batch size: two identical models, one fed by the HDF5
   reader and one from the same batches held in memory (`benchmarks/memory_feed.py`), `fit` in turns
   of a second or two (which goes first alternating), so both see the same load. Each turn is timed
@@ -512,6 +550,8 @@ def write_doc(path: Path, table: str) -> None:
 @click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Runs per figure.")
 @click.option("--torch-python", default=".venv-torch/bin/python", show_default=True,
               help="Python of the PyTorch peer's virtual environment.")
+@click.option("--jax-python", default=".venv-jax/bin/python", show_default=True,
+              help="Python of the Keras 3/JAX peer's virtual environment.")
 @click.option("--no-torch", is_flag=True, help="Leave out the PyTorch peer (same as --skip torch).")
 @click.option("--skip", type=click.Choice(list(BASELINES)), multiple=True,
               help="Leave out a baseline; its rows say so. Repeatable.")
@@ -519,12 +559,12 @@ def write_doc(path: Path, table: str) -> None:
               help="Single-sample fits timed to extrapolate the reference's 10,000.")
 @click.option("--big", type=click.IntRange(min=1), default=100_000_000, show_default=True,
               help="Largest dataset for the peak-memory check.")
-@click.option("--flags", default="--steps-per-execution 32", show_default=True,
+@click.option("--flags", default="--steps-per-execution 32 --jit", show_default=True,
               help="Train options for the throughput runs.")
 @click.option("--pairs", type=click.IntRange(min=1), default=11, show_default=True,
               help="Turns of each input (HDF5, memory) in the one-process comparison.")
 @click.pass_context
-def cli(ctx, out, doc, runs, torch_python, no_torch, skip, reference_fits, big, flags, pairs):
+def cli(ctx, out, doc, runs, torch_python, jax_python, no_torch, skip, reference_fits, big, flags, pairs):
     """Run every benchmark and write bench.json, bench.md and the table in --doc."""
     if ctx.invoked_subcommand:
         return
@@ -533,7 +573,9 @@ def cli(ctx, out, doc, runs, torch_python, no_torch, skip, reference_fits, big, 
     if no_torch:
         skipped["torch"] = f"{BASELINES['torch']} not run (--no-torch)"
     doc_text(doc)  # the checks that need no measurement, before minutes of it
-    torch = "not run" if "torch" in skipped else torch_version(torch_python)
+    pythons = {name: python for name, python in (("torch", torch_python), ("jax", jax_python))
+               if name not in skipped}
+    versions = {name: peer_version(name, pythons[name]) if name in pythons else "not run" for name in PEERS}
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=out.parent))
     try:
@@ -547,7 +589,7 @@ def cli(ctx, out, doc, runs, torch_python, no_torch, skip, reference_fits, big, 
             click.echo("reference recipe ...", err=True)
             m["reference"], m["reference_generator"] = reference(runs, reference_fits)
         click.echo("throughput ...", err=True)
-        m["throughput"], m["torch"] = throughput(data, work, runs, flags, torch_python, "torch" in skipped)
+        m["throughput"], m["peers"] = throughput(data, work, runs, flags, pythons)
         click.echo("input pipeline ...", err=True)
         m["input"] = input_pipeline(data, pairs, flags, "memory" in skipped)
         click.echo("generation ...", err=True)
@@ -559,7 +601,7 @@ def cli(ctx, out, doc, runs, torch_python, no_torch, skip, reference_fits, big, 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "runs": runs, "flags": flags,
-              "machine": machine(torch), "goals": goals(m), "measurements": m}
+              "machine": machine(versions), "goals": goals(m), "measurements": m}
     from pipeline.files import write_json_atomic, write_text_atomic
 
     table = markdown(result)
@@ -597,9 +639,10 @@ def train_pair_cmd(data, batch_size, pairs, sources, steps_per_execution, jit):
 def train_pair(data, batch_size: int, pairs: int, steps_per_execution: int = 1, jit: bool = False,
                sources: tuple = ("hdf5", "memory")) -> dict:
     """Two identical models, one per input, each fit in turn (which goes first alternates) for two
-    reader blocks' worth of batches (at most MAX_CALLS_PER_TURN compiled calls: at small batches a
-    block lasts seconds and its read is a negligible part of the time). A turn is timed from the end
-    of its first compiled call, which starts the input pipeline (the in-memory shuffle of the whole
+    reader blocks' worth of batches (at most MAX_CALLS_PER_TURN training calls: at small batches a
+    block lasts seconds and its read is a negligible part of the time). As `pipeline train` does, a
+    call takes steps_per_execution batches in one compiled loop (model.StepLoop). A turn is timed from
+    the end of its first call, which starts the input pipeline (the in-memory shuffle of the whole
     split; the reader's first blocks, while later reads fall in the timed part at their steady rate)
     to the end of its last; the first pair, which traces, is not counted."""
     from benchmarks import memory_feed
@@ -612,32 +655,35 @@ def train_pair(data, batch_size: int, pairs: int, steps_per_execution: int = 1, 
     if not sources or set(sources) - set(feeds):
         raise click.BadParameter(f"sources must be among {', '.join(feeds)}", param_hint="'--sources'")
     info = dataset.describe(data)
-    blocks = 2 * reader.block_rows(batch_size, info.length, info.n_features) // batch_size
-    steps = min(max(3, math.ceil(blocks / steps_per_execution)), MAX_CALLS_PER_TURN) * steps_per_execution
+    group = steps_per_execution
+    blocks = 2 * reader.block_rows(batch_size * group, info.length, info.n_features) // batch_size
+    calls = min(max(3, math.ceil(blocks / group)), MAX_CALLS_PER_TURN)
 
     class Clock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             self.ends = []
 
-        def on_train_batch_end(self, batch, logs=None):  # once per compiled call of steps_per_execution steps
+        def on_train_batch_end(self, batch, logs=None):  # once per training call of `group` batches
             self.ends.append(time.perf_counter())
 
     fed = {}
     for source in sources:
         keras.utils.set_random_seed(0)
         net = m.build_model(info.problem, {"units": 25})
-        m.compile_model(net, m.make_optimizer("adam", 1e-3), steps_per_execution, jit)
-        fed[source] = (net, feeds[source](info, batch_size, 0))
+        m.compile_model(net, m.make_optimizer("adam", 1e-3), 1, jit)
+        if group > 1:
+            net = train.grouped(net, {"jit": jit, "label_smoothing": 0.0})
+        fed[source] = (net, feeds[source](info, batch_size, 0, group=group))
     rates = {source: [] for source in fed}
     for i in range(pairs + 1):
         for source in (sources if i % 2 else sources[::-1]):
             net, ds = fed[source]
             clock = Clock()
-            net.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock])
+            net.fit(ds, epochs=1, steps_per_epoch=calls, verbose=0, callbacks=[clock])
             if i:
-                samples = (len(clock.ends) - 1) * steps_per_execution * batch_size
+                samples = (len(clock.ends) - 1) * group * batch_size
                 rates[source].append(samples / (clock.ends[-1] - clock.ends[0]))
-    return {**rates, "steps_per_turn": steps}
+    return {**rates, "steps_per_turn": calls * group}
 
 
 if __name__ == "__main__":

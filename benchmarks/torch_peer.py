@@ -6,8 +6,9 @@ echo data of the bench's shape (length 5, 10 features, the target is the token a
 generated here as one tensor, so the peer reads nothing while it trains: its best case.
 
 For each batch size, a fresh model takes --warmup-steps batches untimed (first-call allocations and
-kernel selection), then --passes timed passes over the --samples sequences, each pass in a new random
-order and in whole batches only (as ours: the last, partial batch of a pass is left out). Threads are
+kernel selection), then --passes timed passes over the --samples sequences (at most --max-steps
+batches each), each pass in a new random order and in whole batches only (as ours: the last, partial
+batch of a pass is left out). Threads are
 left as PyTorch chooses on this machine (reported as "threads"). Prints one JSON line per batch size:
 
     {"framework": "torch", "batch_size": B, "samples_per_s": S, "accuracy": A, "threads": T}
@@ -17,19 +18,18 @@ environment (torch and numpy only) and imports nothing of the project:
 
     .venv-torch/bin/python benchmarks/torch_peer.py --batch-sizes 32,128,512
 """
-import argparse
-import json
 import time
 
 import numpy as np
 import torch
+from peer_args import echo_tokens, parse, parser, pass_rows, print_results
 
 
-def echo_data(rng: np.random.Generator, rows: int, length: int, n_features: int, out_index: int):
+def echo_data(args, rows: int, rng: np.random.Generator):
     """One-hot sequences (rows, length, n_features) float32 and the class to echo (rows,) int64."""
-    tokens = rng.integers(0, n_features, size=(rows, length))
-    one_hot = np.eye(n_features, dtype=np.float32)[tokens]
-    return torch.from_numpy(one_hot), torch.from_numpy(tokens[:, out_index].astype(np.int64))
+    tokens, target = echo_tokens(args, rows, rng)
+    one_hot = np.eye(args.n_features, dtype=np.float32)[tokens]
+    return torch.from_numpy(one_hot), torch.from_numpy(target.astype(np.int64))
 
 
 class EchoLSTM(torch.nn.Module):
@@ -66,7 +66,7 @@ def measure(X, y, X_eval, y_eval, batch_size: int, args) -> dict:
 
     for _ in range(args.warmup_steps):
         step(next(batches))
-    timed_steps = args.passes * (len(X) // batch_size)
+    timed_steps = args.passes * pass_rows(args, batch_size) // batch_size
     start = time.perf_counter()
     for _ in range(timed_steps):
         step(next(batches))
@@ -79,29 +79,12 @@ def measure(X, y, X_eval, y_eval, batch_size: int, args) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-sizes", default="32,128,512", help="comma-separated")
-    parser.add_argument("--samples", type=int, default=131_072, help="training sequences held in memory")
-    parser.add_argument("--passes", type=int, default=2, help="timed passes over them")
-    parser.add_argument("--warmup-steps", type=int, default=50, help="untimed batches first")
-    parser.add_argument("--eval-samples", type=int, default=10_000)
-    parser.add_argument("--length", type=int, default=5)
-    parser.add_argument("--n-features", type=int, default=10)
-    parser.add_argument("--out-index", type=int, default=2)
-    parser.add_argument("--units", type=int, default=25)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-    if not 0 <= args.out_index < args.length:
-        parser.error(f"--out-index must be in [0, {args.length})")
-    if min(batch_sizes) < 1 or max(batch_sizes) > args.samples or args.passes < 1 or args.warmup_steps < 0:
-        parser.error("need 1 <= batch size <= --samples, --passes >= 1 and --warmup-steps >= 0")
-    rng = np.random.default_rng(args.seed)
-    X, y = echo_data(rng, args.samples, args.length, args.n_features, args.out_index)
-    X_eval, y_eval = echo_data(rng, args.eval_samples, args.length, args.n_features, args.out_index)
-    for batch_size in batch_sizes:
-        print(json.dumps(measure(X, y, X_eval, y_eval, batch_size, args)), flush=True)
+    p = parser(__doc__)
+    p.add_argument("--warmup-steps", type=int, default=50, help="untimed batches first")
+    args, batch_sizes = parse(p, argv)
+    if args.warmup_steps < 0:
+        p.error("need --warmup-steps >= 0")
+    print_results(args, batch_sizes, echo_data, measure)
 
 
 if __name__ == "__main__":

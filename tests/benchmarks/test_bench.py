@@ -17,10 +17,12 @@ pytestmark = pytest.mark.slow
 
 THREE = "3. HDF5 input vs in-memory tensors, batch {} (samples/s, turns in one process)"
 TWO = "2. training samples/s from HDF5, batch {} (vs PyTorch)"
-PEER_SPEEDS = {f"torch_{bs}": 80.0 * bs for bs in bench.THROUGHPUT_BATCHES}
+TWO_JAX = "2. training samples/s from HDF5, batch {} (vs Keras 3/JAX)"
+PEER_SPEEDS = {**{f"torch_{bs}": 80.0 * bs for bs in bench.THROUGHPUT_BATCHES},
+               **{f"jax_{bs}": 50.0 * bs for bs in bench.THROUGHPUT_BATCHES}}
 
 
-def _measurements(torch: dict, skipped: dict | None = None) -> dict:
+def _measurements(peers: dict, skipped: dict | None = None) -> dict:
     speeds = {f"hdf5_{bs}": 100.0 * bs for bs in bench.THROUGHPUT_BATCHES}
     inputs = {f"{source}_{bs}": speed for bs in bench.THROUGHPUT_BATCHES
               for source, speed in (("hdf5", 100.0 * bs), ("memory", 50.0 * bs))}
@@ -28,7 +30,7 @@ def _measurements(torch: dict, skipped: dict | None = None) -> dict:
         "skipped": skipped or {},
         "reference": {"fits_10000_s": 600.0, "script_s": 660.0, "predict_samples_per_s": 10.0},
         "time_to_target": {"fit_to_0.999_s": 1.5, "stage_wall_s": 6.0},
-        "throughput": speeds, "input": inputs, "torch": torch,
+        "throughput": speeds, "input": inputs, "peers": peers,
         "generation": {"samples_per_s_30M": 1e7, "disk_samples_per_s_30M": 2e7, "disk_ratios": [0.5],
                        "peak_rss_mb": {"1000000": 90.0}},
         "reference_generator": {"samples_per_s": 1e5},
@@ -49,17 +51,21 @@ def test_ratios_favour_the_faster_side():
     assert rows["1a. fit time to >= 0.999 val accuracy (s)"]["ratio"] == 400.0  # seconds: baseline / ours
     assert rows["1b. train stage, process start to model written (s)"]["ratio"] == 110.0
     assert rows[TWO.format(128)]["ratio"] == 1.25  # ours / baseline
+    assert rows[TWO_JAX.format(8)]["ratio"] == 2.0 and rows[TWO_JAX.format(8)]["goal"] == ">= 1.0x"
+    assert rows[TWO.format(8)]["goal"] == ">= 1.5x" and rows[TWO.format(1)]["goal"] == "shown (goal from batch 8)"
     assert rows[THREE.format(32)]["ratio"] == 2.0
     assert rows["4a. generate samples/s, 30M samples, whole process"]["ratio"] == 100.0
     assert rows["6b. make all with nothing to do (s)"]["ratio"] is None
 
 
 def test_a_skipped_peer_names_the_reason_in_its_rows():
-    skipped = {"torch": "PyTorch peer not run (--no-torch)"}
+    skipped = {"torch": "PyTorch peer not run (--no-torch)", "jax": "Keras 3/JAX peer not run (--skip jax)"}
     table = bench.markdown(_result(bench.goals(_measurements({}, skipped))))
-    for bs in bench.THROUGHPUT_BATCHES:
+    for bs in bench.THROUGHPUT_BATCHES[1:]:
         assert (f"| {TWO.format(bs)} | {100 * bs:,} | PyTorch peer not run (--no-torch) | n/a: no baseline "
-                "| >= 1.25x |") in table
+                "| >= 1.5x |") in table
+        assert (f"| {TWO_JAX.format(bs)} | {100 * bs:,} | Keras 3/JAX peer not run (--skip jax) | n/a: no baseline "
+                "| >= 1.0x |") in table
     assert "| " + THREE.format(512) + " | 51,200 | 25,600 | 2.00x |" in table
     assert "| 6a. make all from scratch, after install (s) | 20 | none: an absolute goal | n/a: no baseline |" in table
     assert "–" not in table  # no row, and not the header, is a bare dash
@@ -68,6 +74,8 @@ def test_a_skipped_peer_names_the_reason_in_its_rows():
 def test_a_missing_baseline_without_a_reason_is_an_error():
     with pytest.raises(ValueError, match="PyTorch peer has no figure and was not skipped"):
         bench.goals(_measurements({}))
+    with pytest.raises(ValueError, match="Keras 3/JAX peer has no figure and was not skipped"):
+        bench.goals(_measurements({k: v for k, v in PEER_SPEEDS.items() if k.startswith("torch")}))
     m = _measurements(PEER_SPEEDS)
     del m["generation"]["disk_samples_per_s_30M"]
     with pytest.raises(ValueError, match="disk's durable write rate has no figure"):
@@ -145,33 +153,61 @@ def test_bench_fails_at_once_without_the_peer_environment(tmp_path):
     assert result.exit_code == 1
     assert result.output == (f"Error: PyTorch peer: no environment at {missing} (make bench installs it with "
                              "pip install torch==2.13.0; --no-torch leaves the peer out)\n")
+    result = CliRunner().invoke(bench.cli, list(map(str, [*args[:4], "--no-torch", "--jax-python", missing])))
+    assert result.exit_code == 1
+    assert result.output == (f"Error: Keras 3/JAX peer: no environment at {missing} (make bench installs it with "
+                             "pip install jax==0.10.2 keras; --skip jax leaves the peer out)\n")
     assert list(tmp_path.iterdir()) == []  # nothing measured, nothing written
 
 
 def test_a_peer_environment_without_torch_or_a_failing_peer_is_named(tmp_path):
     with pytest.raises(click.ClickException) as e:
-        bench.torch_version(sys.executable)  # the project's environment has no torch
-    assert e.value.message.startswith(f"PyTorch peer: {sys.executable} cannot import torch, failed (1): "
+        bench.peer_version("torch", sys.executable)  # the project's environment has no torch
+    assert e.value.message.startswith(f"PyTorch peer: {sys.executable} cannot import it, failed (1): "
                                       "ModuleNotFoundError: No module named 'torch' (make bench installs")
+    with pytest.raises(click.ClickException) as e:
+        bench.peer_version("jax", sys.executable)  # nor jax
+    assert e.value.message.startswith(f"Keras 3/JAX peer: {sys.executable} cannot import it, failed (1): "
+                                      "ModuleNotFoundError: No module named 'jax' (make bench installs")
     failing = _fake_python(tmp_path, "echo 'RuntimeError: out of memory' >&2; exit 1")
     with pytest.raises(click.ClickException) as e:
-        bench.torch_peer(failing)
-    assert e.value.message == ("PyTorch peer: benchmarks/torch_peer.py failed (1): RuntimeError: out of memory "
-                               "(--no-torch leaves it out)")
+        bench.peer_speeds("jax", failing)
+    assert e.value.message == ("Keras 3/JAX peer: benchmarks/jax_peer.py failed (1): RuntimeError: out of memory "
+                               "(--skip jax leaves the peer out)")
     partial = _fake_python(tmp_path, """echo '{"batch_size": 32, "samples_per_s": 5}'""")
-    with pytest.raises(click.ClickException, match="printed no result for batch size 128"):
-        bench.torch_peer(partial)
-    whole = _fake_python(tmp_path, "for b in 32 128 512; do echo '{\"batch_size\": '$b', \"samples_per_s\": 7}'; done")
-    assert bench.torch_peer(whole) == {32: 7.0, 128: 7.0, 512: 7.0}
+    with pytest.raises(click.ClickException, match="PyTorch peer: printed no result for batch size 128"):
+        bench.peer_speeds("torch", partial, (32, 128))
+    whole = _fake_python(tmp_path, "for b in 1 8 32 128 512; do "
+                                   "echo '{\"batch_size\": '$b', \"samples_per_s\": 7}'; done")
+    assert bench.peer_speeds("torch", whole) == {1: 7.0, 8: 7.0, 32: 7.0, 128: 7.0, 512: 7.0}
 
 
-def test_torch_peer_arguments_and_output(tmp_path):
-    """The peer is called with the throughput runs' sizes (a fake peer fails, naming its arguments)."""
+@pytest.mark.parametrize("name", list(bench.PEERS))
+def test_peer_arguments_and_output(tmp_path, name):
+    """Each peer is called with the throughput runs' sizes (a fake peer fails, naming its arguments)."""
     echo = _fake_python(tmp_path, 'echo "args: $*" >&2; exit 2')
     with pytest.raises(click.ClickException) as e:
-        bench.torch_peer(echo, batch_sizes=(32,))
-    assert (f"--batch-sizes 32 --samples {bench.THROUGHPUT_SAMPLES} --passes 2 --learning-rate 0.001"
-            in e.value.message)
+        bench.peer_speeds(name, echo, batch_sizes=(32,))
+    assert (f"{bench.PEERS[name].script} --batch-sizes 32 --samples {bench.THROUGHPUT_SAMPLES} --max-steps "
+            f"{bench.THROUGHPUT_MAX_STEPS} --passes 2 --learning-rate 0.001" in e.value.message)
+
+
+def test_throughput_runs_ours_then_both_peers_at_each_batch_size(tmp_path, monkeypatch):
+    """One stretch of time per batch size: ours, then the peers (their order alternating by run); each
+    ratio is the median of the runs' own ratios, not a ratio of medians."""
+    calls, speeds = [], iter([10, 5, 20, 4, 2, 8, 30, 6, 3, 12, 1, 16])
+    monkeypatch.setattr(bench, "THROUGHPUT_BATCHES", (8, 32))
+    monkeypatch.setattr(bench, "train_speed", lambda data, out, bs, steps, flags: calls.append(("ours", bs, steps))
+                        or next(speeds))
+    monkeypatch.setattr(bench, "peer_speeds", lambda name, python, sizes: calls.append((name, *sizes))
+                        or {sizes[0]: next(speeds)})
+    result, peers = bench.throughput("d.h5", tmp_path, 2, [], {"torch": "t", "jax": "j"})
+    assert calls == [("ours", 8, 4096), ("torch", 8), ("jax", 8), ("ours", 32, 4096), ("torch", 32), ("jax", 32),
+                     ("ours", 8, 4096), ("jax", 8), ("torch", 8), ("ours", 32, 4096), ("jax", 32), ("torch", 32)]
+    assert peers["torch_8"] == 4 and peers["jax_8"] == 13 and peers["runs"]["jax_8"] == [20, 6]
+    assert result["hdf5_8"] == 20 and result["runs"]["hdf5_8"] == [10, 30]
+    assert result["ratios"]["torch_8"] == 6  # median of 10/5 and 30/3 (the ratio of medians is 5)
+    assert result["ratios"]["jax_8"] == 2.75 and result["ratios"]["torch_32"] == 1.375  # (2 + 0.75) / 2
 
 
 # --- docs/performance.md ------------------------------------------------------------------------------
@@ -190,7 +226,8 @@ def test_doc_is_created_with_its_explanation_or_given_markers(tmp_path):
     new = tmp_path / "docs" / "performance.md"
     bench.write_doc(new, "| t |\n")
     text = new.read_text()
-    assert text.startswith("# Performance\n") and "PyTorch peer" in text and "memory_feed.py" in text
+    assert text.startswith("# Performance\n") and "memory_feed.py" in text
+    assert "benchmarks/torch_peer.py" in text and "benchmarks/jax_peer.py" in text
     assert text.endswith(f"{bench.DOC_BEGIN}\n| t |\n{bench.DOC_END}\n")
     plain = tmp_path / "plain.md"
     plain.write_text("Notes.\n")
@@ -256,6 +293,18 @@ def test_memory_feed_yields_each_row_once_per_pass_in_static_batches(info):
     assert not np.array_equal(other[0], passes[0][0])
 
 
+def test_memory_feed_in_groups_of_batches_as_the_reader(info):
+    from benchmarks import memory_feed
+    from pipeline import train
+
+    n = info.rows["train"]  # 10 groups of 4 batches of 500 per pass: every row
+    ds = memory_feed.training_dataset(info, 500, seed=3, group=4)
+    assert ds.element_spec == train.training_dataset(info, 500, 3, group=4).element_spec
+    for X, y in _passes(ds, n // 2000, 2):
+        assert X.shape == (4 * n // 2000, 500, info.length, info.n_features)
+        assert _counted(X.reshape(n, *X.shape[2:]), y.reshape(n, -1)) == _split_rows(info)
+
+
 def test_memory_feed_leaves_out_a_different_remainder_each_pass(info):
     from benchmarks import memory_feed
 
@@ -288,7 +337,7 @@ def test_train_pair_times_both_inputs_in_turns(tiny_data):
     start = time.perf_counter()
     r = bench.train_pair(tiny_data, 500, pairs=1, steps_per_execution=4)
     wall = time.perf_counter() - start
-    two_blocks = 2 * reader.block_rows(500, 5, 10) // 500  # batches; a turn is whole compiled calls of 4
+    two_blocks = 2 * reader.block_rows(500 * 4, 5, 10) // 500  # batches; a turn is whole calls of 4
     calls = min(-(-two_blocks // 4), bench.MAX_CALLS_PER_TURN)
     assert r["steps_per_turn"] == calls * 4
     assert len(r["hdf5"]) == len(r["memory"]) == 1
