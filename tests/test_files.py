@@ -121,6 +121,28 @@ def test_size_text_picks_the_unit_that_fits():
         "0 bytes", "1023 bytes", "1.0 KiB", "40.1 KiB", "1024.0 KiB", "3.2 MiB", "1.0 GiB", "1.5 GiB", "5120.0 GiB"]
 
 
+def test_a_failed_write_names_its_output_and_the_reason(tmp_path):
+    target = tmp_path / "metrics.json"
+    with pytest.raises(files.WriteFailed) as e:
+        with files.atomic_output(target) as tmp:
+            tmp.write_text("{")
+            raise no_space()
+    assert str(e.value) == f"output {target}: cannot write ({NO_SPACE})"
+    assert (e.value.path, e.value.reason) == (target, NO_SPACE) and list(tmp_path.iterdir()) == []
+    note = files.WriteFailed(target, NO_SPACE, "no epoch was saved")
+    assert str(note) == f"output {target}: cannot write ({NO_SPACE}); no epoch was saved"
+
+
+def test_an_error_that_is_not_a_failed_write_passes_through_an_output_as_it_is(tmp_path):
+    inner = files.WriteFailed(tmp_path / "inner.h5", NO_SPACE)  # already names its own file
+    for error in (ValueError("shapes differ"), inner, BadFile(f"dataset x: {NO_SPACE} while reading")):
+        with pytest.raises(type(error)) as e:
+            with files.atomic_output(tmp_path / "outer.json"):  # fails before anything is written
+                raise error
+        assert e.value is error
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---- files.write_failure ----
 
 def test_write_failure_reads_the_reason_from_each_library():

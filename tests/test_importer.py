@@ -76,6 +76,27 @@ def test_real_valued_multivariate_series(tmp_path):
     assert np.allclose(info.problem["feature_std"], steps.std(0))
 
 
+@pytest.mark.parametrize("split, change", [("test", (0, 1, 1, 3.5)), ("train", (1, 0, 0, -0.5)),
+                                           ("test", "label")])
+def test_verify_finds_any_changed_value_of_a_real_valued_series_or_its_label(tmp_path, split, change):
+    """Real values are hashed as they are stored (not by their largest feature, as one-hot rows are):
+    any changed value or label fails the check, naming the array."""
+    train = ["walk,0.5 1.0,1.5 2.0,2.5 3.0", "run,-1 0,3 4", "walk,1 1", "run,2 2,4 4", "jump,1 2"]
+    run_import(tmp_path, train, ["run,1 2,3 4", "jump,5 6"], n_val=1)
+    with h5py.File(tmp_path / "d.h5", "r+") as f:
+        if change == "label":
+            name, y = f"{split}/y", f[split]["y"][:]
+            f[split]["y"][0] = np.roll(y[0], 1)  # a different class
+        else:
+            row, step, feature, value = change
+            name, lengths = f"{split}/X", f[split]["lengths"][:]
+            assert step < lengths[row]  # a real step, not padding
+            f[split]["X"][row, step, feature] = value
+    with pytest.raises(BadFile) as e:
+        data.verify(tmp_path / "d.h5")
+    assert str(e.value) == f"dataset {tmp_path / 'd.h5'}: '{name}' does not match its stored sha256 (corrupt)"
+
+
 def test_an_all_zero_step_moves_the_padding_below_every_value(tmp_path):
     info = run_import(tmp_path, ["a,0 0,1 2", "b,-2.5 1", "a,3 3", "b,1 1,1 1,1 1"], ["a,0 0"], n_val=1)
     assert info.pad_value == -4.0  # floor(-2.5) - 1: no real step is all -4.0

@@ -13,6 +13,7 @@ from pipeline import config, curriculum, generate, params, train
 from tests.conftest import ROOT, run_cli
 
 STAGES = {"generate": (params.GENERATE, generate.cli), "train": (params.TRAIN, train.cli)}
+TABLES = {"generate": params.GENERATE, "import": params.IMPORT, "train": params.TRAIN}
 MAKE_LISTS = {"generate": "DATA_PARAMS", "train": "TRAIN_PARAMS"}
 
 
@@ -61,6 +62,42 @@ def test_a_preset_holds_a_value_for_each_parameter_that_takes_one():
         assert all(("generate" in p) != ("import" in p) for p in config.PRESETS.values())  # data made one way
 
 
+@pytest.mark.parametrize("stage", TABLES)
+def test_a_command_made_from_a_table_takes_each_parameter_as_declared(stage):
+    """options(): an option per declaration, in order: its name (and --no- switch), type, help ending
+    in its default, and, when not given, None for a preset's default (the preset decides) or the value."""
+    table = TABLES[stage]
+    command = click.command(stage)(params.options(table, stage)(lambda **given: given))
+    assert [o.name for o in command.params] == [p.name for p in table]
+    for param, option in zip(table, command.params):
+        assert option.opts == [param.option], param.name
+        assert option.secondary_opts == ([f"--no-{param.option[2:]}"] if param.flag else []), param.name
+        assert option.help == " ".join(filter(None, (param.help, params.default_help(param, stage)))), param.name
+        assert option.is_flag == param.flag and (param.flag or option.type == click.types.convert_type(param.type))
+    given = command.main([], standalone_mode=False)
+    assert given == {p.name: None if p.default is params.PRESET else p.default for p in table}
+
+
+def test_a_command_made_from_the_training_table_parses_and_refuses_as_declared():
+    command = click.command("train")(params.options(params.TRAIN, "train")(lambda **given: given))
+    given = command.main(["--curriculum", "5,10", "--no-stop-at-target", "--batch-size", "7", "--jit"],
+                         standalone_mode=False)
+    assert (given["curriculum"], given["stop_at_target"], given["batch_size"], given["jit"]) == ((5, 10), False, 7, True)
+    assert command.main(["--curriculum", "0"], standalone_mode=False)["curriculum"] == ()
+    for bad in (["--batch-size", "0"], ["--curriculum", "10,5"], ["--optimizer", "rmsprop"]):
+        with pytest.raises(click.BadParameter):
+            command.main(bad, standalone_mode=False)
+
+
+def test_an_options_class_made_from_a_table_is_frozen_with_every_parameter_not_given():
+    options = params.options_class("Asked", params.TRAIN)
+    assert options.__name__ == "Asked"
+    asked = options(units=3)
+    assert asked.units == 3 and asked.batch_size is None and asked.momentum == 0.9 and asked.jit is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        asked.units = 4
+
+
 def test_options_class_has_every_parameter_not_given():
     fields = {f.name: f.default for f in dataclasses.fields(train.Options)}
     assert fields == {p.name: None if p.default is params.PRESET else p.default for p in params.TRAIN}
@@ -86,12 +123,20 @@ def test_default_help_names_each_presets_value_unless_all_agree():
         f"{p['generate']['n_test']:,} ({name})" for name, p in config.PRESETS.items() if "generate" in p) + "]"
     seed = next(p for p in params.TRAIN if p.name == "seed")
     assert params.default_help(seed, "train") == "[default: 0]"
+    assert params.default_help(params.Param("x", str, "X.", default="Reference"), "train") == "[default: Reference]"
+    assert params.default_help(params.Param("x", bool, "X.", default=True), "train") == "[default: true]"
+    assert params.default_help(params.Param("x", str, "X.", default=None), "train") == ""
 
 
 def test_curriculum_option_text():
     parse = next(p for p in params.TRAIN if p.name == "curriculum").parse
-    assert parse("5, 10,20") == (5, 10, 20) and parse("0") == () and parse((5, 9)) == (5, 9)
-    for bad in ("5,x", "10,5", "0,4", "none"):
+    assert parse("5, 10,20") == (5, 10, 20) and parse("0") == () and parse((5, 9)) == (5, 9) and parse([1]) == (1,)
+    assert parse(" 1,2 ") == (1, 2)
+    for bad in ("10,5", "5,5", "0,4", "-1,4"):
+        with pytest.raises(click.BadParameter) as e:
+            parse(bad)
+        assert e.value.message == f"{bad!r}: lengths must be positive and increasing"
+    for bad in ("5,x", "none", ""):
         with pytest.raises(click.BadParameter):
             parse(bad)
 

@@ -3,6 +3,7 @@ and column of predictions.csv, its summary and timing, the book's lines for give
 user's sequences; the CSV formatting; a write that fails part-way keeps the previous predictions."""
 import csv
 import json
+import re
 import time
 
 import click
@@ -320,3 +321,59 @@ def test_predict_failing_part_way_keeps_the_previous_predictions(weak, long_test
     count = fail_after(monkeypatch, predict.Rows, "csv", 1)  # the first of two batches is written
     fails_cleanly(tmp_path, out, lambda: predict.predict(long_test_data, weak["model_path"], out))
     assert count[0] == 2
+
+
+# ---- a model of a user's ragged token sequences with named classes (in-process; no training needed) ----
+
+RAGGED = ["spam,3,1,4,1,5", "ham,9,2", "spam,6,5,3", "eggs,5,8,9,7", "ham,9,3,2,3,8,4,6", "eggs,2,6"]
+VARIABLE = {"kind": "tokens", "length": 7, "n_features": 10, "variable": True}
+
+
+@pytest.fixture(scope="module")
+def ragged(tmp_path_factory):
+    """A dataset imported from ragged token lines with string labels, and a model of it after one step."""
+    from pipeline import importer, train
+    from tests.test_importer import OPTIONS, write_lines
+
+    folder = tmp_path_factory.mktemp("ragged")
+    chosen = {**OPTIONS, "train_file": write_lines(folder / "train.csv", RAGGED * 4),
+              "test_file": write_lines(folder / "test.csv", RAGGED), "n_val": 4}
+    importer.import_files(folder / "own.h5", chosen)
+    train.train(folder / "own.h5", folder / "model.keras", train.Options(epochs=1, steps_per_epoch=1, units=4),
+                verbose=0)
+    return folder
+
+
+def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(ragged):
+    summary = predict.predict(ragged / "own.h5", ragged / "model.keras", ragged / "predictions.csv")
+    rows = list(csv.DictReader(open(ragged / "predictions.csv")))
+    assert [(r["index"], r["sequence"], r["expected"]) for r in rows] == [
+        (str(i), " ".join(line.split(",")[1:]), line.split(",")[0]) for i, line in enumerate(RAGGED)]
+    assert {r["predicted"] for r in rows} <= {"eggs", "ham", "spam"} and summary["rows"] == len(RAGGED)
+    assert summary["shown"][:2] == [f"Sequence: [3, 1, 4, 1, 5] Expected: spam Predicted: {rows[0]['predicted']}",
+                                    f"Sequence: [9, 2] Expected: ham Predicted: {rows[1]['predicted']}"]
+
+
+def test_a_users_sequences_of_any_length_up_to_the_models_get_its_label_names(ragged):
+    lines = predict.predict_lines(ragged / "model.keras", [np.array([9, 2]), np.array([3, 1, 4, 1, 5, 9, 2])])
+    names = "eggs|ham|spam"
+    assert re.fullmatch(rf"Sequence: \[9, 2\] Predicted: ({names})", lines[0])  # no position to echo
+    assert re.fullmatch(rf"Sequence: \[3, 1, 4, 1, 5, 9, 2\] Predicted: ({names})", lines[1])
+
+
+@pytest.mark.parametrize("tokens", [[4], [4, 5], [1, 2, 3, 4, 5, 6, 7]])
+def test_a_model_of_sequences_of_different_lengths_takes_any_length_up_to_its_own(tokens):
+    assert predict.check_sequence(tokens, VARIABLE).tolist() == tokens
+
+
+@pytest.mark.parametrize("tokens", [[], [1, 2, 3, 4, 5, 6, 7, 8]])
+def test_a_model_of_sequences_of_different_lengths_names_its_longest(tokens):
+    with pytest.raises(ValueError) as e:
+        predict.check_sequence(tokens, VARIABLE)
+    assert str(e.value) == f"has {len(tokens)} values; the model takes sequences up to 7"
+
+
+def test_shorter_sequences_are_padded_with_all_zero_steps():
+    hot = predict.padded_one_hot([np.array([2, 0]), np.array([1, 1, 3])], {**VARIABLE, "length": 3, "n_features": 4})
+    assert hot.dtype == np.float32
+    assert hot.tolist() == [[[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], [[0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]]
