@@ -82,7 +82,8 @@ def test_a_command_made_from_the_training_table_parses_and_refuses_as_declared()
     command = click.command("train")(params.options(params.TRAIN, "train")(lambda **given: given))
     given = command.main(["--curriculum", "5,10", "--no-stop-at-target", "--batch-size", "7", "--jit"],
                          standalone_mode=False)
-    assert (given["curriculum"], given["stop_at_target"], given["batch_size"], given["jit"]) == ((5, 10), False, 7, True)
+    chosen = (given["curriculum"], given["stop_at_target"], given["batch_size"], given["jit"])
+    assert chosen == ((5, 10), False, 7, True)
     assert command.main(["--curriculum", "0"], standalone_mode=False)["curriculum"] == ()
     for bad in (["--batch-size", "0"], ["--curriculum", "10,5"], ["--optimizer", "rmsprop"]):
         with pytest.raises(click.BadParameter):
