@@ -339,8 +339,8 @@ def ragged(tmp_path_factory):
     chosen = {**OPTIONS, "train_file": write_lines(folder / "train.csv", RAGGED * 4),
               "test_file": write_lines(folder / "test.csv", RAGGED), "n_val": 4}
     importer.import_files(folder / "own.h5", chosen)
-    train.train(folder / "own.h5", folder / "model.keras", train.Options(epochs=1, steps_per_epoch=1, units=4),
-                verbose=0)
+    options = train.Options(epochs=1, steps_per_epoch=1, units=4, dropout=0.5)  # dropout: only while training
+    train.train(folder / "own.h5", folder / "model.keras", options, verbose=0)
     return folder
 
 
@@ -350,6 +350,14 @@ def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(rag
     assert [(r["index"], r["sequence"], r["expected"]) for r in rows] == [
         (str(i), " ".join(line.split(",")[1:]), line.split(",")[0]) for i, line in enumerate(RAGGED)]
     assert {r["predicted"] for r in rows} <= {"eggs", "ham", "spam"} and summary["rows"] == len(RAGGED)
+    from pipeline.model import load_model
+
+    net, _ = load_model(ragged / "model.keras")
+    with h5py.File(ragged / "own.h5") as f:
+        probs = net.predict(f["test"]["X"][:].astype(np.float32), verbose=0)
+    classes = np.array(["eggs", "ham", "spam"])
+    assert [(r["predicted"], float(r["confidence"])) for r in rows] == [
+        (c, pytest.approx(p, abs=2e-6)) for c, p in zip(classes[probs.argmax(-1)], probs.max(-1))]
     assert summary["shown"][:2] == [f"Sequence: [3, 1, 4, 1, 5] Expected: spam Predicted: {rows[0]['predicted']}",
                                     f"Sequence: [9, 2] Expected: ham Predicted: {rows[1]['predicted']}"]
 
@@ -377,3 +385,48 @@ def test_shorter_sequences_are_padded_with_all_zero_steps():
     hot = predict.padded_one_hot([np.array([2, 0]), np.array([1, 1, 3])], {**VARIABLE, "length": 3, "n_features": 4})
     assert hot.dtype == np.float32
     assert hot.tolist() == [[[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], [[0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]]
+
+
+def _dataset(kind, classes, n_features, lengths=None, pad_value=0.0):
+    """What Rows reads of a dataset (data.DatasetInfo's fields), and rows of it with their lengths."""
+    from types import SimpleNamespace
+
+    rng, length = np.random.default_rng(len(classes)), 6
+    n = len(lengths) if lengths else 12
+    lengths = np.array(lengths or [length] * n)
+    if kind == "tokens":
+        X = echo.one_hot(rng.integers(0, n_features, (n, length)), n_features).astype(np.float32)
+    else:
+        X = rng.normal(size=(n, length, n_features)).astype(np.float32)
+    for row, k in zip(X, lengths):
+        row[k:] = pad_value
+    info = SimpleNamespace(kind=kind, classes=list(classes), n_classes=len(classes), n_features=n_features,
+                           variable=bool(len(set(lengths.tolist())) > 1 or lengths[0] < length), pad_value=pad_value)
+    return info, X, lengths
+
+
+@pytest.mark.parametrize("kind, classes, n_features, lengths", [
+    ("tokens", echo.class_names(10), 10, None),  # the echo problem: the fast path
+    ("tokens", echo.class_names(11), 11, None),  # a class of two digits
+    ("tokens", echo.class_names(10), 12, None),  # a token of two digits
+    ("tokens", ["spam", "ham, eggs"], 3, None),  # names (one needing quotes)
+    ("tokens", echo.class_names(10), 10, [6, 2, 1, 6, 3]),  # different lengths, padded with all-zero steps
+    ("features", ["walk", "run", "7"], 3, [6, 4, 1, 5]),
+])
+def test_rows_are_the_plain_csv_and_book_format_for_every_kind_of_dataset(kind, classes, n_features, lengths):
+    info, X, lengths = _dataset(kind, classes, n_features, lengths)
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(len(classes)), len(X)).astype(np.float32)
+    expected = rng.integers(0, len(classes), len(X))
+    rows = predict.Rows(info)
+    text = rows.csv(1005, X, expected, probs)
+    shown = [str(k) if kind == "features" else " ".join(str(t) for t in x[:k].argmax(-1)) for x, k in zip(X, lengths)]
+    plain = [[str(1005 + i), s, classes[e], classes[p.argmax()], f"{p.max():.6f}"]
+             for i, (s, e, p) in enumerate(zip(shown, expected, probs))]
+    assert list(csv.reader(text.splitlines())) == plain
+    assert predict.columns({"kind": kind})[1] == ("sequence" if kind == "tokens" else "length")
+    book = rows.book(X, expected, probs, 3)
+    steps = [f"[{k} steps of {n_features} features]" if kind == "features" else
+             "[" + ", ".join(str(t) for t in x[:k].argmax(-1)) + "]" for x, k in zip(X, lengths)]
+    assert book == [f"Sequence: {s} Expected: {classes[e]} Predicted: {classes[p.argmax()]}"
+                    for s, e, p in zip(steps[:3], expected, probs)]
