@@ -204,7 +204,7 @@ print-%: ## Print a Make variable, e.g. make print-TRAIN_SRC
 .PHONY: mutation coverage
 MUTATION_JOBS ?= 2
 MUTANTS := pipeline.echo.* pipeline.data.* pipeline.generate.* pipeline.reader.* pipeline.files.* \
-	pipeline.evaluate.* pipeline.predict.* pipeline.params.* $(foreach f,resolve val_batch datasets training_dataset holds_a_batch run_record,\
+	pipeline.evaluate.* pipeline.predict.* pipeline.params.* $(foreach f,resolve val_batch datasets training_dataset holds_a_batch step_group run_record,\
 	pipeline.train.x_$(f)__mutmut_*)
 
 coverage: | $(INSTALLED) $(VENV)/.installed-ts ## Run the suite under coverage, subprocesses included, and print the report
