@@ -127,7 +127,8 @@ TRAIN = (
           "one compiled loop (the most up to this that divide an epoch): faster steps, slower first trace.",
           default=1),
     Param("jit", bool, "Compile the training call with XLA (with --steps-per-execution, its whole loop): much "
-          "faster steps after seconds of compiling.", default=False, flag=True),
+          "faster steps for short, unrolled sequences after seconds of compiling; far slower over a while loop.",
+          default=False, flag=True),
     Param("unroll", bool, "Unroll the LSTM over time.  [default: when length <= 32]", default=None, flag=True),
     Param("deterministic", bool, "TensorFlow op determinism: identical weights on rerun.", default=False,
           flag=True),
