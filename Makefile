@@ -201,7 +201,7 @@ print-%: ## Print a Make variable, e.g. make print-TRAIN_SRC
 # workers, stages run by Make) and the processes test_errors forks ([tool.coverage] in pyproject.toml).
 # mutation: mutmut over the modules that decide correctness, and of train.py the functions that wire data
 # to the model; each mutant runs only the tests that reach it, left out those marked slow. Cached in mutants/.
-.PHONY: mutation coverage
+.PHONY: mutation mutation-resume coverage
 MUTATION_JOBS ?= 2
 MUTANTS := pipeline.echo.* pipeline.data.* pipeline.generate.* pipeline.reader.* pipeline.files.* \
 	pipeline.evaluate.* pipeline.predict.* pipeline.params.* $(foreach f,resolve val_batch datasets training_dataset holds_a_batch step_group run_record,\
@@ -213,6 +213,12 @@ coverage: | $(INSTALLED) $(VENV)/.installed-ts ## Run the suite under coverage, 
 	$(PY) -m coverage combine -q
 	$(PY) -m coverage report
 
-mutation: | $(INSTALLED) ## Mutation testing with mutmut (minutes; results cached in mutants/)
+mutation: | $(INSTALLED) ## Mutation testing with mutmut (hours on 2 cores; results cached in mutants/)
 	$(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTANTS),'$(m)')
+	$(VENV)/bin/mutmut results --all true | $(PY) tools/mutation_score.py $(foreach m,$(MUTANTS),'$(m)')
+
+mutation-resume: | $(INSTALLED) ## Finish an interrupted `make mutation`: only the mutants not checked yet
+	names=$$($(VENV)/bin/mutmut results --all true | $(PY) tools/mutation_score.py --not-checked \
+		$(foreach m,$(MUTANTS),'$(m)')); if [ -n "$$names" ]; then \
+		$(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $$names; fi
 	$(VENV)/bin/mutmut results --all true | $(PY) tools/mutation_score.py $(foreach m,$(MUTANTS),'$(m)')

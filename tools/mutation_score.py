@@ -2,18 +2,25 @@
 
 Prints the counts per status, "mutation score: NN%" (killed and timed out over all mutants checked),
 and every mutant that was not killed. Usage: mutmut results --all true | python tools/mutation_score.py PATTERN...
+With --not-checked first, prints only the names of the mutants not checked yet, on one line (what
+`make mutation-resume` passes to mutmut to finish an interrupted run).
 """
 import fnmatch
 import sys
 from collections import Counter
 
 
-def main(patterns):
+def main(args):
+    pending = args[:1] == ["--not-checked"]
+    patterns = args[1:] if pending else args
     statuses = {}
     for line in sys.stdin:
         name, sep, status = line.strip().rpartition(": ")
         if sep and any(fnmatch.fnmatch(name, p) for p in patterns):
             statuses[name] = status
+    if pending:
+        print(" ".join(sorted(name for name, status in statuses.items() if status == "not checked")))
+        return 0
     counts = Counter(statuses.values())
     checked = sum(n for s, n in counts.items() if s not in ("not checked", "skipped"))
     caught = counts["killed"] + counts["timeout"]
@@ -26,4 +33,5 @@ def main(patterns):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["*"]))
+    given = sys.argv[1:]
+    sys.exit(main(given if set(given) - {"--not-checked"} else [*given, "*"]))

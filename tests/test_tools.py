@@ -1,0 +1,27 @@
+"""The development tools: tools/mutation_score.py's score and its list of mutants still to check."""
+import io
+
+from tools import mutation_score
+
+RESULTS = ("pipeline.data.x_a__mutmut_1: killed\npipeline.data.x_a__mutmut_2: survived\n"
+           "pipeline.data.x_a__mutmut_3: timeout\npipeline.data.x_a__mutmut_4: not checked\n"
+           "pipeline.train.x_fit__mutmut_1: not checked\npipeline.data.x_b__mutmut_1: not checked\n")
+
+
+def _run(monkeypatch, capsys, *args):
+    monkeypatch.setattr("sys.stdin", io.StringIO(RESULTS))
+    code = mutation_score.main(list(args))
+    return code, capsys.readouterr().out
+
+
+def test_the_score_is_killed_and_timed_out_over_the_checked_mutants_of_the_selection(monkeypatch, capsys):
+    code, out = _run(monkeypatch, capsys, "pipeline.data.*")
+    assert code == 0 and out == ("killed: 1, not checked: 2, survived: 1, timeout: 1; 5 mutants\n"
+                                 "mutation score: 66.7% (2 of 3)\n  survived: pipeline.data.x_a__mutmut_2\n")
+    assert _run(monkeypatch, capsys, "pipeline.echo.*") == (1, "; 0 mutants\nno mutants checked\n")
+
+
+def test_the_mutants_not_checked_yet_are_listed_for_a_resumed_run(monkeypatch, capsys):
+    assert _run(monkeypatch, capsys, "--not-checked", "pipeline.data.*") == (
+        0, "pipeline.data.x_a__mutmut_4 pipeline.data.x_b__mutmut_1\n")
+    assert _run(monkeypatch, capsys, "--not-checked", "pipeline.echo.*") == (0, "\n")  # nothing left: no names
