@@ -443,7 +443,8 @@ def format_value(value):
 
 def markdown(result: dict) -> str:
     m = result["machine"]
-    lines = [f"Benchmark, {result['date']}: {m['cores']} cores, Python {m['python']}, TensorFlow "
+    lines = [f"Benchmark, {result['date']}, commit {result.get('commit') or 'not recorded'}: {m['cores']} cores, "
+             f"{m.get('cpu', 'CPU not recorded')}, Python {m['python']}, TensorFlow "
              f"{m['tensorflow']}, tf-keras {m['tf_keras']}, torch {m.get('torch', 'not recorded')}, "
              f"Keras 3/JAX peer: {m.get('jax', 'not recorded')}, "
              f"h5py {m['h5py']}, numpy {m['numpy']}. Medians of {result['runs']} runs; ratios are ours vs the "
@@ -461,13 +462,37 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cpu_name() -> str:
+    """The processor's model name (Linux), or what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU not recorded"
+
+
+def commit() -> str | None:
+    """The project's commit (with "+changes" when the working tree differs from it), or None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
 def machine(versions: dict) -> dict:
     """This machine and the libraries measured; versions: the peers' ({"torch": ..., "jax": ...})."""
     import h5py
 
     from pipeline.backend import keras, tf
 
-    return {"cores": os.cpu_count(), "python": platform.python_version(), "tensorflow": tf.__version__,
+    return {"cores": os.cpu_count(), "cpu": cpu_name(), "python": platform.python_version(),
+            "tensorflow": tf.__version__,
             "tf_keras": keras.__version__, **versions, "h5py": h5py.__version__, "numpy": np.__version__,
             "platform": platform.platform()}
 
@@ -600,7 +625,7 @@ def cli(ctx, out, doc, runs, torch_python, jax_python, no_torch, skip, reference
         m["make"] = make_all(work, runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "runs": runs, "flags": flags,
+    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit(), "runs": runs, "flags": flags,
               "machine": machine(versions), "goals": goals(m), "measurements": m}
     from pipeline.files import write_json_atomic, write_text_atomic
 

@@ -40,9 +40,9 @@ def _measurements(peers: dict, skipped: dict | None = None) -> dict:
 
 
 def _result(goals) -> dict:
-    return {"date": "today", "runs": 3, "flags": ["--steps-per-execution", "32"],
-            "machine": {"cores": 2, "python": "3", "tensorflow": "2", "tf_keras": "2", "torch": "not run",
-                        "h5py": "3", "numpy": "2"},
+    return {"date": "today", "commit": "abc1234", "runs": 3, "flags": ["--steps-per-execution", "32"],
+            "machine": {"cores": 2, "cpu": "Xeon", "python": "3", "tensorflow": "2", "tf_keras": "2",
+                        "torch": "not run", "jax": "not run", "h5py": "3", "numpy": "2"},
             "goals": goals}
 
 
@@ -69,6 +69,17 @@ def test_a_skipped_peer_names_the_reason_in_its_rows():
     assert "| " + THREE.format(512) + " | 51,200 | 25,600 | 2.00x |" in table
     assert "| 6a. make all from scratch, after install (s) | 20 | none: an absolute goal | n/a: no baseline |" in table
     assert "–" not in table  # no row, and not the header, is a bare dash
+    assert table.startswith("Benchmark, today, commit abc1234: 2 cores, Xeon, Python 3, TensorFlow 2, ")
+
+
+def test_the_table_names_the_commit_it_measured():
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=bench.ROOT, capture_output=True, text=True)
+    if head.returncode:  # not a git checkout: nothing to name
+        assert bench.commit() is None
+    else:
+        assert bench.commit() in (head.stdout.strip(), head.stdout.strip() + "+changes")
 
 
 def test_a_missing_baseline_without_a_reason_is_an_error():
