@@ -69,7 +69,7 @@ EXPORT_SRC := pipeline/export.py $(MODEL_SRC)
 
 help: ## List targets and variables (the default goal)
 	@echo "Targets:"
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 16
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 20
 	@echo "Variables (empty = the stage's default; see 'python -m pipeline <stage> --help'):"
 	@echo "  data:  $(call vars,$(GENERATE_PARAMS)) (SEED also seeds training)"
 	@echo "  your own files: $(call vars,$(IMPORT_PARAMS)); IMPORT_FLAGS (any other import option)"
