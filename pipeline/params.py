@@ -39,7 +39,7 @@ def _curriculum(text):
     """'5,10,20' -> (5, 10, 20); '0' -> () (no curriculum); a tuple passes through."""
     if isinstance(text, (tuple, list)):
         return tuple(text)
-    lengths = tuple(int_list(text.strip(), "5,10,20"))
+    lengths = tuple(int_list(text.strip()))
     if lengths == (0,):
         return ()
     if any(b <= a for a, b in zip(lengths, lengths[1:])) or lengths[0] < 1:

@@ -412,6 +412,7 @@ def _dataset(kind, classes, n_features, lengths=None, pad_value=0.0):
     ("tokens", ["spam", "ham, eggs"], 3, None),  # names (one needing quotes)
     ("tokens", echo.class_names(10), 10, [6, 2, 1, 6, 3]),  # different lengths, padded with all-zero steps
     ("features", ["walk", "run", "7"], 3, [6, 4, 1, 5]),
+    ("features", ["walk", "run"], 2, None),  # real-valued steps, all of one length
 ])
 def test_rows_are_the_plain_csv_and_book_format_for_every_kind_of_dataset(kind, classes, n_features, lengths):
     info, X, lengths = _dataset(kind, classes, n_features, lengths)

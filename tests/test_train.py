@@ -158,6 +158,12 @@ def test_resolve_refusals_name_their_option():
         assert _refusal(train.Options(chrono=chrono), _info()) == (
             "'--chrono'", f"Invalid value for '--chrono': {chrono}: 0 (off) or a lag of 3 steps or more")
     assert [train.resolve(train.Options(chrono=c), _info())["chrono"] for c in (0, 3)] == [0, 3]
+    assert _refusal(train.Options(curriculum=(5,)), _info("own", 12, out_index=None)) == ("'--curriculum'", (
+        "Invalid value for '--curriculum': a curriculum trains on prefixes of echo sequences; this dataset is "
+        "not the echo problem: use --curriculum 0"))
+    assert _refusal(train.Options(curriculum=(3, 6)), _info("long", 12, out_index=3)) == ("'--curriculum'", (
+        "Invalid value for '--curriculum': prefix length 3 does not reach out_index 3"))
+    assert train.resolve(train.Options(curriculum=(4, 6)), _info("long", 12, out_index=3))["curriculum"] == [4, 6]
 
 
 def test_resolve_warns_that_jit_is_off_under_multi_worker(capsys):
@@ -292,7 +298,7 @@ def test_run_record_counts_what_was_trained(tmp_path, monkeypatch):
                         SimpleNamespace(ru_maxrss=3 << 20))  # Linux: KiB
     run = train.Run(info, params, tmp_path / "m.keras")
     r = train.run_record(net, run, train.Fitted(_History(), stages, 8, 12.34567))
-    assert r["peak_rss_mib"] == 3 << 10
+    assert r["peak_rss_mib"] == 3 << 10 and type(r["peak_rss_mib"]) is int  # whole MiB
     assert r["params"] is params and r["dataset"] == {"content_hash": "abc"}
     assert r["model"] == {"units": 25, "parameters": 3860, "path": str(tmp_path / "m.keras")}
     assert r["epochs_run"] == 3 and r["resumed_after_epoch"] == 1
