@@ -15,6 +15,9 @@ VAL_BATCH = 4096
 EVAL_BATCH = 8192
 PREDICT_BATCH = 16384
 FORWARD_BYTES = 512 << 20
+# From this many time steps in a pass (rows x length), evaluate and predict compile the model with
+# XLA: its compile (about 1.5-2.5 s per batch shape) is then repaid by its faster steps (docs/performance.md).
+FORWARD_XLA_STEPS = 1 << 22
 
 # Byte budgets that size row counts (a row is one sequence: (length + 1) * n_features bytes with its label).
 UNIT_BYTES = 4 << 20  # a generation and hashing unit

@@ -57,6 +57,11 @@ def forward_batch(most: int, length: int, n_features: int) -> int:
     return power_of_two_rows(config.FORWARD_BYTES // 4, length, n_features, most)
 
 
+def forward_compiles(rows: int, length: int) -> bool:
+    """Whether a forward pass over `rows` sequences of `length` steps compiles the model with XLA."""
+    return rows * length >= config.FORWARD_XLA_STEPS
+
+
 def unit_rows(length: int, n_features: int, itemsize: int = 1) -> int:
     """Rows per writing and hashing unit."""
     return power_of_two_rows(config.UNIT_BYTES, length, n_features, most=1 << 16, itemsize=itemsize)

@@ -117,10 +117,14 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
     batch_size = batch_size or data.forward_batch(config.PREDICT_BATCH, info.length, info.n_features)
     ds = reader.make_dataset(info, "test", batch_size)
     # One trace for every batch size: predict_on_batch would trace again for the last, shorter batch.
-    forward = tf.function(lambda X: net(X, training=False), input_signature=[ds.element_spec[0]])
+    spec, jit = ds.element_spec[0], data.forward_compiles(info.rows["test"], info.length)
+    forward = tf.function(lambda X: net(X, training=False), input_signature=[spec], jit_compile=jit)
     out, rows = Path(out), Rows(info)
     correct, first, shown = 0, 0, []
     t0 = time.perf_counter()
+    last = info.rows["test"] % batch_size
+    if jit and last and info.rows["test"] > batch_size:  # XLA compiles each batch shape: the last one now
+        forward(tf.zeros((last, *spec.shape[1:]), spec.dtype))
     t = None
     with published_together() as outputs:  # the CSV and its JSON replace the previous pair together
         with outputs.output(out) as tmp, open(tmp, "w") as f:
@@ -137,7 +141,7 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
         summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
                    "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from
                                           else first / (end - t0)),
-                   "columns": list(columns(info.problem)), **inputs.provenance()}
+                   "columns": list(columns(info.problem)), "xla": jit, **inputs.provenance()}
         with outputs.output(out.with_suffix(".json")) as tmp:
             tmp.write_text(json_text(summary))
     summary["shown"] = shown

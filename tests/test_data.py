@@ -197,6 +197,14 @@ def test_forward_batch_keeps_float_inputs_within_the_budget(most, length, rows):
     assert rows * (length + 1) * 10 * 4 <= config.FORWARD_BYTES or rows == 1
 
 
+def test_only_long_forward_passes_compile_with_xla():
+    """XLA's compile is repaid from config.FORWARD_XLA_STEPS time steps on: the reference problem's
+    test split (100,000 x 5) runs without it, the long preset's (10,000 x 1,000) with it."""
+    steps = config.FORWARD_XLA_STEPS
+    assert not data.forward_compiles(100_000, 5) and data.forward_compiles(10_000, 1_000)
+    assert data.forward_compiles(steps // 4, 4) and not data.forward_compiles(steps // 4 - 1, 4)
+
+
 # ---- the content hash (hypothesis) ----
 
 @FAST

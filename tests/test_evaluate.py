@@ -35,12 +35,15 @@ def test_evaluate_matches_independent_accuracy(trained, tmp_path):
     assert saved["model"]["train_params"]["seed"] == 1 and r["loss"] < 0.1
 
 
-@pytest.mark.parametrize("batch_size", [None, 700])
-def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, reader_calls, batch_size):
+@pytest.mark.parametrize("batch_size, xla", [(None, False), (700, False), (700, True)])
+def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, reader_calls, monkeypatch,
+                                              batch_size, xla):
     """The default batch (8,192) against a split of 17,618 rows (three batches, the last partial), and
-    small batches: loss and accuracy are those of every row, not of the first batch."""
+    small batches, also compiled with XLA: loss and accuracy are those of every row, not of the first batch."""
+    monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if xla else config.FORWARD_XLA_STEPS)
     kw = {} if batch_size is None else {"batch_size": batch_size}
     r = evaluate.evaluate(long_test_data, weak["model_path"], tmp_path / "metrics.json", **kw)
+    assert r["xla"] is xla
     tokens, labels, probs, loss = independent(weak["model_path"], long_test_data)
     n = len(labels)
     assert n > 2 * config.EVAL_BATCH  # the point of the dataset

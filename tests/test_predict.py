@@ -39,11 +39,13 @@ def test_predictions_in_file_order(trained, tmp_path):
     assert side["dataset"]["content_hash"] == trained["dataset"]["content_hash"] and side["rows"] == len(X)
 
 
-@pytest.mark.parametrize("batch_size", [None, 1_000])
-def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_calls, batch_size):
+@pytest.mark.parametrize("batch_size, xla", [(None, False), (1_000, False), (1_000, True)])
+def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_calls, monkeypatch, batch_size, xla):
+    monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if xla else config.FORWARD_XLA_STEPS)
     out = tmp_path / "predictions.csv"
     kw = {} if batch_size is None else {"batch_size": batch_size}
     summary = predict.predict(long_test_data, weak["model_path"], out, **kw)
+    assert summary["xla"] is xla
     tokens, labels, probs, _ = independent(weak["model_path"], long_test_data)
     with open(out, newline="") as f:
         reader = csv.reader(f)
@@ -273,7 +275,7 @@ def test_predict_summary(weak, long_test_data, tmp_path):
     wall = time.perf_counter() - t
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved == {k: v for k, v in s.items() if k != "shown"} and len(s["shown"]) == 5
-    assert set(saved) == {"path", "rows", "accuracy", "seconds", "samples_per_s", "columns", "dataset", "model"}
+    assert set(saved) == {"path", "rows", "accuracy", "seconds", "samples_per_s", "xla", "columns", "dataset", "model"}
     assert saved["path"] == str(out) and saved["columns"] == COLUMNS
     assert saved["model"]["path"] == str(weak["model_path"])
     assert type(saved["seconds"]) is float and saved["seconds"] == round(saved["seconds"], 4)
@@ -344,8 +346,12 @@ def ragged(tmp_path_factory):
     return folder
 
 
-def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(ragged):
+@pytest.mark.parametrize("xla", [False, True])
+def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(ragged, monkeypatch, xla):
+    """Also compiled with XLA: the padded steps stay masked."""
+    monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if xla else config.FORWARD_XLA_STEPS)
     summary = predict.predict(ragged / "own.h5", ragged / "model.keras", ragged / "predictions.csv")
+    assert summary["xla"] is xla
     rows = list(csv.DictReader(open(ragged / "predictions.csv")))
     assert [(r["index"], r["sequence"], r["expected"]) for r in rows] == [
         (str(i), " ".join(line.split(",")[1:]), line.split(",")[0]) for i, line in enumerate(RAGGED)]
