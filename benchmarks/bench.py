@@ -72,7 +72,9 @@ BASELINES = {  # name -> what it is, as the table names it
     **{name: peer.title for name, peer in PEERS.items()},
     "memory": "in-memory tensors",
     "disk": "disk's durable write rate",
+    "long": "long preset's training",
 }
+LONG_SPLITS = ("--n-train", 4096, "--n-val", 1024)  # the long preset's own test split: 10,000 sequences
 NO_BASELINE = "none: an absolute goal"
 
 
@@ -356,6 +358,23 @@ def eval_predict(data, model, work: Path, runs: int) -> dict:
     return {"evaluate_samples_per_s": median(evaluate), "predict_samples_per_s": median(predict)}
 
 
+def long_forward(work: Path, runs: int) -> dict:
+    """The long preset at its full length (1,000 steps): evaluate's sequences/s against training's
+    (forward and backward, no curriculum, the first epoch not counted), alternating by run."""
+    data, model = work / "long.h5", work / "long" / "model.keras"
+    model.parent.mkdir()
+    pipeline("generate", "--problem", "long", *LONG_SPLITS, "--out", data)
+    evaluate, training = [], []
+    for _ in range(runs):
+        pipeline("train", "--data", data, "--out", model, "--curriculum", 0, "--epochs", 3, "--steps-per-epoch", 4,
+                 "--no-stop-at-target")
+        training.append(json.loads(model.with_name("train.json").read_text())["train_samples_per_s"])
+        pipeline("evaluate", "--data", data, "--model", model, "--out", work / "long-metrics.json")
+        evaluate.append(json.loads((work / "long-metrics.json").read_text())["samples_per_s"])
+    return {"evaluate_samples_per_s": median(evaluate), "train_samples_per_s": median(training),
+            "ratios": [e / t for e, t in zip(evaluate, training)]}
+
+
 def make_all(work: Path, runs: int) -> dict:
     """`make all` from scratch in a copy of the project (reusing this virtual environment), then no-op."""
     full, noop = [], []
@@ -410,6 +429,10 @@ def goals(m: dict) -> list:
                  reference.get("predict_samples_per_s"), "reference", ">= 1M/s"))
     rows.append(("5b. predict samples/s, CSV written (vs reference per-sample predict)",
                  m["eval"]["predict_samples_per_s"], reference.get("predict_samples_per_s"), "reference", ">= 1M/s"))
+    long = m.get("long", {})
+    name = "5c. long preset, 1,000 steps: evaluate vs training, sequences/s"
+    rows.append((name, long.get("evaluate_samples_per_s"), long.get("train_samples_per_s"), "long", ">= 3x"))
+    paired[name] = median(long.get("ratios", []))
     rows.append(("6a. make all from scratch, after install (s)", m["make"]["make_all_s"], None, None, "<= 30 s"))
     rows.append(("6b. make all with nothing to do (s)", m["make"]["make_all_noop_s"], None, None, "<= 1 s"))
     out = []
@@ -621,6 +644,9 @@ def cli(ctx, out, doc, runs, torch_python, jax_python, no_torch, skip, reference
         m["generation"] = generation(work, runs, big, "disk" in skipped)
         click.echo("evaluate and predict ...", err=True)
         m["eval"] = eval_predict(data, m["time_to_target"]["model"], work, runs)
+        if "long" not in skipped:
+            click.echo("long preset: evaluate and training ...", err=True)
+            m["long"] = long_forward(work, runs)
         click.echo("make all ...", err=True)
         m["make"] = make_all(work, runs)
     finally:

@@ -36,6 +36,7 @@ def _measurements(peers: dict, skipped: dict | None = None) -> dict:
         "reference_generator": {"samples_per_s": 1e5},
         "eval": {"evaluate_samples_per_s": 1e6, "predict_samples_per_s": 5e5},
         "make": {"make_all_s": 20.0, "make_all_noop_s": 0.02},
+        "long": {"evaluate_samples_per_s": 1500.0, "train_samples_per_s": 300.0, "ratios": [4.0, 5.0, 6.5]},
     }
 
 
@@ -56,6 +57,15 @@ def test_ratios_favour_the_faster_side():
     assert rows[THREE.format(32)]["ratio"] == 2.0
     assert rows["4a. generate samples/s, 30M samples, whole process"]["ratio"] == 100.0
     assert rows["6b. make all with nothing to do (s)"]["ratio"] is None
+    long = rows["5c. long preset, 1,000 steps: evaluate vs training, sequences/s"]
+    assert (long["ours"], long["baseline"], long["ratio"], long["goal"]) == (1500.0, 300.0, 5.0, ">= 3x")  # paired
+
+
+def test_a_skipped_long_preset_is_named_in_its_row():
+    m = {**_measurements(PEER_SPEEDS, {"long": "long preset's training not run (--skip long)"}), "long": {}}
+    table = bench.markdown(_result(bench.goals(m)))
+    assert ("| 5c. long preset, 1,000 steps: evaluate vs training, sequences/s | not measured | "
+            "long preset's training not run (--skip long) | n/a: no baseline | >= 3x |") in table
 
 
 def test_a_skipped_peer_names_the_reason_in_its_rows():
