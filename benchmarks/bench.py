@@ -375,16 +375,27 @@ def long_forward(work: Path, runs: int) -> dict:
             "ratios": [e / t for e, t in zip(evaluate, training)]}
 
 
+MAKE_NEEDS = ("Makefile", "pyproject.toml", "requirements.lock", "pipeline", "tools")  # what `make all` reads
+
+
+def copy_project(dst: Path) -> Path:
+    """A copy of what `make all` needs, with empty data/ and artifacts/."""
+    dst.mkdir()
+    for name in MAKE_NEEDS:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst / name)
+    (dst / "data").mkdir(), (dst / "artifacts").mkdir()
+    return dst
+
+
 def make_all(work: Path, runs: int) -> dict:
     """`make all` from scratch in a copy of the project (reusing this virtual environment), then no-op."""
     full, noop = [], []
     for i in range(runs):
-        dst = work / f"make{i}"
-        dst.mkdir()
-        for name in ("Makefile", "pyproject.toml"):
-            shutil.copy2(ROOT / name, dst / name)
-        shutil.copytree(ROOT / "pipeline", dst / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-        (dst / "data").mkdir(), (dst / "artifacts").mkdir()
+        dst = copy_project(work / f"make{i}")
         cmd = ["make", "-C", str(dst), f"VENV={sys.prefix}", "all"]
         full.append(run(cmd)[0])
         noop.append(run(cmd)[0])
@@ -626,11 +637,11 @@ def cli(ctx, out, doc, runs, torch_python, jax_python, no_torch, skip, reference
     versions = {name: peer_version(name, pythons[name]) if name in pythons else "not run" for name in PEERS}
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=out.parent))
+    m = {"skipped": skipped}
     try:
         data = work / "echo.h5"
         pipeline("generate", "--out", data)
         flags = flags.split()
-        m = {"skipped": skipped}
         click.echo("time to target ...", err=True)
         m["time_to_target"] = time_to_target(data, work, runs)
         if "reference" not in skipped:
@@ -649,6 +660,11 @@ def cli(ctx, out, doc, runs, torch_python, jax_python, no_torch, skip, reference
             m["long"] = long_forward(work, runs)
         click.echo("make all ...", err=True)
         m["make"] = make_all(work, runs)
+    except BaseException:
+        from pipeline.files import write_json_atomic
+
+        write_json_atomic(out.with_name(f"{out.stem}-partial.json"), m)  # what was measured before it stopped
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "commit": commit(), "runs": runs, "flags": flags,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
 
 TINY_VARS = ["N_TRAIN=4000", "N_VAL=500", "N_TEST=500", "EPOCHS=2"]
 
@@ -15,15 +14,9 @@ TINY_VARS = ["N_TRAIN=4000", "N_VAL=500", "N_TEST=500", "EPOCHS=2"]
 def project(tmp_path_factory):
     if shutil.which("make") is None:
         pytest.fail("make is not installed")
-    dst = tmp_path_factory.mktemp("project")
-    for name in ("Makefile", "pyproject.toml", "requirements.lock", "pipeline", "tools"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst / name,
-                                                          **({"ignore": shutil.ignore_patterns("__pycache__")}
-                                                             if src.is_dir() else {}))
-    for d in ("data", "artifacts"):
-        (dst / d).mkdir()
-    return dst
+    from benchmarks.bench import copy_project  # the copy `make bench` times `make all` in
+
+    return copy_project(tmp_path_factory.mktemp("project") / "p")
 
 
 def make(project, *args, check=True):
