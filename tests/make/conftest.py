@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 TINY_VARS = ["N_TRAIN=4000", "N_VAL=500", "N_TEST=500", "EPOCHS=2"]
 
 
