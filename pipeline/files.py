@@ -185,13 +185,16 @@ class Outputs:
         deleted once the new one is in place."""
         for tmp, target, folder in self.pending:
             old = _temp_name(target, f"{os.getpid()}-old")
+            aside = folder and target.exists()
             try:
-                if folder and target.exists():
+                if aside:
                     os.replace(target, old)
                 os.replace(tmp, target)
             except OSError as e:
+                if aside and old.exists():
+                    os.replace(old, target)  # the previous folder back in place
                 raise _failure(e, target) from None
-            if folder and old.exists():
+            if aside:
                 shutil.rmtree(old)
         for parent in dict.fromkeys(target.parent for _, target, _ in self.pending):
             fsync_entry(parent)

@@ -220,3 +220,41 @@ def test_a_folder_write_flushes_what_it_holds_then_its_folder_entry(crowded, syn
     assert sorted(synced[:-2]) == sorted(map(str, (tmp, tmp / "saved_model.pb", tmp / "variables",
                                                    tmp / "variables" / "v.data")))
     assert synced[-2:] == [("rename", str(out)), str(crowded)]
+
+
+# ---- a folder output over a previous one ----
+
+def _folder_output(out: Path, text: str) -> None:
+    with files.atomic_output(out, folder=True) as tmp:
+        (tmp / "variables").mkdir(parents=True)
+        (tmp / "saved_model.pb").write_text(text)
+
+
+def test_a_folder_output_replaces_the_previous_folder_whole(tmp_path):
+    out = tmp_path / "export"
+    (out / "only_in_the_old_one").mkdir(parents=True)
+    (out / "saved_model.pb").write_text("old graph")
+    _folder_output(out, "new graph")
+    assert sorted(p.name for p in out.iterdir()) == ["saved_model.pb", "variables"]
+    assert (out / "saved_model.pb").read_text() == "new graph"
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]  # nothing left aside
+
+
+def test_a_folder_output_that_cannot_be_put_in_place_keeps_the_previous_folder(tmp_path, monkeypatch):
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "saved_model.pb").write_text("old graph")
+    real, calls = os.replace, []
+
+    def replace(src, dst, **kw):
+        calls.append(Path(dst))
+        if Path(dst) == out and calls.count(out) == 1:  # the new folder's rename into place
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(src, dst, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(files.WriteFailed) as e:
+        _folder_output(out, "new graph")
+    assert str(e.value) == f"output {out}: cannot write ({os.strerror(errno.ENOSPC)})"
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]
+    assert [p.name for p in out.iterdir()] == ["saved_model.pb"] and (out / "saved_model.pb").read_text() == "old graph"
