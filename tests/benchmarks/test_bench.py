@@ -376,3 +376,17 @@ def test_train_speed_runs_the_train_command_and_reads_train_json(tiny_data, tmp_
     assert speed * record["fit_seconds"] >= 2 * 4 * 500  # epochs 2 and 3 of 4 batches, timed within fit
     assert record["epochs_run"] == 3 and record["train_samples"] == 3 * 4 * 500  # not stopped at the target
     assert os.path.exists(out)
+
+
+def test_forward_xla_times_the_same_model_with_and_without_xla():
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "benchmarks.forward_xla", "--length", "40", "--units", "4", "--batch",
+                        "96", "--rows", "200", "--passes", "2"], cwd=bench.ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [line["xla"] for line in lines] == [False, True]
+    assert lines[0]["loss"] == pytest.approx(lines[1]["loss"], abs=1e-5)  # the same weights, the same data
+    for line in lines:
+        assert len(line["later_passes_s"]) == 2 and line["later_per_s"] > 0 and line["first_pass_s"] > 0
