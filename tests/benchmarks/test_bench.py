@@ -390,3 +390,15 @@ def test_forward_xla_times_the_same_model_with_and_without_xla():
     assert lines[0]["loss"] == pytest.approx(lines[1]["loss"], abs=1e-5)  # the same weights, the same data
     for line in lines:
         assert len(line["later_passes_s"]) == 2 and line["later_per_s"] > 0 and line["first_pass_s"] > 0
+
+
+def test_step_profile_times_each_way_of_calling_the_step(tiny_data):
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "benchmarks.step_profile", "--data", str(tiny_data), "--batch-size", "8",
+                        "--group", "4", "--calls", "3"], cwd=bench.ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [line["how"] for line in lines] == ["fit, HDF5 reader", "fit, one group in memory",
+                                               "the compiled call alone"]
+    assert all(line["batch_size"] == 8 and line["us_per_step"] > 0 for line in lines)
