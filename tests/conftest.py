@@ -116,6 +116,22 @@ def long_test_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def forward_xla(monkeypatch):
+    """forward_xla(True) makes evaluate and predict compile any pass with XLA, forward_xla(False) none.
+    TensorFlow's op determinism, which an in-process `train --deterministic` leaves on for the process,
+    makes Keras 3 refuse XLA, so it is off for the test (TensorFlow has no public way to turn it off)."""
+    from tensorflow.python.framework import config as tf_config
+
+    from pipeline import config
+
+    was = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    yield lambda on: monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if on else 1 << 62)
+    if was:
+        tf_config.enable_op_determinism()
+
+
+@pytest.fixture
 def reader_calls(monkeypatch):
     """Every reader.make_dataset call, as (split, batch_size, how it reads); the reader still runs."""
     from pipeline import reader

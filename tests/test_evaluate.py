@@ -36,11 +36,11 @@ def test_evaluate_matches_independent_accuracy(trained, tmp_path):
 
 
 @pytest.mark.parametrize("batch_size, xla", [(None, False), (700, False), (700, True)])
-def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, reader_calls, monkeypatch,
+def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, reader_calls, forward_xla,
                                               batch_size, xla):
     """The default batch (8,192) against a split of 17,618 rows (three batches, the last partial), and
     small batches, also compiled with XLA: loss and accuracy are those of every row, not of the first batch."""
-    monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if xla else config.FORWARD_XLA_STEPS)
+    forward_xla(xla)
     kw = {} if batch_size is None else {"batch_size": batch_size}
     r = evaluate.evaluate(long_test_data, weak["model_path"], tmp_path / "metrics.json", **kw)
     assert r["xla"] is xla

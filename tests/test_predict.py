@@ -40,8 +40,8 @@ def test_predictions_in_file_order(trained, tmp_path):
 
 
 @pytest.mark.parametrize("batch_size, xla", [(None, False), (1_000, False), (1_000, True)])
-def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_calls, monkeypatch, batch_size, xla):
-    monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if xla else config.FORWARD_XLA_STEPS)
+def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_calls, forward_xla, batch_size, xla):
+    forward_xla(xla)
     out = tmp_path / "predictions.csv"
     kw = {} if batch_size is None else {"batch_size": batch_size}
     summary = predict.predict(long_test_data, weak["model_path"], out, **kw)
@@ -347,9 +347,9 @@ def ragged(tmp_path_factory):
 
 
 @pytest.mark.parametrize("xla", [False, True])
-def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(ragged, monkeypatch, xla):
+def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(ragged, forward_xla, xla):
     """Also compiled with XLA: the padded steps stay masked."""
-    monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if xla else config.FORWARD_XLA_STEPS)
+    forward_xla(xla)
     summary = predict.predict(ragged / "own.h5", ragged / "model.keras", ragged / "predictions.csv")
     assert summary["xla"] is xla
     rows = list(csv.DictReader(open(ragged / "predictions.csv")))
