@@ -45,7 +45,7 @@ def warm_up(net, ds, rows: int, batch_size: int) -> None:
     and the shorter last one), so that the timed pass is throughput."""
     net.evaluate(ds, steps=1, verbose=0)
     if net.jit_compile and rows > batch_size and rows % batch_size:
-        net.evaluate(ds.skip(rows // batch_size), verbose=0)
+        net.evaluate(ds.skip(rows // batch_size), steps=1, verbose=0)
 
 
 @click.command("evaluate")
