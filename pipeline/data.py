@@ -62,6 +62,11 @@ def forward_compiles(rows: int, length: int) -> bool:
     return rows * length >= config.FORWARD_XLA_STEPS
 
 
+def short_last_batch(rows: int, batch_size: int) -> int:
+    """Rows of a pass's last batch when it is shorter than the others (a second shape for XLA), else 0."""
+    return rows % batch_size if rows > batch_size else 0
+
+
 def unit_rows(length: int, n_features: int, itemsize: int = 1) -> int:
     """Rows per writing and hashing unit."""
     return power_of_two_rows(config.UNIT_BYTES, length, n_features, most=1 << 16, itemsize=itemsize)

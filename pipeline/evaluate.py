@@ -44,7 +44,7 @@ def warm_up(net, ds, rows: int, batch_size: int) -> None:
     """Trace the test step, and under XLA compile it for each batch shape of the pass (a whole batch
     and the shorter last one), so that the timed pass is throughput."""
     net.evaluate(ds, steps=1, verbose=0)
-    if net.jit_compile and rows > batch_size and rows % batch_size:
+    if net.jit_compile and data.short_last_batch(rows, batch_size):
         net.evaluate(ds.skip(rows // batch_size), steps=1, verbose=0)
 
 

@@ -122,8 +122,8 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
     out, rows = Path(out), Rows(info)
     correct, first, shown = 0, 0, []
     t0 = time.perf_counter()
-    last = info.rows["test"] % batch_size
-    if jit and last and info.rows["test"] > batch_size:  # XLA compiles each batch shape: the last one now
+    last = data.short_last_batch(info.rows["test"], batch_size)
+    if jit and last:  # XLA compiles each batch shape: the last one now, before the timing
         forward(tf.zeros((last, *spec.shape[1:]), spec.dtype))
     t = None
     with published_together() as outputs:  # the CSV and its JSON replace the previous pair together
