@@ -94,15 +94,48 @@ DAMAGES = {
 
 @pytest.mark.parametrize("case", list(DAMAGES))
 def test_describe_names_what_is_wrong(good, tmp_path, case):
-    damage, message = DAMAGES[case]
+    assert_refused(good, tmp_path, *DAMAGES[case])
+
+
+def assert_refused(source, tmp_path, damage, message):
+    """A copy of `source` damaged by `damage` is refused with exactly `message`."""
     path = tmp_path / "bad.h5"
-    shutil.copyfile(good, path)
+    shutil.copyfile(source, path)
     with h5py.File(path, "r+") as f:
         damage(f)
     with pytest.raises(BadFile) as e:
         data.describe(path)
     assert str(e.value) == f"dataset {path}: {message}"
 
+
+# Univariate real-valued series of 3, 2 and 1 steps, imported as a user's CSV would be.
+SERIES = {"train": ["up,0.5,1.0,1.5", "down,2,1", "up,1", "down,3,2,1"], "test": ["up,1,2"]}
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory):
+    from tests.test_importer import run_import
+
+    folder = tmp_path_factory.mktemp("series")
+    info = run_import(folder, SERIES["train"], SERIES["test"], n_val=1)
+    assert (info.kind, info.length, info.n_features, info.rows) == ("features", 3, 1, {"train": 3, "val": 1, "test": 1})
+    return info.path
+
+
+SERIES_DAMAGES = {
+    "a length of 0": (set_row("train/lengths", 0, 0), "'train/lengths' rows 0-3 are not in [1, 3]"),
+    "a length past the end": (set_row("train/lengths", 2, 4), "'train/lengths' rows 0-3 are not in [1, 3]"),
+    "a value not finite": (set_row("test/X", 0, np.nan), "'test/X' rows 0-1 hold values that are not finite numbers"),
+    "a padded step not pad_value": (lambda f: f["test/X"].__setitem__((0, 2), 7.0),
+                                    "'test/X' rows 0-1 are not padded with 0.0 after their lengths"),
+    "lengths disagree": (replace("val/lengths", lambda a: np.concatenate([a, a])),
+                         "'val/X' has 1 rows but 'val/y' has 1 and 'val/lengths' 2"),
+}
+
+
+@pytest.mark.parametrize("case", list(SERIES_DAMAGES))
+def test_describe_names_what_is_wrong_with_series_of_different_lengths(series, tmp_path, case):
+    assert_refused(series, tmp_path, *SERIES_DAMAGES[case])
 
 def test_describe_names_rows_it_cannot_read(tmp_path):
     """A damaged compressed chunk: the file opens, reading its rows fails."""
@@ -204,6 +237,13 @@ def test_only_long_forward_passes_compile_with_xla():
     assert not data.forward_compiles(100_000, 5) and data.forward_compiles(10_000, 1_000)
     assert data.forward_compiles(steps // 4, 4) and not data.forward_compiles(steps // 4 - 1, 4)
 
+
+
+@pytest.mark.parametrize("rows, batch_size, last", [(17_618, 700, 118), (701, 700, 1), (1_400, 700, 0),
+                                                     (700, 700, 0), (300, 700, 0)])
+def test_a_pass_has_a_second_batch_shape_only_when_its_last_batch_is_shorter(rows, batch_size, last):
+    """A pass of one batch, or of whole batches, has one shape for XLA to compile."""
+    assert data.short_last_batch(rows, batch_size) == last
 
 # ---- the content hash (hypothesis) ----
 

@@ -64,21 +64,23 @@ def test_whole_batches_have_a_static_shape_and_differ_per_pass(info):
     assert counts[0] != counts[1]  # a different 2,000 left out
 
 
-def test_groups_of_whole_batches_hold_each_row_at_most_once_per_pass(info):
-    """Reading(group=3): elements of 3 whole batches; a block's rows past its last whole group are left
-    out (900-row blocks hold 3 groups of 300 rows; the last block, 200 rows, none)."""
+@pytest.mark.parametrize("group", [2, 3])
+def test_groups_of_whole_batches_hold_each_row_at_most_once_per_pass(info, group):
+    """Reading(group=g): elements of g whole batches of 100 rows; a block's rows past its last whole group
+    are left out (900-row blocks hold 4 groups of 200 rows, or 3 of 300)."""
     from pipeline import reader
 
-    how = Reading(shuffle_seed=3, repeat=True, rows_per_block=900, group=3)
+    n, block, rows = info.rows["train"], 900, group * 100
+    how = Reading(shuffle_seed=3, repeat=True, rows_per_block=block, group=group)
     ds = reader.make_dataset(info, "train", 100, how)
-    assert ds.element_spec[0].shape == (3, 100, info.length, info.n_features)
-    assert ds.element_spec[1].shape == (3, 100, info.n_classes)
-    per_pass = info.rows["train"] // 900 * 3
+    assert ds.element_spec[0].shape == (group, 100, info.length, info.n_features)
+    assert ds.element_spec[1].shape == (group, 100, info.n_classes)
+    per_pass = sum(min(block, n - start) // rows for start in range(0, n, block))
     X, y = (a.reshape(-1, *a.shape[2:]) for a in _rows(ds, 2 * per_pass))
-    assert len(X) == 2 * per_pass * 300
+    assert len(X) == 2 * per_pass * rows
     file_rows = Counter(r.tobytes() for r in _sorted_rows(*_file(info, "train")))
     for k in range(2):
-        part = slice(k * per_pass * 300, (k + 1) * per_pass * 300)
+        part = slice(k * per_pass * rows, (k + 1) * per_pass * rows)
         seen = Counter(r.tobytes() for r in _sorted_rows(X[part], y[part]))
         assert not seen - file_rows  # rows of the file, none more often than there
     assert np.array_equal(X.argmax(-1)[:, 2], y.argmax(-1))  # rows stay whole

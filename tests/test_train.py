@@ -262,8 +262,8 @@ def test_a_training_split_smaller_than_a_batch_is_one_short_batch(tiny_data):
 
 
 @pytest.mark.parametrize("execution, steps, batches, curriculum, group", [
-    (1, 64, 66, (), 1), (32, 64, 66, (), 32), (32, 48, 66, (), 24), (32, 7, 66, (), 7), (16, 97, 66, (), 1),
-    (32, 64, 5, (), 4), (32, 64, 0, (), 1), (32, 64, 66, (10, 20), 1)])
+    (1, 64, 66, (), 1), (2, 64, 66, (), 2), (32, 64, 66, (), 32), (32, 48, 66, (), 24), (32, 7, 66, (), 7),
+    (16, 97, 66, (), 1), (32, 64, 5, (), 4), (32, 64, 0, (), 1), (32, 64, 66, (10, 20), 1)])
 def test_a_training_call_takes_the_most_batches_that_divide_an_epoch(execution, steps, batches, curriculum, group):
     """Up to --steps-per-execution batches per call, a divisor of the epoch's batches (an epoch stays
     --steps-per-epoch batches), no more than the split holds; one at a time under a curriculum."""
