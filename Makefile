@@ -30,9 +30,11 @@ var = $(firstword $(subst :, ,$(1)))
 vars = $(foreach p,$(1),$(call var,$(p)))
 $(foreach v,$(sort $(call vars,$(GENERATE_PARAMS) $(IMPORT_PARAMS) $(TRAIN_PARAMS))),$(eval $(v) ?=))
 
-# The data comes from `import` for your own files (TRAIN_FILE, TEST_FILE) or a benchmark preset, else
-# from `generate`. IMPORTED: the presets with an import section in pipeline/config.py (tests/test_params.py).
-IMPORTED := japanese-vowels basic-motions
+# The data comes from `import` for your own files (TRAIN_FILE, TEST_FILE) or a preset that imports, else
+# from `generate`. IMPORTED: the presets with an import section in pipeline/presets.py; PRESET_FILES: the
+# files the preset PROBLEM imports, so that editing one imports it again.
+IMPORTED := $(shell $(PYTHON) tools/presets.py imported)
+PRESET_FILES := $(if $(filter $(PROBLEM),$(IMPORTED)),$(shell $(PYTHON) tools/presets.py files $(PROBLEM)))
 SOURCE := $(if $(or $(TRAIN_FILE),$(filter $(PROBLEM),$(IMPORTED))),import,generate)
 DATA_PARAMS := $(if $(filter import,$(SOURCE)),$(IMPORT_PARAMS),$(GENERATE_PARAMS))
 DATA ?= data/$(if $(filter import,$(SOURCE)),$(or $(PROBLEM),own),echo).h5
@@ -53,7 +55,7 @@ $(call stamp,$(STAMPS)/train,$(TRAIN_ARGS))
 # The modules each stage's code imports (tests/make/test_make.py fails when one is missing): a change to
 # any of them makes that stage stale.
 CORE_SRC := pipeline/__init__.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
-	pipeline/options.py pipeline/params.py
+	pipeline/options.py pipeline/params.py pipeline/presets.py
 MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/model.py pipeline/modelfile.py \
 	pipeline/reader.py
 GENERATE_SRC := pipeline/generate.py $(CORE_SRC)
@@ -138,9 +140,10 @@ $(JAX_VENV)/.installed:
 	$(JAX_VENV)/bin/pip install --quiet --constraint $(LOCK) 'jax[cpu]==0.10.2' keras numpy
 	touch $@
 
-# .ts files are read by aeon, in the `ts` extra: installed when a preset or a file needs it.
-TS_EXTRA := $(if $(filter $(PROBLEM),$(IMPORTED))$(filter %.ts,$(TRAIN_FILE) $(TEST_FILE) $(VAL_FILE)),$(VENV)/.installed-ts)
-$(DATA): $(DATA_STAMP) $(DATA_SRC) $(TRAIN_FILE) $(TEST_FILE) $(VAL_FILE) | $(INSTALLED) $(TS_EXTRA)
+# .ts files are read by aeon, in the `ts` extra: installed for a .ts file or a preset of aeon's datasets.
+TS_EXTRA := $(if $(and $(filter $(PROBLEM),$(IMPORTED)),$(if $(PRESET_FILES),,bundled))$(filter %.ts,\
+	$(TRAIN_FILE) $(TEST_FILE) $(VAL_FILE) $(PRESET_FILES)),$(VENV)/.installed-ts)
+$(DATA): $(DATA_STAMP) $(DATA_SRC) $(TRAIN_FILE) $(TEST_FILE) $(VAL_FILE) $(PRESET_FILES) | $(INSTALLED) $(TS_EXTRA)
 	$(RUN) $(SOURCE) --out $@ $(DATA_ARGS)
 
 $(VENV)/.installed-ts: $(INSTALLED)

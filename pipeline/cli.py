@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from pipeline import __version__, evaluate, export, generate, importer, inspection, predict, sweep, train
+from pipeline import __version__, evaluate, export, generate, importer, inspection, params, predict, sweep, train
 from pipeline.distributed import launcher
 
 
@@ -16,6 +16,7 @@ from pipeline.distributed import launcher
 @click.option("-v", "--verbose", is_flag=True, help="Also show TensorFlow's start-up log.")
 def cli(verbose):
     """Echo sequence prediction with a vanilla LSTM, stage by stage."""
+    params.checked_presets()  # a bad preset stops every command with one line
     if verbose:  # read by pipeline.backend, in this process and the workers it starts
         os.environ["ECHO_PIPELINE_VERBOSE"] = "1"
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"

@@ -148,7 +148,7 @@ def generate(out, params: dict, chunk_rows: int = 0, compression: str = "none", 
 @declared.options(declared.GENERATE, "generate")
 def cli(out, **given):
     """Generate the one-hot echo dataset into one HDF5 file."""
-    chosen = declared.resolve(declared.GENERATE, given, config.preset(given["problem"], "generate"))
+    chosen = declared.resolve(declared.GENERATE, given, declared.preset_section(given["problem"], "generate"))
     params = {k: chosen[k] for k in ("problem", "seed", *data.PARAMS)}
     content_hash = generate(out, params, chunk_rows=chosen["chunk_rows"], compression=chosen["compression"],
                             workers=chosen["workers"], progress=sys.stderr.isatty())

@@ -322,7 +322,7 @@ def import_files(out, chosen: dict) -> tuple:
 def cli(out, **given):
     """Import your own sequences (text/CSV, .npz or .ts files) into one HDF5 file."""
     problem = given["problem"]
-    preset = config.PRESETS[problem]["import"] if problem else {}
+    preset = declared.preset_section(problem, "import") if problem else {}
     chosen = declared.resolve(declared.IMPORT, given, {})
     chosen.update({k: v for k, v in preset.items() if given.get(k) is None})
     content_hash, layout = import_files(out, {**chosen, "progress": sys.stderr.isatty()})

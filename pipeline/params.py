@@ -1,19 +1,21 @@
-"""Every parameter of generate and train, declared once: its option, type and range, help, default and
-the Make variable that forwards it.
+"""Every parameter of generate, import and train, declared once: its option, type and range, help,
+default and the Make variable that forwards it; and the check of the presets against them.
 
-A default is a value, or PRESET: the problem preset's (config.PRESETS, one section per stage). From
+A default is a value, or PRESET: the problem preset's (pipeline/presets.py, one section per stage). From
 these tables come the stages' click options and their --help (options()), `train.Options`
 (options_class()) and the settings a run resolves (resolve()); tests/test_params.py checks the
 Makefile's forwarded variables and `make help` against them. Adding a parameter is one line here, plus
-the code that uses it (and its value in each preset, if it has one per preset). None always means "not
+the code that uses it (and its value in a preset, where one needs its own). None always means "not
 given": the default decides; 0 turns a knob off.
 """
 import dataclasses
+import functools
 from typing import Any, Callable
 
 import click
 
-from pipeline import config
+from pipeline import config, presets
+from pipeline.files import BadFile
 from pipeline.options import SEED, FiniteFloat, int_list
 
 PRESET = "the preset's"  # a default taken from the problem preset
@@ -48,10 +50,8 @@ def _curriculum(text):
 
 
 GENERATE = (
-    Param("problem", click.Choice([name for name, p in config.PRESETS.items() if "generate" in p]),
-          "Problem preset: " + ", ".join(f"{name} ({p['generate']['length']} x {p['generate']['n_features']})"
-                                         for name, p in config.PRESETS.items() if "generate" in p) + ".",
-          default=config.DEFAULT_PROBLEM, make="PROBLEM"),
+    Param("problem", click.Choice([name for name, p in presets.PRESETS.items() if "generate" in p]),
+          "Problem preset (pipeline/presets.py).", default=presets.DEFAULT_PROBLEM, make="PROBLEM"),
     Param("length", click.IntRange(min=1), "Sequence length (time steps).", make="LENGTH"),
     Param("n_features", click.IntRange(min=2), "Number of distinct values (one-hot width).", make="N_FEATURES"),
     Param("out_index", click.IntRange(min=0), "Position echoed as the label, in [0, length).", make="OUT_INDEX"),
@@ -66,8 +66,9 @@ GENERATE = (
 )
 
 IMPORT = (
-    Param("problem", click.Choice([name for name, p in config.PRESETS.items() if "import" in p]), "A benchmark "
-          "that comes with the `ts` extra, instead of your files.", default=None, make="PROBLEM"),
+    Param("problem", click.Choice([name for name, p in presets.PRESETS.items() if "import" in p]), "A preset "
+          "that names its files (pipeline/presets.py), instead of --train-file and --test-file.", default=None,
+          make="PROBLEM"),
     Param("train_file", click.Path(dir_okay=False), "Your training sequences (text/CSV, .npz or .ts).", default=None,
           make="TRAIN_FILE"),
     Param("test_file", click.Path(dir_okay=False), "Your test sequences, the same format.", default=None,
@@ -97,7 +98,7 @@ TRAIN = (
           "over the training split."),
     Param("optimizer", click.Choice(["adam", "sgd"]), "Optimizer.", default="adam", make="OPTIMIZER"),
     Param("learning_rate", FiniteFloat(min=0, min_open=True), "Learning rate.", make="LR",
-          shown=lambda lr: f"adam {lr['adam']}, sgd {lr['sgd']}"),
+          shown=lambda lr: ", ".join(f"{k} {v}" for k, v in lr.items()) if isinstance(lr, dict) else str(lr)),
     Param("momentum", FiniteFloat(min=0, max=1, max_open=True), "SGD momentum, in [0, 1).", default=0.9,
           make="MOMENTUM"),
     Param("clipnorm", FiniteFloat(min=0), "Clip each gradient to this norm; 0 = no clipping.", make="CLIPNORM"),
@@ -139,11 +140,92 @@ TRAIN = (
 )
 
 
+STAGES = {"generate": GENERATE, "import": IMPORT, "train": TRAIN}  # a preset's sections
+SOURCES = ("dataset", "train_file", "test_file")  # where a preset's import section takes its data from
+
+
+class BadPreset(BadFile):
+    """A preset that breaks its stages' parameter tables: one line naming the preset and the key."""
+
+
+@functools.cache
+def checked_presets() -> dict:
+    """Every preset of presets.PRESETS with its values checked against the tables (and converted as the
+    options would convert them); BadPreset for the first that is not."""
+    return {name: check_preset(name, preset) for name, preset in presets.PRESETS.items()}
+
+
+def check_preset(name: str, preset) -> dict:
+    def bad(message):
+        return BadPreset(f"preset {name!r} in pipeline/presets.py: {message}")
+
+    if not isinstance(preset, dict) or not preset or not set(preset) <= set(STAGES):
+        raise bad(f"must be a dict of sections, among {', '.join(STAGES)}")
+    if ("generate" in preset) == ("import" in preset):
+        raise bad("needs one section saying where its data comes from: generate or import")
+    checked = {}
+    for stage, section in preset.items():
+        table = {p.name: p for p in STAGES[stage]}
+        if not isinstance(section, dict):
+            raise bad(f"section {stage} must be a dict of parameters")
+        for key, value in section.items():
+            if key not in table and not (stage == "import" and key == "dataset"):
+                raise bad(f"{stage}.{key} is not a {stage} parameter (those are: {', '.join(table)})")
+            try:
+                checked.setdefault(stage, {})[key] = str(value) if key == "dataset" else check_value(table[key], value)
+            except click.BadParameter as e:
+                raise bad(f"{stage}.{key}: {e.message}") from None
+    _check_complete(bad, checked)
+    return checked
+
+
+def _check_complete(bad, preset: dict) -> None:
+    shape = preset.get("generate")
+    missing = [p.name for p in GENERATE if p.default is PRESET and p.name not in shape] if shape is not None else []
+    if missing:
+        raise bad(f"generate lacks {', '.join(missing)}")
+    source = preset.get("import", {})
+    if "import" in preset and not ("dataset" in source or {"train_file", "test_file"} <= set(source)):
+        raise bad("import needs dataset, or train_file and test_file")
+
+
+def check_value(param: Param, value):
+    """A preset's value as the option would take it, or click.BadParameter: a learning rate may be one
+    per optimizer, a flag must be true or false, a whole number is not a fraction."""
+    if param.name == "learning_rate" and isinstance(value, dict):
+        optimizers = next(p.type.choices for p in TRAIN if p.name == "optimizer")
+        if not value or not set(value) <= set(optimizers):
+            raise click.BadParameter(f"one rate, or one per optimizer among {', '.join(optimizers)}")
+        return {k: check_value(param, v) for k, v in value.items()}
+    if param.flag:
+        if not isinstance(value, bool):
+            raise click.BadParameter(f"{value!r} is not true or false")
+        return value
+    if isinstance(value, bool) or (isinstance(value, float) and isinstance(param.type, click.types.IntParamType)):
+        raise click.BadParameter(f"{value!r} is not a whole number" if isinstance(param.type,
+                                 click.types.IntParamType) else f"{value!r} is not a {param.type.name}")
+    if param.parse:
+        return param.parse((",".join(map(str, value)) or "0") if isinstance(value, (tuple, list)) else str(value))
+    return click.types.convert_type(param.type).convert(value, None, None)
+
+
+def preset_section(problem, stage: str) -> dict:
+    """A preset's section for a stage, checked. Training keys it leaves out are DEFAULT_PROBLEM's, as is
+    the whole section of a problem no preset names (custom data, or a preset since removed)."""
+    found = checked_presets()
+    default = found[presets.DEFAULT_PROBLEM].get(stage, {})
+    own = found.get(problem or presets.DEFAULT_PROBLEM, {}).get(stage)
+    if own is None:
+        return dict(default)
+    return {**default, **own} if stage == "train" else dict(own)
+
+
 def default_help(param: Param, stage: str) -> str:
     """'[default: 25 (reference), 100 (wide), ...]', or '[default: 100]' when all presets agree."""
     if param.default is not PRESET:
         return "" if param.default is None else f"[default: {_text(param.default)}]"
-    values = {name: param.shown(p[stage][param.name]) for name, p in config.PRESETS.items() if stage in p}
+    values = {name: param.shown(preset_section(name, stage)[param.name]) for name, p in presets.PRESETS.items()
+              if stage in p or stage == "train"}
     if len(set(values.values())) == 1:
         return f"[default: {next(iter(values.values()))}]"
     return "[default: " + ", ".join(f"{v} ({name})" for name, v in values.items()) + "]"
@@ -153,10 +235,23 @@ def _text(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+class _Option(click.Option):
+    """An option whose --help names its defaults only when shown: presets are checked then, so that a
+    bad one is one line (BadPreset) instead of a failure at import."""
+
+    def __init__(self, *args, declared: Param, stage: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.declared, self.stage = declared, stage
+
+    def get_help_record(self, ctx):
+        self.help = " ".join(filter(None, (self.declared.help, default_help(self.declared, self.stage))))
+        return super().get_help_record(ctx)
+
+
 def _click_option(param: Param, stage: str):
     decls = [f"{param.option}/--no-{param.option[2:]}"] if param.flag else [param.option]
-    kwargs = {"default": None if param.default is PRESET else param.default,
-              "help": " ".join(filter(None, (param.help, default_help(param, stage))))}
+    kwargs = {"default": None if param.default is PRESET else param.default, "cls": _Option, "declared": param,
+              "stage": stage}
     if param.parse:
         kwargs["callback"] = lambda ctx, p, value: None if value is None else param.parse(value)
     if not param.flag:

@@ -85,7 +85,7 @@ def side_paths(model_path) -> dict:
 def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     """The run's parameters, as train.json records them: the options given, the rest from the
     dataset's preset, checked against the dataset and the cluster."""
-    preset = config.preset(info.attrs.get("problem"), "train")
+    preset = declared.preset_section(info.attrs.get("problem"), "train")
     chosen = declared.resolve(declared.TRAIN, dataclasses.asdict(options), preset)
     if isinstance(chosen["learning_rate"], dict):  # a preset's rate is per optimizer
         chosen["learning_rate"] = chosen["learning_rate"][chosen["optimizer"]]

@@ -1,20 +1,26 @@
-"""The parameter tables (pipeline/params.py) and the presets (config.PRESETS): each parameter is declared
+"""The parameter tables (pipeline/params.py) and the presets (pipeline/presets.py): each parameter is declared
 once, and every place a user meets it (the click option, --help, the Makefile's forwarded variable,
 `make help`, train.Options, a preset's value) agrees with that declaration."""
 import dataclasses
 import re
 import subprocess
+import sys
 
 import click
 import h5py
 import pytest
 
-from pipeline import config, curriculum, generate, params, train
+from pipeline import curriculum, generate, params, presets, train
 from tests.conftest import ROOT, run_cli
 
 STAGES = {"generate": (params.GENERATE, generate.cli), "train": (params.TRAIN, train.cli)}
 TABLES = {"generate": params.GENERATE, "import": params.IMPORT, "train": params.TRAIN}
 MAKE_LISTS = {"generate": "DATA_PARAMS", "train": "TRAIN_PARAMS"}
+
+
+def help_text(command, option) -> str:
+    """What --help says of an option."""
+    return option.get_help_record(click.Context(command))[1]
 
 
 def make_print(variable: str) -> str:
@@ -29,7 +35,8 @@ def test_each_parameter_is_the_commands_option(stage):
     for param in table:
         option = options[param.name]
         assert param.option in option.opts, param.name
-        assert option.help.startswith(param.help) and params.default_help(param, stage) in option.help, param.name
+        shown = help_text(command, option)
+        assert shown.startswith(param.help) and params.default_help(param, stage) in shown, param.name
         assert option.default == (None if param.default is params.PRESET else param.default), param.name
         assert option.is_flag == param.flag, param.name
     # and nothing else but paths and the way a run is made
@@ -53,13 +60,12 @@ def test_make_help_lists_every_forwarded_variable():
                 assert re.search(rf"\b{p.make}\b", text), p.make
 
 
-def test_a_preset_holds_a_value_for_each_parameter_that_takes_one():
+def test_every_preset_gives_a_value_for_each_parameter_that_takes_one():
     for stage, (table, _) in STAGES.items():
         wanted = {p.name for p in table if p.default is params.PRESET}
-        for name, preset in config.PRESETS.items():
-            assert stage in preset or stage == "generate", (name, stage)  # every preset trains
-            assert set(preset.get(stage, wanted)) == wanted, (name, stage)
-        assert all(("generate" in p) != ("import" in p) for p in config.PRESETS.values())  # data made one way
+        for name, preset in presets.PRESETS.items():
+            if stage in preset or stage == "train":
+                assert wanted <= set(params.preset_section(name, stage)), (name, stage)
 
 
 @pytest.mark.parametrize("stage", TABLES)
@@ -72,7 +78,8 @@ def test_a_command_made_from_a_table_takes_each_parameter_as_declared(stage):
     for param, option in zip(table, command.params):
         assert option.opts == [param.option], param.name
         assert option.secondary_opts == ([f"--no-{param.option[2:]}"] if param.flag else []), param.name
-        assert option.help == " ".join(filter(None, (param.help, params.default_help(param, stage)))), param.name
+        wanted = " ".join(filter(None, (param.help, params.default_help(param, stage))))
+        assert help_text(command, option).startswith(wanted), param.name  # click may add the range
         assert option.is_flag == param.flag and (param.flag or option.type == click.types.convert_type(param.type))
     given = command.main([], standalone_mode=False)
     assert given == {p.name: None if p.default is params.PRESET else p.default for p in table}
@@ -116,12 +123,12 @@ def test_resolve_takes_what_is_given_else_the_default():
 def test_default_help_names_each_presets_value_unless_all_agree():
     units = next(p for p in params.TRAIN if p.name == "units")
     assert params.default_help(units, "train") == "[default: " + ", ".join(
-        f"{p['train']['units']} ({name})" for name, p in config.PRESETS.items()) + "]"
+        f"{p['train']['units']} ({name})" for name, p in presets.PRESETS.items()) + "]"
     momentum = next(p for p in params.TRAIN if p.name == "momentum")
     assert params.default_help(momentum, "train") == "[default: 0.9]"
     steps = next(p for p in params.GENERATE if p.name == "n_test")
     assert params.default_help(steps, "generate") == "[default: " + ", ".join(  # presets that generate only
-        f"{p['generate']['n_test']:,} ({name})" for name, p in config.PRESETS.items() if "generate" in p) + "]"
+        f"{p['generate']['n_test']:,} ({name})" for name, p in presets.PRESETS.items() if "generate" in p) + "]"
     seed = next(p for p in params.TRAIN if p.name == "seed")
     assert params.default_help(seed, "train") == "[default: 0]"
     assert params.default_help(params.Param("x", str, "X.", default="Reference"), "train") == "[default: Reference]"
@@ -143,20 +150,18 @@ def test_curriculum_option_text():
 
 
 def test_presets_are_problems_generate_accepts():
-    for name, preset in config.PRESETS.items():
+    for name, preset in presets.PRESETS.items():
         if "generate" not in preset:
             continue
-        shape, training = preset["generate"], preset["train"]
+        shape, training = preset["generate"], params.preset_section(name, "train")
         assert 0 <= shape["out_index"] < shape["length"] and shape["n_features"] >= 2, name
         assert all(isinstance(shape[k], int) and shape[k] >= 1 for k in ("n_train", "n_val", "n_test")), name
         rows = shape["n_train"] + shape["n_val"] + shape["n_test"]  # (length + 1) * n_features bytes a row
         assert rows * (shape["length"] + 1) * shape["n_features"] < 2e9, name  # long(er): not a million rows
         assert shape["n_train"] >= training["batch_size"], name
-        assert set(training["learning_rate"]) == {"adam", "sgd"}, name
-        assert all(lr > 0 for lr in training["learning_rate"].values()), name
         curriculum.stages(training["curriculum"], shape["length"], shape["out_index"])
     # The reference recipe (the book's, README): sequences of 5 over 10 values, echo of position 2, LSTM(25).
-    reference = config.PRESETS["reference"]
+    reference = presets.PRESETS["reference"]
     assert {k: reference["generate"][k] for k in ("length", "n_features", "out_index")} == \
         {"length": 5, "n_features": 10, "out_index": 2}
     assert reference["train"]["units"] == 25
@@ -164,19 +169,18 @@ def test_presets_are_problems_generate_accepts():
 
 def test_a_dataset_of_no_known_preset_trains_with_the_references_defaults():
     for unknown in ("", None, "custom"):
-        assert config.preset(unknown, "train") == config.PRESETS["reference"]["train"]
-    assert config.preset("long", "generate") == config.PRESETS["long"]["generate"]
+        assert params.preset_section(unknown, "train") == params.checked_presets()["reference"]["train"]
+    assert params.preset_section("long", "generate") == presets.PRESETS["long"]["generate"]
 
 
 @pytest.mark.slow
 def test_help_shows_preset_defaults_without_tensorflow():
     code = ("import sys\nfrom pipeline.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n"
             "    assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'")
-    r = subprocess.run([".venv/bin/python" if (ROOT / ".venv").exists() else "python3", "-c", code],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     text = " ".join(r.stdout.split())
-    assert all(f"{p['train']['units']} ({name})" in text for name, p in config.PRESETS.items()), text
+    assert all(f"{p['train']['units']} ({name})" in text for name, p in presets.PRESETS.items()), text
 
 
 @pytest.mark.slow
@@ -190,7 +194,7 @@ def test_preset_reaches_generate_and_train(tmp_path):
     with h5py.File(data) as f:
         assert f.attrs["problem"] == "long" and f.attrs["length"] == 12 and f.attrs["n_features"] == 10
         assert f["train/X"].shape == (512, 12, 10)
-    preset = config.PRESETS["long"]["train"]
+    preset = presets.PRESETS["long"]["train"]
     record = train.train(data, tmp_path / "a.keras", train.Options(epochs=1, steps_per_epoch=2), verbose=0)
     p = record["params"]
     assert (p["units"], p["learning_rate"], p["clipnorm"]) == (preset["units"], preset["learning_rate"]["adam"],
@@ -207,6 +211,6 @@ def test_preset_reaches_generate_and_train(tmp_path):
 @pytest.mark.slow
 def test_make_imports_the_presets_that_import():
     imported = make_print("IMPORTED").split()
-    assert imported == [name for name, p in config.PRESETS.items() if "import" in p]
-    assert all(set(config.PRESETS[name]["import"]) <= {p.name for p in params.IMPORT} | {"dataset"}
+    assert imported == [name for name, p in presets.PRESETS.items() if "import" in p]
+    assert all(set(presets.PRESETS[name]["import"]) <= {p.name for p in params.IMPORT} | {"dataset"}
                for name in imported)

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import config, data, echo, modelfile, train
+from pipeline import config, data, echo, modelfile, presets, train
 from pipeline.distributed.role import SINGLE, Role
 from pipeline.files import WriteFailed
 from tests.failing_writes import NO_SPACE, fail_after, fails_cleanly, snapshot, tf_no_space
@@ -117,7 +117,7 @@ def test_resolve_takes_options_over_the_preset():
 
 
 def test_resolve_fills_the_rest_from_the_datasets_preset():
-    preset = config.PRESETS["long"]["train"]
+    preset = presets.PRESETS["long"]["train"]
     p = train.resolve(train.Options(optimizer="sgd", momentum=0.7), _info("long", 12))
     assert (p["batch_size"], p["epochs"], p["steps_per_epoch"], p["units"]) == tuple(
         preset[k] for k in ("batch_size", "epochs", "steps_per_epoch", "units"))

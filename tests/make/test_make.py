@@ -91,3 +91,25 @@ def test_each_rule_lists_every_module_its_stage_imports(stage):
     missing = imported_modules(f"pipeline.{module}") - listed
     assert not missing, f"the {stage} rule does not list {sorted(missing)}"
     assert f"pipeline/{module}.py" in listed
+
+
+def test_a_preset_of_ones_own_files_imports_again_when_a_file_changes(project):
+    """A preset added as the README says (its files named in its import section) is found by Make, and
+    its files are its data's dependencies."""
+    rows = "\n".join(f"{'ab'[i % 2]},{i % 2},{(i + 1) % 3},{i % 2}" for i in range(40))
+    (project / "mine_train.csv").write_text(rows + "\n")
+    (project / "mine_test.csv").write_text(rows + "\n")
+    presets = project / "pipeline" / "presets.py"
+    original = presets.read_text()
+    presets.write_text(original + '\nPRESETS["mine"] = {"import": {"train_file": "mine_train.csv", '
+                       '"test_file": "mine_test.csv"}, "train": {"units": 4, "learning_rate": 0.01}}\n')
+    try:
+        mine = ["PROBLEM=mine", "N_VAL=4"]
+        assert "-m pipeline import" in make(project, "-n", "data", *mine).stdout
+        make(project, "data", *mine)
+        assert (project / "data" / "mine.h5").exists()
+        assert "-m pipeline import" not in make(project, "-n", "data", *mine).stdout
+        (project / "mine_test.csv").write_text(rows + "\nb,1,1,1\n")
+        assert "-m pipeline import" in make(project, "-n", "data", *mine).stdout
+    finally:
+        presets.write_text(original)
