@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+TEXT_ENCODING = "utf-8-sig"  # UTF-8, skipping the byte-order mark that Excel's "CSV UTF-8" begins with
+
 
 class BadFile(click.ClickException):
     """A missing, unreadable or malformed input file, or an output that cannot be written (exit 1)."""

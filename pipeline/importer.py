@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -39,6 +40,7 @@ class Scan:
     top: float = -math.inf
     low: float = math.inf
     zero_step: bool = False  # some step is all zeros
+    plain: dict = dataclasses.field(default_factory=dict)  # label as it looks (plain_label) -> label
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,10 +78,14 @@ def bundled(name: str, split: str) -> str:
     return str(Path(aeon.__file__).parent / "datasets" / "data" / name / f"{name}_{split.upper()}.ts")
 
 
+EMPTY = {"text": "one per line: label,value,value,...", "npz": "its arrays have no rows",
+         "ts": "a .ts file's rows follow its @data line"}
+
+
 def scan(split: str, path: Path, fmt: str, known: dict) -> Scan:
     """Check every row of a file and learn its shape. known: what earlier files fixed (width, classes,
     n_features, kind); a row that disagrees is refused, naming the file, the line and why."""
-    s = Scan(width=known.get("width", 0))
+    s = Scan(width=known.get("width", 0), plain={plain_label(c): c for c in known.get("classes") or ()})
     try:
         for block in sources.blocks(path, fmt, split):
             _check_block(s, block, known)
@@ -94,7 +100,7 @@ def scan(split: str, path: Path, fmt: str, known: dict) -> Scan:
     except sources.BadRow as e:
         raise BadFile(f"{split} file {path}, {e}") from None
     if not s.rows:
-        raise BadFile(f"{split} file {path}: no sequences (one per line: label,value,value,...)")
+        raise BadFile(f"{split} file {path}: no sequences ({EMPTY[fmt]})")
     return s
 
 
@@ -105,6 +111,7 @@ def _check_block(s: Scan, block: sources.Block, known: dict) -> None:
         raise sources.BadRow(f"{block.where[0]}: {width} values per step, but the rows before have {s.width} "
                              "(ragged dimensions)")
     s.width = s.width or width
+    _check_invisible(s, block)
     classes = known.get("classes")
     if classes is not None and not set(block.labels) <= classes.keys():
         i = next(i for i, label in enumerate(block.labels) if label not in classes)
@@ -118,6 +125,36 @@ def _check_block(s: Scan, block: sources.Block, known: dict) -> None:
             step = int(np.argmax(bad.any(axis=1)))
             raise sources.BadRow(f"{block.where[block.row_of_step()[step]]}: token {v[bad][0]:g} is not a whole "
                                  f"number in [0, {known['n_features']})")
+
+
+def plain_label(label: str) -> str:
+    """A label as it looks: format characters (zero-width spaces, byte-order marks) dropped, other spaces
+    (no-break ones) as plain spaces."""
+    return "".join(" " if unicodedata.category(c) == "Zs" else c for c in label
+                   if unicodedata.category(c) != "Cf").strip()
+
+
+def _invisible(*texts: str) -> str:
+    """The invisible characters of the texts, as code points: 'U+200B, U+FEFF'."""
+    found = {c for c in "".join(texts) if unicodedata.category(c) == "Cf" or
+             (unicodedata.category(c) == "Zs" and c != " ")}
+    return ", ".join(f"U+{ord(c):04X}" for c in sorted(found))
+
+
+def _check_invisible(s: Scan, block: sources.Block) -> None:
+    """Refuse a label that looks like a label seen before (or a class) but differs by invisible characters:
+    it would be a class of its own."""
+    for label in dict.fromkeys(block.labels):
+        if label in s.labels:
+            continue
+        plain = plain_label(label)
+        twin = s.plain.setdefault(plain, label)
+        where = block.where[block.labels.index(label)]
+        if not plain:
+            raise sources.BadRow(f"{where}: label {label!r} is only invisible characters ({_invisible(label)})")
+        if twin != label:
+            raise sources.BadRow(f"{where}: label {label!r} differs from the label {twin!r} only by invisible "
+                                 f"characters ({_invisible(label, twin)})")
 
 
 def scan_all(files: dict, chosen: dict) -> dict:

@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from pipeline import config, data, echo, modelfile, sweep
-from pipeline.files import BadFile, existing_file
+from pipeline.files import TEXT_ENCODING, BadFile, existing_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -101,7 +101,7 @@ def _flatten(obj, indent):
 
 
 def csv_report(path, rows: int = 5) -> str:
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding=TEXT_ENCODING) as f:
         reader = csv.DictReader(f)
         if "predicted" in (reader.fieldnames or []):
             return _predictions_report(path, reader, rows)

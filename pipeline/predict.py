@@ -17,7 +17,7 @@ import click
 import numpy as np
 
 from pipeline import config, data, echo, modelfile
-from pipeline.files import BadFile, existing_file, json_text, published_together
+from pipeline.files import TEXT_ENCODING, BadFile, existing_file, json_text, published_together
 from pipeline.inputs import open_inputs
 from pipeline.options import data_option, int_list, model_option
 
@@ -177,7 +177,7 @@ def read_sequences(path, problem: dict) -> list:
     path = existing_file(path, "sequences")
     rows = []
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding=TEXT_ENCODING).splitlines()
     except UnicodeDecodeError:
         raise BadFile(f"sequences {path}: not a text file") from None
     for number, line in enumerate(lines, 1):

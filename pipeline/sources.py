@@ -4,7 +4,8 @@ Formats:
     text  (.csv, .txt, .tsv): one sequence per line, `label,step,step,...`. A step is one number (a
           token, or a value of a univariate series) or several numbers separated by spaces (a
           multivariate series: every step of every line has the same number). Blank lines and lines
-          starting with # are skipped. Labels are any text without a comma.
+          starting with # are skipped. Labels are any text without a comma. UTF-8; a leading byte-order
+          mark (Excel's "CSV UTF-8") is skipped.
     npz   (.npz): arrays X_<split> (N, length) tokens or (N, length, n_features) values, y_<split> (N,)
           labels, and optionally lengths_<split> (N,) when rows are padded to one length.
     ts    (.ts): the UEA/UCR time-series classification archives' format, read by aeon's
@@ -12,16 +13,19 @@ Formats:
 
 A Block holds up to BLOCK_LINES rows: their labels, their numbers of steps and all their steps' values
 (float64, one row of `width` values per step), so that checks and encoding run on arrays, not row by
-row. A row the format cannot give raises BadRow, naming the line (or row) and why.
+row. A row the format cannot give raises BadRow, naming the line (or row) and why; a file that cannot be
+read at all (not the format, damaged, truncated) raises BadFile, naming it and why.
 """
 import dataclasses
 import itertools
+import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.files import BadFile, existing_file
+from pipeline.files import TEXT_ENCODING, BadFile, existing_file
 
 FORMATS = ("text", "npz", "ts")
 SUFFIXES = {".csv": "text", ".txt": "text", ".tsv": "text", ".npz": "npz", ".ts": "ts"}
@@ -70,7 +74,7 @@ def blocks(path, fmt: str, split: str):
 def _text_blocks(path: Path):
     number = 0
     try:
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding=TEXT_ENCODING, newline="") as f:
             while True:
                 lines = list(itertools.islice(f, BLOCK_LINES))
                 if not lines:
@@ -130,7 +134,9 @@ def parse_line(text: str, number: int) -> tuple:
     for v in rest.replace(",", " ").split():
         if not _is_number(v):
             raise BadRow(f"line {number}: {v[:20]!r} is not a number")
-    if min(counts) != max(counts) or counts[0] == 0:
+    if counts[0] == 0:
+        raise BadRow(f"line {number}: step 1 has no values")
+    if min(counts) != max(counts):
         step = next(i for i, c in enumerate(counts) if c != counts[0])
         raise BadRow(f"line {number}: step {step + 1} has {counts[step]} values but step 1 has {counts[0]} "
                      "(ragged dimensions)")
@@ -150,24 +156,54 @@ def _is_number(text: str) -> bool:
 
 def _npz_arrays(path: Path, split: str) -> tuple:
     """(rows of values, labels) of one split of an .npz file."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if f"X_{split}" not in z or f"y_{split}" not in z:
-                raise BadFile(f"{path}: no arrays X_{split} and y_{split} (an .npz file holds X_train, y_train, "
-                              "X_test, y_test, optionally X_val, y_val and lengths_<split>)")
-            X, y = z[f"X_{split}"], z[f"y_{split}"]
-            lengths = z[f"lengths_{split}"] if f"lengths_{split}" in z else None
-    except (OSError, ValueError) as e:
-        raise BadFile(f"{path}: not a readable .npz file ({str(e)[:120]})") from None
-    if X.ndim not in (2, 3) or y.ndim != 1 or len(X) != len(y) or (lengths is not None and len(lengths) != len(X)):
+    arrays = _npz_load(path, split)
+    X, y, lengths = arrays["X"], arrays["y"], arrays.get("lengths")
+    if X.ndim not in (2, 3) or y.ndim != 1 or len(X) != len(y):
         raise BadFile(f"{path}: X_{split} {X.shape} and y_{split} {y.shape} are not (N, length[, n_features]) "
                       "and (N,)")
-    X = X.reshape(*X.shape[:2], -1)
+    if X.dtype.kind not in "biuf":
+        raise BadFile(f"{path}: X_{split} holds {X.dtype} values, not integers or floats")
+    if 0 in X.shape[1:]:
+        raise BadFile(f"{path}: X_{split} {X.shape} holds no values")
+    if lengths is not None and (lengths.shape != (len(X),) or lengths.dtype.kind not in "iu"):
+        raise BadFile(f"{path}: lengths_{split} {lengths.shape} {lengths.dtype} is not one whole number per row "
+                      f"of X_{split}")
+    X = X if X.ndim == 3 else X[..., np.newaxis]
     for i, n in enumerate([len(x) for x in X] if lengths is None else lengths.tolist()):
         if not 1 <= n <= X.shape[1]:
             raise BadRow(f"row {i + 1}: length {n} is not in [1, {X.shape[1]}]")
     rows = X if lengths is None else [x[:n] for x, n in zip(X, lengths.tolist())]
     return rows, [str(v) for v in y.tolist()]
+
+
+def _npz_load(path: Path, split: str) -> dict:
+    """The split's arrays ("X", "y" and, if there, "lengths") of an .npz file; BadFile if it cannot be read."""
+    with open(path, "rb") as f:
+        if f.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):  # what every zip archive begins with
+            raise BadFile(f"{path}: not an .npz file (numpy.savez writes a zip archive of arrays; this is not one)")
+    names = {"X": f"X_{split}", "y": f"y_{split}", "lengths": f"lengths_{split}"}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {key: z[name] for key, name in names.items() if name in z}
+    except Exception as e:  # a damaged archive fails in many ways: BadZipFile, zlib.error, EOFError, ValueError
+        raise BadFile(f"{path}: {_npz_failure(e)}") from None
+    if "X" not in arrays or "y" not in arrays:
+        raise BadFile(f"{path}: no arrays X_{split} and y_{split} (an .npz file holds X_train, y_train, "
+                      "X_test, y_test, optionally X_val, y_val and lengths_<split>)")
+    for key, array in arrays.items():
+        if not isinstance(array, np.ndarray):  # np.load gives the bytes of a member that is not an array
+            raise BadFile(f"{path}: {names[key]} is not a NumPy array (a damaged .npz file)")
+    return arrays
+
+
+def _npz_failure(error: Exception) -> str:
+    """Why an .npz file could not be read, in a few words."""
+    text = (str(error).splitlines() or [type(error).__name__])[0][:120]
+    if "allow_pickle" in text:
+        return "holds arrays of Python objects (dtype=object), read only by unpickling; save numbers and text"
+    if isinstance(error, zipfile.BadZipFile) and "not a zip file" in text:
+        text = "the end of its zip archive is missing"
+    return f"a damaged or truncated .npz file ({text})"
 
 
 def _ts_arrays(path: Path) -> tuple:
@@ -178,10 +214,20 @@ def _ts_arrays(path: Path) -> tuple:
         raise BadFile(f"{path}: reading .ts files needs aeon: pip install -e '.[ts]' (make installs it for the "
                       "presets that need it)") from None
     try:
-        X, y = load_from_ts_file(str(path))
+        X, y, header = load_from_ts_file(str(path), return_meta_data=True, encoding=TEXT_ENCODING)
     except Exception as e:  # aeon raises many types for a malformed file
-        raise BadFile(f"{path}: not a readable .ts file ({(str(e).splitlines() or [repr(e)])[0][:120]})") from None
-    return [np.asarray(x, np.float64).T for x in X], [str(v) for v in y]  # aeon gives (channels, time)
+        why = re.sub(r"^Error loading <[^>]*>\.\s*", "", (str(e).splitlines() or [repr(e)])[0])  # aeon's file object
+        raise BadFile(f"{path}: not a readable .ts file ({why[:120]})") from None
+    labels = [str(v) for v in y]
+    if not header["classlabel"] or len(labels) != len(X):
+        raise BadFile(f"{path}: no class labels (a .ts file of classes says '@classLabel true' and their names, "
+                      "and ends each row with :label)")
+    named, known = header["class_values"], set(header["class_values"])
+    bad = next((i for i, label in enumerate(labels) if label not in known), None)
+    if bad is not None:  # a truncated last label, say
+        raise BadRow(f"row {bad + 1}: label {labels[bad]!r} is not among the classes its @classLabel line names "
+                     f"({', '.join(named)})")
+    return [np.asarray(x, np.float64).T for x in X], labels  # aeon gives (channels, time)
 
 
 def _array_blocks(rows, labels):
@@ -191,6 +237,8 @@ def _array_blocks(rows, labels):
         widths = {r.shape[1] for r in part}
         if len(widths) > 1:
             raise BadRow(f"row {start + 1}: rows with {sorted(widths)} values per step (ragged dimensions)")
+        if not part[0].shape[1]:
+            raise BadRow(f"row {start + 1}: no values, only a label")
         values = np.concatenate(part)
         if not np.isfinite(values).all():
             bad = next(i for i, r in enumerate(part) if not np.isfinite(r).all())

@@ -16,7 +16,7 @@ OPTIONS = {"train_file": None, "test_file": None, "val_file": None, "format": "a
 
 
 def write_lines(path, lines):
-    path.write_text("".join(line + "\n" for line in lines))
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return path
 
 
@@ -154,6 +154,17 @@ BAD_ROWS = {  # train lines, test lines, extra options -> the end of the message
                    "label,value,value,...)"),
     "one label": (["a,1,2", "a,1,3"], ["a,1"], {}, "train file {train}: one label only ('a'); a classifier "
                   "needs two or more"),
+    "empty step": (["a,1", "b, ,"], ["a,1"], {}, "train file {train}, line 2: step 1 has no values"),
+    "invisible in train": (["low,1,2", "high,1", "low\u200b,2"], ["low,1"], {}, "train file {train}, line 3: label "
+                           "'low\\u200b' differs from the label 'low' only by invisible characters (U+200B)"),
+    "byte-order mark inside": (["low,1,2", "high,1", "\ufefflow,2"], ["low,1"], {}, "train file {train}, line 3: "
+                               "label '\\ufefflow' differs from the label 'low' only by invisible characters "
+                               "(U+FEFF)"),
+    "invisible in test": (["big dog,1,2", "cat,1"], ["cat,1", "big\xa0dog\u2060,2"], {}, "test file {test}, line 2: "
+                          "label 'big\\xa0dog\\u2060' differs from the label 'big dog' only by invisible characters "
+                          "(U+00A0, U+2060)"),
+    "invisible only": (["a,1", "\u200b,2"], ["a,1"], {}, "train file {train}, line 2: label '\\u200b' is only "
+                       "invisible characters (U+200B)"),
     "tokens asked, features found": (["a,1.5,2", "b,1,2"], ["a,1"], {"kind": "tokens"},
                                      "Invalid value for '--kind': the values are not all whole numbers >= 0, one "
                                      "per step; they are features"),
@@ -182,6 +193,70 @@ def test_a_file_that_is_not_text_is_refused(tmp_path):
     with pytest.raises(BadFile, match=f"^{train}: not a text file"):
         importer.import_files(tmp_path / "d.h5", {**OPTIONS, "train_file": train,
                                                   "test_file": write_lines(tmp_path / "t.csv", ["a,1"])})
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_label(tmp_path):
+    """Excel's "CSV UTF-8" begins with a byte-order mark (and ends lines with CRLF): the first row's label
+    is still one of the real classes."""
+    for name, lines in (("train.csv", ["low,1,2", "high,3", "low,2,2", "high,1"]), ("test.csv", ["low,1", "high,2"])):
+        (tmp_path / name).write_bytes("\r\n".join(lines).encode("utf-8-sig"))
+    importer.import_files(tmp_path / "d.h5", {**OPTIONS, "train_file": tmp_path / "train.csv",
+                                              "test_file": tmp_path / "test.csv", "n_val": 1})
+    info = data.describe(tmp_path / "d.h5")
+    assert (info.classes, info.n_classes, info.rows) == (["high", "low"], 2, {"train": 3, "val": 1, "test": 2})
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert [info.classes[c] for c in f["test"]["y"][:].argmax(-1)] == ["low", "high"]
+
+
+TS = "@problemName tiny\n@univariate true\n@equalLength false\n@classLabel true up down\n@data\n"
+TS_ROWS = "1,2,3:up\n3,2,1:down\n1,2:up\n4,3:down\n"
+
+
+def _npz(tmp_path, **arrays) -> bytes:
+    np.savez(tmp_path / "made.npz", **arrays)
+    return (tmp_path / "made.npz").read_bytes()
+
+
+def _corrupt_first_array(raw: bytes) -> bytes:
+    at = raw.index(b"\x93NUMPY") + 130  # inside X_train's values, past its header
+    return raw[:at] + bytes([raw[at] ^ 0xFF]) + raw[at + 1:]
+
+
+GOOD_NPZ = {"X_train": np.arange(8).reshape(4, 2) % 3, "y_train": np.array(["up", "down"] * 2)}
+DAMAGED = {  # file name -> its bytes, the message that follows "{path}: " (or ", " for a row)
+    "text.npz": (lambda t: b"up,1,2\ndown,2,1\n", ": not an .npz file (numpy.savez writes a zip archive of arrays; "
+                 "this is not one)"),
+    "empty.npz": (lambda t: b"", ": not an .npz file"),
+    "truncated.npz": (lambda t: _npz(t, **GOOD_NPZ)[:300], ": a damaged or truncated .npz file (the end of its zip "
+                      "archive is missing)"),
+    "corrupt.npz": (lambda t: _corrupt_first_array(_npz(t, **GOOD_NPZ)), ": a damaged or truncated .npz file (Bad "
+                    "CRC-32 for file 'X_train.npy')"),
+    "objects.npz": (lambda t: _npz(t, X_train=GOOD_NPZ["X_train"], y_train=np.array(["up", 1, 2, 3], object)),
+                    ": holds arrays of Python objects (dtype=object)"),
+    "lengths.npz": (lambda t: _npz(t, **GOOD_NPZ, lengths_train=np.full(4, 1.5)), ": lengths_train (4,) float64 is "
+                    "not one whole number per row of X_train"),
+    "truncated.ts": (lambda t: (TS + TS_ROWS)[:-3].encode(), ", row 4: label 'do' is not among the classes its "
+                     "@classLabel line names (up, down)"),
+    "garbage.ts": (lambda t: bytes(range(256)) * 4, ": not a readable .ts file ("),
+    "header.ts": (lambda t: (TS.replace("true up down", "maybe") + TS_ROWS).encode(), ": not a readable .ts file "
+                  "(invalid class label value)"),
+    "unlabelled.ts": (lambda t: (TS.replace("true up down", "false") + "1,2\n3,4\n").encode(), ": no class labels ("),
+}
+
+
+@pytest.mark.parametrize("name", DAMAGED)
+def test_a_damaged_file_is_refused_in_one_line(tmp_path, name):
+    if name.endswith(".ts"):
+        pytest.importorskip("aeon")
+    make, message = DAMAGED[name]
+    (tmp_path / name).write_bytes(make(tmp_path))
+    (tmp_path / "out").mkdir()
+    r = invoke("import", "--train-file", tmp_path / name, "--test-file", write_lines(tmp_path / "t.csv", ["up,1"]),
+               "--out", tmp_path / "out" / "d.h5")
+    where = f"train file {tmp_path / name}" if message.startswith(",") else f"{tmp_path / name}"
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr.startswith(f"echo-pipeline: error: {where}{message}") and r.stderr.count("\n") == 1, r.stderr
+    assert not any((tmp_path / "out").iterdir())
 
 
 def test_carving_more_than_the_training_split_holds_is_refused(tmp_path):

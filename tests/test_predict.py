@@ -159,6 +159,12 @@ def test_read_sequences_one_line(tmp_path):
     assert [r.tolist() for r in predict.read_sequences(str(path), PROBLEM)] == [[1, 2, 3, 4, 5]]
 
 
+def test_read_sequences_skips_a_byte_order_mark(tmp_path):
+    path = tmp_path / "seqs.csv"
+    path.write_bytes("7,0,2,6,7\r\n1,2,3,4,5\r\n".encode("utf-8-sig"))  # as Excel's "CSV UTF-8" saves it
+    assert [r.tolist() for r in predict.read_sequences(path, PROBLEM)] == [[7, 0, 2, 6, 7], [1, 2, 3, 4, 5]]
+
+
 @pytest.mark.parametrize("text, message", [
     ("1,2,3,4,5\n\n1,2,3\n", "line 3: has 3 values; the model takes sequences of length 5"),
     ("# c\n1,2,3,4,10\n", "line 2: value 10 is outside [0, 10)"),
