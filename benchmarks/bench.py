@@ -35,6 +35,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from tools.project_copy import copy_project
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = "docs/performance.md"  # relative to ROOT
 DOC_BEGIN, DOC_END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -373,22 +375,6 @@ def long_forward(work: Path, runs: int) -> dict:
         evaluate.append(json.loads((work / "long-metrics.json").read_text())["samples_per_s"])
     return {"evaluate_samples_per_s": median(evaluate), "train_samples_per_s": median(training),
             "ratios": [e / t for e, t in zip(evaluate, training)]}
-
-
-MAKE_NEEDS = ("Makefile", "pyproject.toml", "requirements.lock", "pipeline", "tools")  # what `make all` reads
-
-
-def copy_project(dst: Path) -> Path:
-    """A copy of what `make all` needs, with empty data/ and artifacts/."""
-    dst.mkdir()
-    for name in MAKE_NEEDS:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dst / name)
-    (dst / "data").mkdir(), (dst / "artifacts").mkdir()
-    return dst
 
 
 def make_all(work: Path, runs: int) -> dict:
