@@ -1,7 +1,8 @@
-"""The development tools: tools/mutation_score.py's score and its list of mutants still to check."""
+"""The development tools: tools/mutation_score.py's score and its list of mutants still to check, and
+tools/project_copy.py's copy of the project."""
 import io
 
-from tools import mutation_score
+from tools import mutation_score, project_copy
 
 RESULTS = ("pipeline.data.x_a__mutmut_1: killed\npipeline.data.x_a__mutmut_2: survived\n"
            "pipeline.data.x_a__mutmut_3: timeout\npipeline.data.x_a__mutmut_4: not checked\n"
@@ -25,3 +26,11 @@ def test_the_mutants_not_checked_yet_are_listed_for_a_resumed_run(monkeypatch, c
     assert _run(monkeypatch, capsys, "--not-checked", "pipeline.data.*") == (
         0, "pipeline.data.x_a__mutmut_4 pipeline.data.x_b__mutmut_1\n")
     assert _run(monkeypatch, capsys, "--not-checked", "pipeline.echo.*") == (0, "\n")  # nothing left: no names
+
+
+def test_the_project_copy_holds_what_make_reads_and_empty_data_and_artifacts(tmp_path):
+    dst = project_copy.copy_project(tmp_path / "p")
+    assert sorted(p.name for p in dst.iterdir()) == sorted([*project_copy.MAKE_NEEDS, "data", "artifacts"])
+    assert not any((dst / "data").iterdir()) and not any((dst / "artifacts").iterdir())
+    assert (dst / "pipeline" / "train.py").read_bytes() == (project_copy.ROOT / "pipeline" / "train.py").read_bytes()
+    assert not list(dst.rglob("__pycache__"))

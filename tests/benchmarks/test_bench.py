@@ -11,20 +11,26 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmarks import bench
+from benchmarks import bench, measure
+from benchmarks.baselines import PEERS, THROUGHPUT_BATCHES, THROUGHPUT_MAX_STEPS, THROUGHPUT_SAMPLES
+from benchmarks.doc import DOC_BEGIN, DOC_END, write_doc
+from benchmarks.pair import MAX_CALLS_PER_TURN, train_pair
+from benchmarks.peers import peer_speeds, peer_version
+from benchmarks.runs import ROOT, helper, run
+from benchmarks.table import commit, goals, markdown
 
 pytestmark = pytest.mark.slow
 
 THREE = "3. HDF5 input vs in-memory tensors, batch {} (samples/s, turns in one process)"
 TWO = "2. training samples/s from HDF5, batch {} (vs PyTorch)"
 TWO_JAX = "2. training samples/s from HDF5, batch {} (vs Keras 3/JAX)"
-PEER_SPEEDS = {**{f"torch_{bs}": 80.0 * bs for bs in bench.THROUGHPUT_BATCHES},
-               **{f"jax_{bs}": 50.0 * bs for bs in bench.THROUGHPUT_BATCHES}}
+PEER_SPEEDS = {**{f"torch_{bs}": 80.0 * bs for bs in THROUGHPUT_BATCHES},
+               **{f"jax_{bs}": 50.0 * bs for bs in THROUGHPUT_BATCHES}}
 
 
 def _measurements(peers: dict, skipped: dict | None = None) -> dict:
-    speeds = {f"hdf5_{bs}": 100.0 * bs for bs in bench.THROUGHPUT_BATCHES}
-    inputs = {f"{source}_{bs}": speed for bs in bench.THROUGHPUT_BATCHES
+    speeds = {f"hdf5_{bs}": 100.0 * bs for bs in THROUGHPUT_BATCHES}
+    inputs = {f"{source}_{bs}": speed for bs in THROUGHPUT_BATCHES
               for source, speed in (("hdf5", 100.0 * bs), ("memory", 50.0 * bs))}
     return {
         "skipped": skipped or {},
@@ -40,15 +46,15 @@ def _measurements(peers: dict, skipped: dict | None = None) -> dict:
     }
 
 
-def _result(goals) -> dict:
+def _result(rows) -> dict:
     return {"date": "today", "commit": "abc1234", "runs": 3, "flags": ["--steps-per-execution", "32"],
             "machine": {"cores": 2, "cpu": "Xeon", "python": "3", "tensorflow": "2", "tf_keras": "2",
                         "torch": "not run", "jax": "not run", "h5py": "3", "numpy": "2"},
-            "goals": goals}
+            "goals": rows}
 
 
 def test_ratios_favour_the_faster_side():
-    rows = {g["figure"]: g for g in bench.goals(_measurements(PEER_SPEEDS))}
+    rows = {g["figure"]: g for g in goals(_measurements(PEER_SPEEDS))}
     assert rows["1a. fit time to >= 0.999 val accuracy (s)"]["ratio"] == 400.0  # seconds: baseline / ours
     assert rows["1b. train stage, process start to model written (s)"]["ratio"] == 110.0
     assert rows[TWO.format(128)]["ratio"] == 1.25  # ours / baseline
@@ -63,15 +69,15 @@ def test_ratios_favour_the_faster_side():
 
 def test_a_skipped_long_preset_is_named_in_its_row():
     m = {**_measurements(PEER_SPEEDS, {"long": "long preset's training not run (--skip long)"}), "long": {}}
-    table = bench.markdown(_result(bench.goals(m)))
+    table = markdown(_result(goals(m)))
     assert ("| 5c. long preset, 1,000 steps: evaluate vs training, sequences/s | not measured | "
             "long preset's training not run (--skip long) | n/a: no baseline | >= 3x |") in table
 
 
 def test_a_skipped_peer_names_the_reason_in_its_rows():
     skipped = {"torch": "PyTorch peer not run (--no-torch)", "jax": "Keras 3/JAX peer not run (--skip jax)"}
-    table = bench.markdown(_result(bench.goals(_measurements({}, skipped))))
-    for bs in bench.THROUGHPUT_BATCHES[1:]:
+    table = markdown(_result(goals(_measurements({}, skipped))))
+    for bs in THROUGHPUT_BATCHES[1:]:
         assert (f"| {TWO.format(bs)} | {100 * bs:,} | PyTorch peer not run (--no-torch) | n/a: no baseline "
                 "| >= 1.5x |") in table
         assert (f"| {TWO_JAX.format(bs)} | {100 * bs:,} | Keras 3/JAX peer not run (--skip jax) | n/a: no baseline "
@@ -85,29 +91,29 @@ def test_a_skipped_peer_names_the_reason_in_its_rows():
 def test_the_table_names_the_commit_it_measured():
     import subprocess
 
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=bench.ROOT, capture_output=True, text=True)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     if head.returncode:  # not a git checkout: nothing to name
-        assert bench.commit() is None
+        assert commit() is None
     else:
-        assert bench.commit() in (head.stdout.strip(), head.stdout.strip() + "+changes")
+        assert commit() in (head.stdout.strip(), head.stdout.strip() + "+changes")
 
 
 def test_a_missing_baseline_without_a_reason_is_an_error():
     with pytest.raises(ValueError, match="PyTorch peer has no figure and was not skipped"):
-        bench.goals(_measurements({}))
+        goals(_measurements({}))
     with pytest.raises(ValueError, match="Keras 3/JAX peer has no figure and was not skipped"):
-        bench.goals(_measurements({k: v for k, v in PEER_SPEEDS.items() if k.startswith("torch")}))
+        goals(_measurements({k: v for k, v in PEER_SPEEDS.items() if k.startswith("torch")}))
     m = _measurements(PEER_SPEEDS)
     del m["generation"]["disk_samples_per_s_30M"]
     with pytest.raises(ValueError, match="disk's durable write rate has no figure"):
-        bench.goals(m)
+        goals(m)
 
 
 def test_throughput_ratios_are_the_median_of_paired_runs():
     m = _measurements(PEER_SPEEDS)
     m["throughput"]["ratios"] = {"torch_32": 1.3}  # e.g. one run slowed by other load
     m["input"]["ratios"] = {"memory_32": 0.99}
-    rows = {g["figure"]: g for g in bench.goals(m)}
+    rows = {g["figure"]: g for g in goals(m)}
     assert rows[THREE.format(32)]["ratio"] == 0.99
     assert rows[TWO.format(32)]["ratio"] == 1.3
     assert rows[THREE.format(128)]["ratio"] == 2.0  # no pair: medians
@@ -116,23 +122,23 @@ def test_throughput_ratios_are_the_median_of_paired_runs():
 def test_generation_against_the_disk_is_the_median_of_paired_runs():
     m = _measurements(PEER_SPEEDS)
     m["generation"].update({"disk_samples_per_s_30M": 2e7, "disk_ratios": [0.4, 0.9, 0.5]})
-    rows = {g["figure"]: g for g in bench.goals(m)}
+    rows = {g["figure"]: g for g in goals(m)}
     disk = [r for name, r in rows.items() if name.startswith("4a. generate vs writing its bytes")]
     assert len(disk) == 1 and disk[0]["baseline"] == 2e7 and disk[0]["ratio"] == 0.5
 
 
 def test_run_survives_a_chatty_child_and_stops_a_stuck_one():
     chatty = "import sys; sys.stderr.write('x' * 300_000); print('done')"
-    _, rss, out = bench.run([sys.executable, "-c", chatty], timeout=60)
+    _, rss, out = run([sys.executable, "-c", chatty], timeout=60)
     assert out == "done\n"
     big = "b = bytearray(300 << 20); b[::4096] = b'x' * len(b[::4096]); print('big')"
-    _, big_rss, out = bench.run([sys.executable, "-c", big], timeout=60)
+    _, big_rss, out = run([sys.executable, "-c", big], timeout=60)
     # Its peak in MB (ru_maxrss is KiB; a child forked from a large parent may start from the parent's RSS).
     assert out == "big\n" and 300 <= big_rss < max(rss, 300) + 10_000
     with pytest.raises(RuntimeError, match="timed out after 1 s"):
-        bench.run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
+        run([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
     with pytest.raises(RuntimeError, match=r"failed \(3\): boom"):
-        bench.run([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"])
+        run([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"])
 
 
 def test_helpers_run_as_a_module_from_anywhere(tmp_path, monkeypatch):
@@ -140,7 +146,7 @@ def test_helpers_run_as_a_module_from_anywhere(tmp_path, monkeypatch):
     import time
 
     start = time.perf_counter()
-    result = bench.helper("reference-generator", "-n", 500)
+    result = helper("reference-generator", "-n", 500)
     wall = time.perf_counter() - start
     assert set(result) == {"samples_per_s"}
     assert result["samples_per_s"] * wall >= 500  # 500 samples, timed inside the helper's wall time
@@ -149,10 +155,10 @@ def test_helpers_run_as_a_module_from_anywhere(tmp_path, monkeypatch):
 def test_disk_probe_writes_fsyncs_and_removes_its_file(tmp_path, monkeypatch):
     synced = []
     real_fsync = os.fsync
-    monkeypatch.setattr(bench.os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_size), real_fsync(fd)))
+    monkeypatch.setattr(measure.os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_size), real_fsync(fd)))
     ticks = iter([100.0, 102.5])
-    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(ticks))
-    seconds = bench.disk_write(tmp_path / "disk.bin", 3 << 20, block=1 << 20)
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: next(ticks))
+    seconds = measure.disk_write(tmp_path / "disk.bin", 3 << 20, block=1 << 20)
     assert seconds == 2.5  # from start to after the fsync
     assert synced == [3 * ((1 << 20) // 10 * 10)]  # whole one-hot blocks of 10-byte rows, synced once
     assert list(tmp_path.iterdir()) == []
@@ -183,46 +189,46 @@ def test_bench_fails_at_once_without_the_peer_environment(tmp_path):
 
 def test_a_peer_environment_without_torch_or_a_failing_peer_is_named(tmp_path):
     with pytest.raises(click.ClickException) as e:
-        bench.peer_version("torch", sys.executable)  # the project's environment has no torch
+        peer_version("torch", sys.executable)  # the project's environment has no torch
     assert e.value.message.startswith(f"PyTorch peer: {sys.executable} cannot import it, failed (1): "
                                       "ModuleNotFoundError: No module named 'torch' (make bench installs")
     with pytest.raises(click.ClickException) as e:
-        bench.peer_version("jax", sys.executable)  # nor jax
+        peer_version("jax", sys.executable)  # nor jax
     assert e.value.message.startswith(f"Keras 3/JAX peer: {sys.executable} cannot import it, failed (1): "
                                       "ModuleNotFoundError: No module named 'jax' (make bench installs")
     failing = _fake_python(tmp_path, "echo 'RuntimeError: out of memory' >&2; exit 1")
     with pytest.raises(click.ClickException) as e:
-        bench.peer_speeds("jax", failing)
+        peer_speeds("jax", failing)
     assert e.value.message == ("Keras 3/JAX peer: benchmarks/jax_peer.py failed (1): RuntimeError: out of memory "
                                "(--skip jax leaves the peer out)")
     partial = _fake_python(tmp_path, """echo '{"batch_size": 32, "samples_per_s": 5}'""")
     with pytest.raises(click.ClickException, match="PyTorch peer: printed no result for batch size 128"):
-        bench.peer_speeds("torch", partial, (32, 128))
+        peer_speeds("torch", partial, (32, 128))
     whole = _fake_python(tmp_path, "for b in 1 8 32 128 512; do "
                                    "echo '{\"batch_size\": '$b', \"samples_per_s\": 7}'; done")
-    assert bench.peer_speeds("torch", whole) == {1: 7.0, 8: 7.0, 32: 7.0, 128: 7.0, 512: 7.0}
+    assert peer_speeds("torch", whole) == {1: 7.0, 8: 7.0, 32: 7.0, 128: 7.0, 512: 7.0}
 
 
-@pytest.mark.parametrize("name", list(bench.PEERS))
+@pytest.mark.parametrize("name", list(PEERS))
 def test_peer_arguments_and_output(tmp_path, name):
     """Each peer is called with the throughput runs' sizes (a fake peer fails, naming its arguments)."""
     echo = _fake_python(tmp_path, 'echo "args: $*" >&2; exit 2')
     with pytest.raises(click.ClickException) as e:
-        bench.peer_speeds(name, echo, batch_sizes=(32,))
-    assert (f"{bench.PEERS[name].script} --batch-sizes 32 --samples {bench.THROUGHPUT_SAMPLES} --max-steps "
-            f"{bench.THROUGHPUT_MAX_STEPS} --passes 2 --learning-rate 0.001" in e.value.message)
+        peer_speeds(name, echo, batch_sizes=(32,))
+    assert (f"{PEERS[name].script} --batch-sizes 32 --samples {THROUGHPUT_SAMPLES} --max-steps "
+            f"{THROUGHPUT_MAX_STEPS} --passes 2 --learning-rate 0.001" in e.value.message)
 
 
 def test_throughput_runs_ours_then_both_peers_at_each_batch_size(tmp_path, monkeypatch):
     """One stretch of time per batch size: ours, then the peers (their order alternating by run); each
     ratio is the median of the runs' own ratios, not a ratio of medians."""
     calls, speeds = [], iter([10, 5, 20, 4, 2, 8, 30, 6, 3, 12, 1, 16])
-    monkeypatch.setattr(bench, "THROUGHPUT_BATCHES", (8, 32))
-    monkeypatch.setattr(bench, "train_speed", lambda data, out, bs, steps, flags: calls.append(("ours", bs, steps))
+    monkeypatch.setattr(measure, "THROUGHPUT_BATCHES", (8, 32))
+    monkeypatch.setattr(measure, "train_speed", lambda data, out, bs, steps, flags: calls.append(("ours", bs, steps))
                         or next(speeds))
-    monkeypatch.setattr(bench, "peer_speeds", lambda name, python, sizes: calls.append((name, *sizes))
+    monkeypatch.setattr(measure, "peer_speeds", lambda name, python, sizes: calls.append((name, *sizes))
                         or {sizes[0]: next(speeds)})
-    result, peers = bench.throughput("d.h5", tmp_path, 2, [], {"torch": "t", "jax": "j"})
+    result, peers = measure.throughput("d.h5", tmp_path, 2, [], {"torch": "t", "jax": "j"})
     assert calls == [("ours", 8, 4096), ("torch", 8), ("jax", 8), ("ours", 32, 4096), ("torch", 32), ("jax", 32),
                      ("ours", 8, 4096), ("jax", 8), ("torch", 8), ("ours", 32, 4096), ("jax", 32), ("torch", 32)]
     assert peers["torch_8"] == 4 and peers["jax_8"] == 13 and peers["runs"]["jax_8"] == [20, 6]
@@ -235,34 +241,34 @@ def test_throughput_runs_ours_then_both_peers_at_each_batch_size(tmp_path, monke
 
 def test_doc_table_is_replaced_between_the_markers_only(tmp_path):
     doc = tmp_path / "performance.md"
-    doc.write_text(f"# Perf\n\nBefore.\n\n{bench.DOC_BEGIN}\nold table\n| a | b |\n{bench.DOC_END}\n\nAfter.\n")
-    bench.write_doc(doc, "| new | table |\n")
-    assert doc.read_text() == (f"# Perf\n\nBefore.\n\n{bench.DOC_BEGIN}\n| new | table |\n{bench.DOC_END}\n"
+    doc.write_text(f"# Perf\n\nBefore.\n\n{DOC_BEGIN}\nold table\n| a | b |\n{DOC_END}\n\nAfter.\n")
+    write_doc(doc, "| new | table |\n")
+    assert doc.read_text() == (f"# Perf\n\nBefore.\n\n{DOC_BEGIN}\n| new | table |\n{DOC_END}\n"
                                "\nAfter.\n")
-    bench.write_doc(doc, "| newer |\n")
+    write_doc(doc, "| newer |\n")
     assert doc.read_text().count("| new") == 1 and "| newer |" in doc.read_text()
 
 
 def test_doc_is_created_with_its_explanation_or_given_markers(tmp_path):
     new = tmp_path / "docs" / "performance.md"
-    bench.write_doc(new, "| t |\n")
+    write_doc(new, "| t |\n")
     text = new.read_text()
     assert text.startswith("# Performance\n") and "memory_feed.py" in text
     assert "benchmarks/torch_peer.py" in text and "benchmarks/jax_peer.py" in text
-    assert text.endswith(f"{bench.DOC_BEGIN}\n| t |\n{bench.DOC_END}\n")
+    assert text.endswith(f"{DOC_BEGIN}\n| t |\n{DOC_END}\n")
     plain = tmp_path / "plain.md"
     plain.write_text("Notes.\n")
-    bench.write_doc(plain, "| t |\n")
-    assert plain.read_text() == f"Notes.\n\n{bench.DOC_BEGIN}\n| t |\n{bench.DOC_END}\n"
+    write_doc(plain, "| t |\n")
+    assert plain.read_text() == f"Notes.\n\n{DOC_BEGIN}\n| t |\n{DOC_END}\n"
 
 
-@pytest.mark.parametrize("text", [f"{bench.DOC_END}\n{bench.DOC_BEGIN}\n", f"{bench.DOC_BEGIN}\n",
-                                  f"{bench.DOC_BEGIN}\n{bench.DOC_END}\n{bench.DOC_BEGIN}\n{bench.DOC_END}\n"])
+@pytest.mark.parametrize("text", [f"{DOC_END}\n{DOC_BEGIN}\n", f"{DOC_BEGIN}\n",
+                                  f"{DOC_BEGIN}\n{DOC_END}\n{DOC_BEGIN}\n{DOC_END}\n"])
 def test_doc_with_broken_markers_is_refused_and_kept(tmp_path, text):
     doc = tmp_path / "performance.md"
     doc.write_text(text)
     with pytest.raises(click.ClickException, match="needs one <!-- bench:begin --> followed by one"):
-        bench.write_doc(doc, "| t |\n")
+        write_doc(doc, "| t |\n")
     assert doc.read_text() == text
 
 
@@ -356,21 +362,21 @@ def test_train_pair_times_both_inputs_in_turns(tiny_data):
     from pipeline import reader
 
     start = time.perf_counter()
-    r = bench.train_pair(tiny_data, 500, pairs=1, steps_per_execution=4)
+    r = train_pair(tiny_data, 500, pairs=1, steps_per_execution=4)
     wall = time.perf_counter() - start
     two_blocks = 2 * reader.block_rows(500 * 4, 5, 10) // 500  # batches; a turn is whole calls of 4
-    calls = min(-(-two_blocks // 4), bench.MAX_CALLS_PER_TURN)
+    calls = min(-(-two_blocks // 4), MAX_CALLS_PER_TURN)
     assert r["steps_per_turn"] == calls * 4
     assert len(r["hdf5"]) == len(r["memory"]) == 1
     timed = (r["steps_per_turn"] // 4 - 1) * 4 * 500  # samples between a turn's first and last call
     assert all(rate * wall >= timed for rate in r["hdf5"] + r["memory"])  # each turn took less than all
-    alone = bench.train_pair(tiny_data, 500, pairs=2, steps_per_execution=4, sources=("hdf5",))
+    alone = train_pair(tiny_data, 500, pairs=2, steps_per_execution=4, sources=("hdf5",))
     assert set(alone) == {"hdf5", "steps_per_turn"} and len(alone["hdf5"]) == 2
 
 
 def test_train_speed_runs_the_train_command_and_reads_train_json(tiny_data, tmp_path):
     out = tmp_path / "speed" / "model.keras"
-    speed = bench.train_speed(tiny_data, out, 500, 4, ["--steps-per-execution", "2"])
+    speed = measure.train_speed(tiny_data, out, 500, 4, ["--steps-per-execution", "2"])
     record = json.loads(out.with_name("train.json").read_text())
     assert speed == record["train_samples_per_s"]
     assert speed * record["fit_seconds"] >= 2 * 4 * 500  # epochs 2 and 3 of 4 batches, timed within fit
@@ -382,7 +388,7 @@ def test_forward_xla_times_the_same_model_with_and_without_xla():
     import subprocess
 
     r = subprocess.run([sys.executable, "-m", "benchmarks.forward_xla", "--length", "40", "--units", "4", "--batch",
-                        "96", "--rows", "200", "--passes", "2"], cwd=bench.ROOT, capture_output=True, text=True,
+                        "96", "--rows", "200", "--passes", "2"], cwd=ROOT, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
@@ -396,7 +402,7 @@ def test_step_profile_times_each_way_of_calling_the_step(tiny_data):
     import subprocess
 
     r = subprocess.run([sys.executable, "-m", "benchmarks.step_profile", "--data", str(tiny_data), "--batch-size", "8",
-                        "--group", "4", "--calls", "3"], cwd=bench.ROOT, capture_output=True, text=True, timeout=300)
+                        "--group", "4", "--calls", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert [line["how"] for line in lines] == ["fit, HDF5 reader", "fit, one group in memory",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.project_copy import copy_project  # the copy `make bench` times `make all` in
+
 TINY_VARS = ["N_TRAIN=4000", "N_VAL=500", "N_TEST=500", "EPOCHS=2"]
 
 
@@ -14,8 +16,6 @@ TINY_VARS = ["N_TRAIN=4000", "N_VAL=500", "N_TEST=500", "EPOCHS=2"]
 def project(tmp_path_factory):
     if shutil.which("make") is None:
         pytest.fail("make is not installed")
-    from benchmarks.bench import copy_project  # the copy `make bench` times `make all` in
-
     return copy_project(tmp_path_factory.mktemp("project") / "p")
 
 
