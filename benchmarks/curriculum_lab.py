@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from pipeline import echo
-from pipeline.curriculum import stage_learning_rate
+from pipeline.curriculum import phase_learning_rate
 from pipeline.model import build_model, chrono_init, compile_model, make_optimizer
 
 
@@ -67,7 +67,7 @@ def step_time(net, batch, a) -> dict:
 
 
 def rate(a, length: int) -> float:
-    lr = stage_learning_rate(a.lr, length, a.lr_at_length)
+    lr = phase_learning_rate(a.lr, length, a.lr_at_length)
     if a.lr_decay_from and length > a.lr_decay_from:
         lr = max(a.lr_floor, lr * (a.lr_decay_from / length) ** 0.5)
     return lr

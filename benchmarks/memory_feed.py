@@ -11,13 +11,13 @@ from pipeline.backend import tf
 from pipeline.reader import read_block, to_float
 
 
-def training_dataset(info, batch_size: int, seed: int, group: int = 1):
+def training_dataset(info, batch_size: int, seed: int, steps_per_call: int = 1):
     """Shuffled, repeated training batches from the split held in memory; `info` from data.describe.
-    group > 1: elements of that many whole batches, (group, batch_size, ...), as the reader's."""
+    steps_per_call > 1: elements of that many whole batches, (steps_per_call, batch_size, ...), as the reader's."""
     n = info.rows["train"]
     X, y = (tf.constant(a) for a in read_block(str(info.path), "train", 0, n))  # uint8, as on disk
     whole_batches = n >= batch_size  # as pipeline.train's rule for single-process training
-    batch = batch_size * group if whole_batches else n
+    batch = batch_size * steps_per_call if whole_batches else n
     starts = tf.range(0, n // batch * batch, batch, dtype=tf.int64)
 
     def order(pass_seed):
@@ -31,8 +31,8 @@ def training_dataset(info, batch_size: int, seed: int, group: int = 1):
     def gather(rows):
         if whole_batches:  # a static batch shape, as the HDF5 reader's
             rows = tf.ensure_shape(rows, (batch,))
-        if group > 1:
-            rows = tf.reshape(rows, (group, batch_size))
+        if steps_per_call > 1:
+            rows = tf.reshape(rows, (steps_per_call, batch_size))
         return to_float(tf.gather(X, rows), tf.gather(y, rows))
 
     passes = tf.data.Dataset.counter(dtype=tf.int64).map(order)

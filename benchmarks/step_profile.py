@@ -1,7 +1,7 @@
 """Where a training step's time goes at one batch size, in µs per step: `fit` fed by the HDF5 reader
-(as `pipeline train --steps-per-execution 32 --jit`), `fit` fed one group of batches held in memory
+(as `pipeline train --steps-per-execution 32 --jit`), `fit` fed one call's batches held in memory
 over and over (no reading or shuffling), and the compiled training call alone, called from Python on
-that group (no `fit` loop or callbacks). docs/performance.md compares them with the peers.
+those batches (no `fit` loop or callbacks). docs/performance.md compares them with the peers.
 
     .venv/bin/python -m benchmarks.step_profile --data data/echo.h5 --batch-size 32
 """
@@ -20,9 +20,9 @@ def per_step(ends: list, steps_per_call: int) -> float:
 @click.command()
 @click.option("--data", type=click.Path(exists=True), default="data/echo.h5", show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--group", type=int, default=32, show_default=True, help="Batches per training call.")
+@click.option("--steps-per-call", type=int, default=32, show_default=True, help="Batches per training call.")
 @click.option("--calls", type=int, default=64, show_default=True)
-def main(data, batch_size, group, calls):
+def main(data, batch_size, steps_per_call, calls):
     from pipeline import data as dataset
     from pipeline import model as m
     from pipeline import train
@@ -32,15 +32,15 @@ def main(data, batch_size, group, calls):
     keras.utils.set_random_seed(0)
     net = m.build_model(info.problem, {"units": 25})
     m.compile_model(net, m.make_optimizer("adam", 1e-3), 1, True)
-    net = train.grouped(net, {"jit": True, "label_smoothing": 0.0})
-    reader = train.training_dataset(info, batch_size, 0, group=group)
-    one_group = tf.data.Dataset.from_tensors(next(iter(reader))).repeat()
+    net = train.multi_step_trainer(net, {"jit": True, "label_smoothing": 0.0})
+    reader = train.training_dataset(info, batch_size, 0, steps_per_call=steps_per_call)
+    one_call = tf.data.Dataset.from_tensors(next(iter(reader))).repeat()
 
     class Clock(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             self.ends = []
 
-        def on_train_batch_end(self, batch, logs=None):  # once per call of `group` batches
+        def on_train_batch_end(self, batch, logs=None):  # once per call of steps_per_call batches
             self.ends.append(time.perf_counter())
 
     def fit(ds):
@@ -49,16 +49,17 @@ def main(data, batch_size, group, calls):
         return clock.ends
 
     def alone():
-        iterator, ends = iter(one_group), []
+        iterator, ends = iter(one_call), []
         for _ in range(calls):
             float(net.train_function(iterator)["loss"])  # waits for the call
             ends.append(time.perf_counter())
         return ends
 
-    runs = {"fit, HDF5 reader": lambda: fit(reader), "fit, one group in memory": lambda: fit(one_group),
+    runs = {"fit, HDF5 reader": lambda: fit(reader), "fit, one call's batches in memory": lambda: fit(one_call),
             "the compiled call alone": alone}
     for name, run in runs.items():
-        print(json.dumps({"batch_size": batch_size, "how": name, "us_per_step": round(per_step(run(), group), 1)}))
+        us = round(per_step(run(), steps_per_call), 1)
+        print(json.dumps({"batch_size": batch_size, "how": name, "us_per_step": us}))
 
 
 if __name__ == "__main__":

@@ -23,16 +23,16 @@ HISTORY_FIELDS = ("epoch", "length", "loss", "accuracy", "val_loss", "val_accura
 
 
 class EpochLog(keras.callbacks.Callback):
-    def __init__(self, params: dict, backup: Path | None, restored_rows=(), full_length: int | None = None,
-                 stages=None):
-        """params: the run's (target_accuracy, stop_at_target, settle_epochs); backup: the folder
+    def __init__(self, settings: dict, backup: Path | None, restored_rows=(), full_length: int | None = None,
+                 curriculum=None):
+        """settings: the run's (target_accuracy, stop_at_target, settle_epochs); backup: the folder
         BackupAndRestore uses (the chief's; None on other workers), where the rows are kept for a resumed
-        run; restored_rows: those a killed run left there; stages: the Curriculum (its epoch_length), or
+        run; restored_rows: those a killed run left there; curriculum: the Curriculum (its epoch_length), or
         None when every epoch runs at full_length."""
         super().__init__()
-        self.full_length, self.stages, self.backup = full_length, stages, backup
-        self.target, self.stop_at_target = params["target_accuracy"], params["stop_at_target"]
-        self.settle_epochs = params["settle_epochs"]
+        self.full_length, self.curriculum, self.backup = full_length, curriculum, backup
+        self.target, self.stop_at_target = settings["target_accuracy"], settings["stop_at_target"]
+        self.settle_epochs = settings["settle_epochs"]
         self.rows, self.train_seconds = list(restored_rows), []
         self.reached, self.reached_epoch = {}, {}  # "0.999" and "target": seconds, epoch
         self.restored = len(self.rows)
@@ -55,7 +55,7 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         now = time.perf_counter() - self.t0
-        length = self.stages.epoch_length if self.stages else self.full_length
+        length = self.curriculum.epoch_length if self.curriculum else self.full_length
         row = {"epoch": epoch + 1, "length": length, **{k: logs.get(k) for k in HISTORY_FIELDS[2:6]},
                "seconds": round(now, 4)}
         self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [row]
@@ -81,18 +81,18 @@ class Curriculum(keras.callbacks.Callback):
     batches, to an earlier one: Zaremba & Sutskever's "mixed" curriculum); the callback moves to the next
     length and its learning rate. Its state is kept in `state_file` for a resumed run."""
 
-    def __init__(self, net, info, params: dict, state_file: Path):
+    def __init__(self, net, info, settings: dict, state_file: Path):
         super().__init__()
-        self.net, self.info, self.settings, self.state_file = net, info, params, state_file  # Keras owns .params
-        self.plan = curriculum.stages(params["curriculum"], info.length, info.out_index)
-        self.state = json.loads(state_file.read_text()) if state_file.exists() else {"stage": 0, "log": []}
-        self.stage = tf.Variable(self.state["stage"], dtype=tf.int64, trainable=False, name="curriculum_stage")
-        self.epoch_length = self.plan[self.state["stage"]]  # the length trained and validated on this epoch
+        self.net, self.info, self.settings, self.state_file = net, info, settings, state_file  # Keras owns .params
+        self.plan = curriculum.lengths(settings["curriculum"], info.length, info.out_index)
+        self.state = json.loads(state_file.read_text()) if state_file.exists() else {"phase": 0, "log": []}
+        self.phase = tf.Variable(self.state["phase"], dtype=tf.int64, trainable=False, name="curriculum_phase")
+        self.epoch_length = self.plan[self.state["phase"]]  # the length trained and validated on this epoch
         if not self.state["log"]:
             self.state["log"].append({"length": self.plan[0], "from_epoch": 1, "learning_rate": self.rate(0)})
 
-    def rate(self, stage: int) -> float:
-        return curriculum.stage_learning_rate(self.settings["learning_rate"], self.plan[stage],
+    def rate(self, phase: int) -> float:
+        return curriculum.phase_learning_rate(self.settings["learning_rate"], self.plan[phase],
                                               self.settings["lr_at_length"])
 
     def trainer(self):
@@ -105,37 +105,37 @@ class Curriculum(keras.callbacks.Callback):
         return model
 
     def feeds(self, train_ds, val_ds):
-        """(training, validation) batches cut to the stage's lengths, float32, from uint8 batches
+        """(training, validation) batches cut to the phase's lengths, float32, from uint8 batches
         (reader.Reading(cast=False)): cutting first spares converting whole stored rows."""
         from pipeline.reader import to_float
 
-        table, stage = tf.constant(self.plan, tf.int64), self.stage
+        table, phase = tf.constant(self.plan, tf.int64), self.phase
 
         @tf.autograph.experimental.do_not_convert  # plain tensor ops; AutoGraph only warns about the closure
         def prefix(batch, r):
             """Cut a batch to the current length, or (odd r) to an earlier one picked by r."""
-            (X, y), now = batch, stage.read_value()
+            (X, y), now = batch, phase.read_value()
             earlier = (r // 2) % tf.maximum(now, 1)
             n = tf.where((r % 2 == 0) | (now == 0), table[now], table[earlier])
             return to_float(X[:, :n], y)
 
         @tf.autograph.experimental.do_not_convert
         def current(X, y):
-            return to_float(X[:, :table[stage.read_value()]], y)
+            return to_float(X[:, :table[phase.read_value()]], y)
 
         coins = tf.data.Dataset.random(seed=self.settings["seed"]).map(lambda r: r % (2 ** 62))
         return (tf.data.Dataset.zip((train_ds, coins)).map(prefix).prefetch(tf.data.AUTOTUNE),
                 val_ds.map(current).prefetch(tf.data.AUTOTUNE))
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_length = self.plan[self.state["stage"]]
-        keras.backend.set_value(self.net.optimizer.learning_rate, self.rate(self.state["stage"]))
+        self.epoch_length = self.plan[self.state["phase"]]
+        keras.backend.set_value(self.net.optimizer.learning_rate, self.rate(self.state["phase"]))
 
     def on_epoch_end(self, epoch, logs=None):
-        stage = self.state["stage"]
-        if stage + 1 < len(self.plan) and (logs or {}).get("accuracy", 0.0) >= curriculum.ADVANCE_ACCURACY:
-            self.state["stage"] = stage + 1
-            self.stage.assign(stage + 1)
-            self.state["log"].append({"length": self.plan[stage + 1], "from_epoch": epoch + 2,
-                                      "learning_rate": self.rate(stage + 1)})
+        phase = self.state["phase"]
+        if phase + 1 < len(self.plan) and (logs or {}).get("accuracy", 0.0) >= curriculum.ADVANCE_ACCURACY:
+            self.state["phase"] = phase + 1
+            self.phase.assign(phase + 1)
+            self.state["log"].append({"length": self.plan[phase + 1], "from_epoch": epoch + 2,
+                                      "learning_rate": self.rate(phase + 1)})
         write_text_atomic(self.state_file, json.dumps(self.state))  # for a resumed run

@@ -7,12 +7,12 @@ import sys
 
 import click
 
-from pipeline import __version__, evaluate, export, generate, importer, inspection, params, predict, sweep, train
+from pipeline import NAME, __version__, evaluate, export, generate, importer, inspection, params, predict, sweep, train
 from pipeline.distributed import launcher
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="echo-pipeline")
+@click.version_option(__version__, prog_name=NAME)
 @click.option("-v", "--verbose", is_flag=True, help="Also show TensorFlow's start-up log.")
 def cli(verbose):
     """Echo sequence prediction with a vanilla LSTM, stage by stage."""
@@ -29,15 +29,15 @@ for command in (generate.cli, importer.cli, train.cli, launcher.cli, evaluate.cl
 
 def main(argv=None):
     try:
-        code = cli.main(args=argv, prog_name="echo-pipeline", standalone_mode=False)
+        code = cli.main(args=argv, prog_name=NAME, standalone_mode=False)
     except click.ClickException as e:
-        click.echo(f"echo-pipeline: error: {e.format_message()}", err=True)
+        click.echo(f"{NAME}: error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
     except click.Abort:
-        click.echo("echo-pipeline: aborted", err=True)
+        click.echo(f"{NAME}: aborted", err=True)
         sys.exit(130)
     except OSError as e:  # one outside the stages' own checks: still one line, naming the file when known
         message = f"{e.filename}: {e.strerror}" if e.filename and e.strerror else (str(e).splitlines() or [""])[0]
-        click.echo(f"echo-pipeline: error: {message}", err=True)
+        click.echo(f"{NAME}: error: {message}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -26,7 +26,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pipeline import __version__, config, echo
+from pipeline import NAME, __version__, config, tokens
 from pipeline.files import BadFile, existing_file
 
 FORMAT_VERSION = 3  # 3: kinds, classes and variable lengths; 2: echo only
@@ -35,7 +35,7 @@ ARRAYS = ("X", "y")
 KINDS = {"tokens": np.uint8, "features": np.float32}
 REQUIRED = ("format_version", "kind", "length", "n_features", "n_classes", "classes", "pad_value", "seed",
             "n_train", "n_val", "n_test", "content_hash", "unit_rows")
-PARAMS = ("length", "n_features", "out_index", "seed", "n_train", "n_val", "n_test")  # echo's, as generate takes them
+ECHO_ATTRS = ("length", "n_features", "out_index", "seed", "n_train", "n_val", "n_test")  # generate's parameters
 
 
 def sample_bytes(length: int, n_features: int, itemsize: int = 1) -> int:
@@ -77,10 +77,10 @@ def h5_reader(path) -> h5py.File:
     return h5py.File(path, "r", rdcc_nbytes=config.READ_CACHE_BYTES, rdcc_nslots=config.READ_CACHE_SLOTS)
 
 
-def token_digest(tokens: np.ndarray, n_features: int) -> bytes:
+def token_digest(seqs: np.ndarray, n_features: int) -> bytes:
     """Digest of a unit from its tokens: (rows, length) for X, (rows,) for y."""
-    tokens = np.ascontiguousarray(tokens, dtype=echo.token_dtype(n_features))
-    return hashlib.sha256(tokens.data).digest()
+    seqs = np.ascontiguousarray(seqs, dtype=tokens.token_dtype(n_features))
+    return hashlib.sha256(seqs.data).digest()
 
 
 def bytes_digest(array: np.ndarray) -> bytes:
@@ -106,7 +106,7 @@ def storage_attrs(unit_rows: int, chunk_rows: int, compression: str, content_has
     return {"format_version": FORMAT_VERSION, "unit_rows": unit_rows, "chunk_rows": chunk_rows,
             "compression": compression, "content_hash": content_hash,
             "hash_algorithm": "sha256 of per-unit sha256 digests (see pipeline/data.py)",
-            "generator": f"echo-pipeline {__version__}",
+            "generator": f"{NAME} {__version__}",
             "created_with": json.dumps({"numpy": np.__version__, "h5py": h5py.__version__,
                                         "hdf5": h5py.version.hdf5_version})}
 
@@ -153,9 +153,9 @@ class DatasetInfo:
         return np.dtype(KINDS[self.kind]).itemsize
 
     @property
-    def params(self) -> dict:
+    def made_with(self) -> dict:
         """How the data was made, as stored: generate's parameters, or import's."""
-        keys = PARAMS if self.out_index is not None else ("source", "format", "seed", "n_train", "n_val", "n_test")
+        keys = ECHO_ATTRS if self.out_index is not None else ("source", "format", "seed", "n_train", "n_val", "n_test")
         return {k: self.attrs[k] for k in keys if k in self.attrs}
 
     @property
@@ -175,7 +175,7 @@ class DatasetInfo:
     def provenance(self) -> dict:
         """What artifacts made from this dataset record of it."""
         return {"path": str(self.path), "content_hash": self.content_hash, "problem": self.problem,
-                "params": self.params}
+                "made_with": self.made_with}
 
 
 def _attr(value):
@@ -291,18 +291,18 @@ def rows_problem(X, y, lengths, attrs) -> tuple | None:
     real steps one-hot (tokens) or finite (features), padded steps pad_value, the echo's label."""
     if lengths is not None and not ((lengths >= 1) & (lengths <= X.shape[1])).all():
         return "lengths", f"are not in [1, {X.shape[1]}]"
-    if not echo.is_one_hot(y):
+    if not tokens.is_one_hot(y):
         return "y", "are not one-hot"
     real = steps_mask(lengths, len(X), X.shape[1])
     if attrs["kind"] == "tokens":
-        if not echo.is_one_hot(X[real]):
+        if not tokens.is_one_hot(X[real]):
             return "X", "are not one-hot"
     elif not np.isfinite(X[real]).all():
         return "X", "hold values that are not finite numbers"
     if (X[~real] != attrs["pad_value"]).any():
         return "X", f"are not padded with {attrs['pad_value']} after their lengths"
     out_index = attrs.get("out_index")
-    if out_index is not None and not (echo.decode(y) == echo.decode(X[:, int(out_index)])).all():
+    if out_index is not None and not (tokens.decode(y) == tokens.decode(X[:, int(out_index)])).all():
         return "y", f"are not the input at out_index {out_index}"
     return None
 
@@ -310,7 +310,7 @@ def rows_problem(X, y, lengths, attrs) -> tuple | None:
 def unit_digest(name: str, unit: np.ndarray, kind: str, n_features: int) -> bytes:
     """Digest of a unit of a stored array: one-hot arrays by their tokens, others by their bytes."""
     if name == "y" or (name == "X" and kind == "tokens"):
-        return token_digest(echo.decode(unit), unit.shape[-1] if name == "y" else n_features)
+        return token_digest(tokens.decode(unit), unit.shape[-1] if name == "y" else n_features)
     return bytes_digest(unit)
 
 

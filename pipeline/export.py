@@ -14,7 +14,7 @@ import json
 
 import click
 
-from pipeline import config, modelfile
+from pipeline import config, modelfile, tokens
 from pipeline.files import atomic_output, writable_target
 from pipeline.options import model_option
 
@@ -22,12 +22,12 @@ from pipeline.options import model_option
 def serving_function(net, problem: dict):
     """(the function TF Serving calls, its input signature). Tokens come as integers, one-hot encoded
     in the graph, which refuses values outside [0, n_features) (and, for sequences of different lengths,
-    takes -1 as padding); real-valued features come as they are, padded with pad_value. Out come the
+    takes tokens.PAD_TOKEN, -1, as padding); real-valued features come as they are, padded with pad_value. Out come the
     class (int32), its name (label) and its probability (confidence)."""
     from pipeline.backend import tf
 
     length, n_features, names = problem["length"], problem["n_features"], tf.constant(problem["classes"])
-    lowest = -1 if problem.get("variable") else 0
+    lowest = tokens.PAD_TOKEN if problem.get("variable") else 0
 
     def answer(probs):
         best = tf.argmax(probs, axis=-1, output_type=tf.int32)

@@ -23,8 +23,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from pipeline import config, data, echo, sources
-from pipeline import params as declared
+from pipeline import config, data, params, sources, tokens
 from pipeline.files import BadFile, atomic_output, writable_target
 
 
@@ -165,7 +164,7 @@ def scan_all(files: dict, chosen: dict) -> dict:
              "declared": declared_classes is not None}
     scans = {"train": scan("train", *files["train"], known)}
     known = {**known, "width": scans["train"].width,
-             "classes": dict.fromkeys(declared_classes or class_order(scans["train"].labels))}
+             "classes": dict.fromkeys(declared_classes or sources.class_order(scans["train"].labels))}
     for split in ("val", "test"):
         if split in files:
             scans[split] = scan(split, *files[split], known)
@@ -178,14 +177,6 @@ def _class_list(text: str) -> list:
         raise click.BadParameter(f"{text!r}: two or more different names, separated by commas",
                                  param_hint="'--classes'")
     return names
-
-
-def class_order(labels) -> list:
-    """Class names in a natural order: numerically when every label is a number, else as text."""
-    labels = list(labels)
-    if all(sources._is_number(x) for x in labels):
-        return sorted(labels, key=lambda x: (float(x), x))
-    return sorted(labels)
 
 
 def decide(scans: dict, chosen: dict, train_path) -> Layout:
@@ -204,7 +195,7 @@ def decide(scans: dict, chosen: dict, train_path) -> Layout:
         n_features = scans["train"].width
         zero_step = any(s.zero_step for s in all_scans)
         pad = 0.0 if not zero_step else math.floor(min(s.low for s in all_scans)) - 1.0
-    classes = _class_list(chosen["classes"]) if chosen.get("classes") else class_order(scans["train"].labels)
+    classes = _class_list(chosen["classes"]) if chosen.get("classes") else sources.class_order(scans["train"].labels)
     if len(classes) < 2:
         raise BadFile(f"train file {train_path}: one label only ({classes[0]!r}); a classifier needs two or more")
     longest, shortest = max(s.longest for s in all_scans), min(s.shortest for s in all_scans)
@@ -259,7 +250,7 @@ class SplitWriter:
         if not self.fill:
             return
         n, kind = self.fill, self.layout.kind
-        units = {"X": self.buffers["X"][:n], "y": echo.one_hot(self.buffers["y"][:n], len(self.layout.classes)),
+        units = {"X": self.buffers["X"][:n], "y": tokens.one_hot(self.buffers["y"][:n], len(self.layout.classes)),
                  "lengths": self.buffers["lengths"][:n]}
         for name, array in self.arrays.items():
             array[self.start:self.start + n] = units[name]
@@ -355,12 +346,12 @@ def import_files(out, chosen: dict) -> tuple:
 @click.command("import")
 @click.option("--out", type=click.Path(dir_okay=False), default="data/own.h5", show_default=True,
               help="HDF5 file to write.")
-@declared.options(declared.IMPORT, "import")
+@params.options(params.IMPORT, "import")
 def cli(out, **given):
     """Import your own sequences (text/CSV, .npz or .ts files) into one HDF5 file."""
     problem = given["problem"]
-    preset = declared.preset_section(problem, "import") if problem else {}
-    chosen = declared.resolve(declared.IMPORT, given, {})
+    preset = params.preset_section(problem, "import") if problem else {}
+    chosen = params.resolve(params.IMPORT, given, {})
     chosen.update({k: v for k, v in preset.items() if given.get(k) is None})
     content_hash, layout = import_files(out, {**chosen, "progress": sys.stderr.isatty()})
     info = data.describe(out)

@@ -15,7 +15,7 @@ class Inputs:
     def provenance(self) -> dict:
         """The dataset and model an artifact was made from."""
         return {"dataset": self.info.provenance,
-                "model": {"path": str(self.model_path), "train_params": self.metadata.get("params"),
+                "model": {"path": str(self.model_path), "train_settings": self.metadata.get("settings"),
                           "trained_on": self.metadata.get("dataset", {}).get("content_hash")}}
 
 

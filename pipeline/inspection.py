@@ -6,6 +6,7 @@ them is instant; only a model (.keras) loads TensorFlow, for its layer summary.
     python -m pipeline inspect data/echo.h5
     python -m pipeline inspect artifacts/model.keras
 """
+import collections
 import csv
 import json
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import config, data, echo, modelfile, sweep
+from pipeline import config, data, metrics, modelfile, sources, sweep, tokens
 from pipeline.files import TEXT_ENCODING, BadFile, existing_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -41,8 +42,8 @@ def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
         lines.append(f"  first {rows} train rows:")
         X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
         lengths = f["train"]["lengths"][:rows] if info.variable else [info.length] * len(X)
-        for x, n, label in zip(X, lengths, echo.decode(y)):
-            shown = echo.format_sequence(echo.decode(x[:n])) if info.kind == "tokens" else \
+        for x, n, label in zip(X, lengths, tokens.decode(y)):
+            shown = tokens.format_sequence(tokens.decode(x[:n])) if info.kind == "tokens" else \
                 f"{n} steps, first {np.array2string(x[0], precision=3, threshold=6, max_line_width=200)}"
             lines.append(f"    {shown} -> {info.classes[label]}")
     return "\n".join(lines)
@@ -74,7 +75,7 @@ def model_report(path) -> str:
     lines = [f"  {layer.name} ({type(layer).__name__}): output {tuple(layer.output.shape)}, "
              f"{layer.count_params():,} weights" for layer in net.layers]
     lines.append(f"  {net.count_params():,} weights in all; input {tuple(net.input_shape)}")
-    p = metadata.get("params", {})
+    p = metadata.get("settings", {})
     ds = metadata.get("dataset", {})
     lines += [f"trained with: {', '.join(f'{k}={v}' for k, v in p.items() if v is not None)}",
               f"trained on: {ds.get('path')} (content_hash {str(ds.get('content_hash'))[:12]}, "
@@ -88,6 +89,9 @@ def json_report(path) -> str:
         obj = json.loads(Path(path).read_text())
     except ValueError as e:
         raise BadFile(f"{path}: not valid JSON ({e})") from None
+    if isinstance(obj, dict) and {"confusion", "per_class"} <= set(obj):  # metrics.json, predictions.json
+        rest = {k: v for k, v in obj.items() if k not in ("confusion", "per_class")}
+        return f"{path}\n" + "\n".join([*metrics.table(obj), *_flatten(rest, "  ")])
     return f"{path}\n" + "\n".join(_flatten(obj, "  "))
 
 
@@ -125,21 +129,40 @@ def _rows(table) -> list:
 
 
 def _predictions_report(path, reader, rows: int) -> str:
-    """One pass in constant memory: a predictions file has a row per test sequence."""
-    n = right = 0
+    """One pass in constant memory: a predictions file has a row per test sequence. Its scores are
+    those metrics.py derives from the (expected, predicted) pairs it counts."""
+    pairs = collections.Counter()
     conf_sum, conf_min, show = 0.0, float("inf"), []
     for r in reader:
-        n += 1
-        right += r["expected"] == r["predicted"]
+        pairs[r["expected"], r["predicted"]] += 1
         conf = float(r["confidence"])
         conf_sum, conf_min = conf_sum + conf, min(conf_min, conf)
         if len(show) < rows:
             show.append(r)
+    n = sum(pairs.values())
     if not n:
         raise BadFile(f"{path}: empty CSV")
+    classes = _class_order(path, {name for pair in pairs for name in pair})
+    index = {name: i for i, name in enumerate(classes)}
+    counts = np.zeros((len(classes), len(classes)), np.int64)
+    for (expected, predicted), k in pairs.items():
+        counts[index[expected], index[predicted]] = k
+    result = metrics.scores(counts, classes)
+    wrong = n - int(counts.trace())
     return "\n".join([f"{path}: {n:,} rows, columns {', '.join(reader.fieldnames)}",
-                      f"  accuracy {right / n:.6f} ({n - right} wrong); "
-                      f"confidence mean {conf_sum / n:.4f}, min {conf_min:.4f}"] + _rows(show))
+                      f"  {wrong:,} wrong; confidence mean {conf_sum / n:.4f}, min {conf_min:.4f}",
+                      *metrics.table(result)] + _rows(show))
+
+
+def _class_order(path, seen: set) -> list:
+    """The classes in the order the model has them (predictions.json beside the file), else sorted (as
+    numbers when they all are)."""
+    summary = Path(path).with_suffix(".json")
+    try:
+        known = json.loads(summary.read_text())["dataset"]["problem"]["classes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        known = []
+    return list(known) if seen <= set(known) else sources.class_order(seen)
 
 
 def export_report(path) -> str:

@@ -21,15 +21,15 @@ class _Standardise(keras.layers.Normalization):
         self.supports_masking = True
 
 
-def build_model(problem: dict, params: dict, keras=keras):
+def build_model(problem: dict, settings: dict, keras=keras):
     """LSTM(units) -> Dense(n_classes, softmax) over the problem's inputs (data.DatasetInfo.problem), in
     tf-keras or (keras=backend.keras3()) in Keras 3; both keep the LSTM's weights in the same layout.
     Padding is masked when lengths vary, and real-valued features are standardised with the training
-    split's statistics, both inside the model: it takes raw, padded values. params: units, and
+    split's statistics, both inside the model: it takes raw, padded values. settings: units, and
     optionally unroll (None: for short sequences), dropout (of the LSTM's inputs, while training) and
     backwards (read each sequence from its last step). The echo problem's model is
     4 * units * (n_features + units + 1) + (units + 1) * n_features weights, nothing more."""
-    length, unroll = problem["length"], params.get("unroll")
+    length, unroll = problem["length"], settings.get("unroll")
     if unroll is None:
         unroll = length is not None and length <= UNROLL_MAX_LENGTH
     layers = [keras.Input(shape=(length, problem["n_features"]), name="sequence")]
@@ -39,17 +39,17 @@ def build_model(problem: dict, params: dict, keras=keras):
         standardise = _Standardise if keras is _tf_keras else keras.layers.Normalization
         layers.append(standardise(mean=problem["feature_mean"], variance=np.square(problem["feature_std"]),
                                   name="standardise"))
-    layers += [keras.layers.LSTM(params["units"], unroll=unroll, dropout=params.get("dropout") or 0.0,
-                                 go_backwards=bool(params.get("backwards")), name="lstm"),
+    layers += [keras.layers.LSTM(settings["units"], unroll=unroll, dropout=settings.get("dropout") or 0.0,
+                                 go_backwards=bool(settings.get("backwards")), name="lstm"),
                keras.layers.Dense(problem["n_classes"], activation="softmax", name="label")]
     return keras.Sequential(layers, name="vanilla_lstm")
 
 
-class StepLoop(keras.Sequential):
-    """A Sequential that takes a group of batches per training call, X (group, batch, ...) and y
-    (group, batch, classes), and makes one optimizer step per batch in one compiled loop: the same
-    steps as one call per batch, without each call's overhead (with jit_compile, one XLA program for
-    the whole group). Only training takes groups; evaluation and prediction take single batches."""
+class MultiStep(keras.Sequential):
+    """A Sequential that makes several optimizer steps per training call: it takes the batches of
+    those steps stacked, X (steps, batch, ...) and y (steps, batch, classes), and steps through them in
+    one compiled loop: the same steps as one call per batch, without each call's overhead (with
+    jit_compile, one XLA program for the whole call). Evaluation and prediction take single batches."""
 
     def train_step(self, data):
         X, y = data
@@ -64,9 +64,9 @@ class StepLoop(keras.Sequential):
         return self.get_metrics_result()
 
 
-def step_loop(net):
-    """A StepLoop over net's layers (the same weights), to be compiled with net's optimizer."""
-    return StepLoop([keras.Input(net.input_shape[1:], name="sequence"), *net.layers], name=net.name)
+def multi_step(net):
+    """A MultiStep over net's layers (the same weights), to be compiled with net's optimizer."""
+    return MultiStep([keras.Input(net.input_shape[1:], name="sequence"), *net.layers], name=net.name)
 
 
 def chrono_init(net, horizon: int, seed: int) -> None:
@@ -121,13 +121,13 @@ def portable_model(net, metadata: dict):
     """A Keras 3 copy of a trained tf-keras model, compiled as it was: the Keras of a user's
     `pip install tensorflow` cannot read tf-keras files, nor tf-keras Keras 3's (docs/keras.md)."""
     keras_3 = keras3()
-    params, lstm = metadata["params"], net.get_layer("lstm")
-    copy = build_model(metadata["dataset"]["problem"], {**params, "unroll": lstm.unroll}, keras=keras_3)
+    settings, lstm = metadata["settings"], net.get_layer("lstm")
+    copy = build_model(metadata["dataset"]["problem"], {**settings, "unroll": lstm.unroll}, keras=keras_3)
     copy.set_weights(net.get_weights())
-    settings = {"learning_rate": params["learning_rate"], "clipnorm": params["clipnorm"] or None}
-    if params["optimizer"] == "sgd":
-        settings["momentum"] = params["momentum"]
-    optimizer = keras_3.optimizers.get({"class_name": params["optimizer"], "config": settings})
+    config = {"learning_rate": settings["learning_rate"], "clipnorm": settings["clipnorm"] or None}
+    if settings["optimizer"] == "sgd":
+        config["momentum"] = settings["momentum"]
+    optimizer = keras_3.optimizers.get({"class_name": settings["optimizer"], "config": config})
     copy.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     optimizer.build(copy.trainable_variables)  # so loading finds the optimizer it was saved with
     return copy
@@ -139,6 +139,32 @@ def save_model(net, path, metadata: dict) -> None:
     path = Path(path)
     portable_model(net, metadata).save(path)
     modelfile.add_metadata(path, metadata)
+
+
+def confusion_metric(n_classes: int):
+    """A Keras 3 metric that counts (true, predicted) classes over a pass: the confusion matrix, from
+    which metrics.scores derives every score (XLA compiles it too)."""
+    keras_3 = keras3()
+    ops = keras_3.ops
+
+    class Confusion(keras_3.metrics.Metric):
+        def __init__(self, name="confusion", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.counts = self.add_variable(shape=(n_classes, n_classes), initializer="zeros", name="counts",
+                                            dtype="int64")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            true = ops.one_hot(ops.argmax(y_true, -1), n_classes)
+            predicted = ops.one_hot(ops.argmax(y_pred, -1), n_classes)
+            self.counts.assign_add(ops.cast(ops.matmul(ops.transpose(true), predicted), "int64"))
+
+        def result(self):
+            return self.counts
+
+        def reset_state(self):
+            self.counts.assign(ops.zeros((n_classes, n_classes), "int64"))
+
+    return Confusion()
 
 
 def load_model(path):

@@ -8,9 +8,10 @@ import json
 import zipfile
 from pathlib import Path
 
+from pipeline import NAME
 from pipeline.files import BadFile, existing_file
 
-METADATA = "echo_pipeline.json"
+METADATA = NAME.replace("-", "_") + ".json"
 EXPORT_METADATA = Path("assets.extra") / METADATA  # inside an exported SavedModel folder
 SIGNATURE = "serving_default"  # an exported model's serving function
 PROBLEM_KEYS = ("kind", "length", "n_features", "n_classes", "classes")  # what every stage reads of the problem

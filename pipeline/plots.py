@@ -2,10 +2,12 @@
 
     history_figure: loss and accuracy per epoch, train and validation (train writes plots/history.png)
     sweep_figure: test accuracy and sequences to target against a swept parameter (sweep-summary)
+    confusion_figure: the confusion matrix, each row shaded by its share of the class (evaluate)
     write_png: a figure into a PNG file
 """
 import math
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
@@ -23,20 +25,20 @@ def _numbers(rows, key) -> list:
     return [float("nan") if r.get(key) in (None, "") else float(r[key]) for r in rows]
 
 
-def history_figure(rows, title: str = "", stages=()) -> Figure:
+def history_figure(rows, title: str = "", phases=()) -> Figure:
     """Loss and accuracy, train and validation, per epoch, from history rows (dicts or CSV rows);
-    `stages` ({"length", "from_epoch"} of a curriculum) are marked where each begins."""
+    `phases` ({"length", "from_epoch"} of a curriculum) are marked where each begins."""
     fig = Figure(figsize=(10, 4), layout="constrained")
     epochs = [int(r["epoch"]) for r in rows]
     for ax, metric in zip(fig.subplots(1, 2), ("loss", "accuracy")):
         ax.plot(epochs, _numbers(rows, metric), marker=".", label="train")
         ax.plot(epochs, _numbers(rows, f"val_{metric}"), marker=".",
-                label="validation (at the epoch's length)" if stages else "validation")
+                label="validation (at the epoch's length)" if phases else "validation")
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        for stage in stages[1:]:
-            ax.axvline(stage["from_epoch"] - 0.5, color="grey", linestyle=":", linewidth=1)
-            ax.annotate(f"length {stage['length']}", (stage["from_epoch"] - 0.5, 0.5),
+        for phase in phases[1:]:
+            ax.axvline(phase["from_epoch"] - 0.5, color="grey", linestyle=":", linewidth=1)
+            ax.annotate(f"length {phase['length']}", (phase["from_epoch"] - 0.5, 0.5),
                         xycoords=("data", "axes fraction"), fontsize=7, color="grey", rotation=90,
                         ha="right", va="center")
         if metric == "loss":
@@ -106,3 +108,25 @@ def _all_numeric(values) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def confusion_figure(confusion: dict, title: str = "", most_labelled: int = 30) -> Figure:
+    """The confusion matrix ({"classes", "counts"}, rows true, columns predicted), each cell shaded by
+    its share of the true class's rows and labelled with its count (up to `most_labelled` classes)."""
+    names, counts = confusion["classes"], np.asarray(confusion["counts"])
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    side = min(12, 3 + 0.45 * len(names))
+    fig = Figure(figsize=(side + 1.5, side), layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    ax.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix")
+    if len(names) <= most_labelled:
+        ticks = range(len(names))
+        ax.set_xticks(ticks, [str(n) for n in names], rotation=90 if len(names) > 10 else 0)
+        ax.set_yticks(ticks, [str(n) for n in names])
+        for (i, j), n in np.ndenumerate(counts):
+            ax.text(j, i, f"{n:,}", ha="center", va="center", fontsize=8,
+                    color="white" if share[i, j] > 0.5 else "black")
+    return fig
+

@@ -2,8 +2,8 @@
 
 Reads --data and --model; writes --out (predictions.csv: index, sequence (its tokens; for real-valued
 features, its length), expected, predicted (class names), confidence; row i is test row i) and, beside
-it, predictions.json (where they came from). Prints a few rows the way the reference book does. With
---sequence, predicts one sequence of tokens and prints it.
+it, predictions.json (their scores, metrics.py's, and where they came from). Prints a few rows the
+way the reference book does. With --sequence, predicts one sequence of tokens and prints it.
 
     python -m pipeline predict --data data/echo.h5 --model artifacts/model.keras --out artifacts/predictions.csv
     python -m pipeline predict --model artifacts/model.keras --sequence 7,0,2,6,7
@@ -16,19 +16,17 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import config, data, echo, modelfile
+from pipeline import config, data, metrics, modelfile, tokens
 from pipeline.files import TEXT_ENCODING, BadFile, existing_file, json_text, published_together
 from pipeline.inputs import open_inputs
 from pipeline.options import data_option, int_list, model_option
-
-PAD_TOKEN = -1  # pads a shorter sequence of tokens: its one-hot step is all zeros, which the model masks
 
 
 def columns(problem: dict) -> list:
     return ["index", "sequence" if problem["kind"] == "tokens" else "length", "expected", "predicted", "confidence"]
 
 
-def book_line(sequence: str, expected, predicted) -> str:
+def prediction_line(sequence: str, expected, predicted) -> str:
     """The reference book's line for a sequence shown as text; `expected` None when its label is not known."""
     known = "" if expected is None else f" Expected: {expected}"
     return f"Sequence: {sequence}{known} Predicted: {predicted}"
@@ -50,18 +48,18 @@ def _digits(values: np.ndarray, width: int) -> np.ndarray:
     return (np.asarray(values, np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
 
 
-def csv_single_digits(first, tokens, expected, predicted, confidence) -> str:
+def csv_single_digits(first, seqs, expected, predicted, confidence) -> str:
     """The same rows as csv_lines for fixed-length tokens and labels that are single digits (the echo
     problem's), built as one byte matrix: several times faster than formatting row by row. Rows whose
     index has the same number of digits share a layout."""
-    length = tokens.shape[1]
+    length = seqs.shape[1]
     conf = np.rint(np.asarray(confidence, np.float64) * 1e6).astype(np.int64)  # as "%.6f" rounds
-    cuts = [first] + [10 ** k for k in range(1, 19) if first < 10 ** k < first + len(tokens)] + [first + len(tokens)]
+    cuts = [first] + [10 ** k for k in range(1, 19) if first < 10 ** k < first + len(seqs)] + [first + len(seqs)]
     parts = []
     for lo, hi in zip(cuts[:-1], cuts[1:]):
         r = slice(lo - first, hi - first)
         seq = np.full((hi - lo, 2 * length - 1), ord(" "), np.uint8)
-        seq[:, ::2] = tokens[r] + ord("0")
+        seq[:, ::2] = seqs[r] + ord("0")
         fields = [_digits(np.arange(lo, hi), len(str(lo))), seq, _digits(expected[r], 1), _digits(predicted[r], 1),
                   _digits(conf[r] // 10 ** 6, 1), _digits(conf[r] % 10 ** 6, 6)]
         cols = []
@@ -77,7 +75,7 @@ class Rows:
     def __init__(self, info):
         self.info, self.names = info, np.array(info.classes, dtype=object)
         self.digits = (info.kind == "tokens" and not info.variable and info.n_classes <= 10
-                       and info.classes == echo.class_names(info.n_classes) and info.n_features <= 10)
+                       and info.classes == [str(i) for i in range(info.n_classes)] and info.n_features <= 10)
 
     def lengths(self, X: np.ndarray) -> np.ndarray:
         """Each row's real steps: those before the padding (which no real step equals in every feature)."""
@@ -88,22 +86,23 @@ class Rows:
     def sequences(self, X: np.ndarray, lengths) -> list:
         if self.info.kind != "tokens":
             return [str(n) for n in lengths]
-        return [" ".join(map(str, t[:n])) for t, n in zip(echo.decode(X).tolist(), lengths)]
+        return [" ".join(map(str, t[:n])) for t, n in zip(tokens.decode(X).tolist(), lengths)]
 
     def csv(self, first, X, expected, probs) -> str:
         predicted, confidence = probs.argmax(axis=-1), probs.max(axis=-1)
         if self.digits:
-            return csv_single_digits(first, echo.decode(X), expected, predicted, confidence)
+            return csv_single_digits(first, tokens.decode(X), expected, predicted, confidence)
         return csv_lines(first, self.sequences(X, self.lengths(X)), self.names[expected].tolist(),
                          self.names[predicted].tolist(), confidence)
 
-    def book(self, X, expected, probs, n: int) -> list:
+    def lines(self, X, expected, probs, n: int) -> list:
+        """The first n rows as the book prints them."""
         X, expected, predicted = X[:n], expected[:n], probs[:n].argmax(axis=-1)
         if self.info.kind == "tokens":
-            shown = [echo.format_sequence(t[:k]) for t, k in zip(echo.decode(X).tolist(), self.lengths(X))]
+            shown = [tokens.format_sequence(t[:k]) for t, k in zip(tokens.decode(X).tolist(), self.lengths(X))]
         else:
             shown = [f"[{k} steps of {self.info.n_features} features]" for k in self.lengths(X)]
-        return [book_line(s, self.names[e], self.names[p]) for s, e, p in zip(shown, expected, predicted)]
+        return [prediction_line(s, self.names[e], self.names[p]) for s, e, p in zip(shown, expected, predicted)]
 
 
 def predict(data_path, model_path, out, batch_size: int | None = None, show: int = 5) -> dict:
@@ -120,7 +119,7 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
     spec, jit = ds.element_spec[0], data.forward_compiles(info.rows["test"], info.length)
     forward = tf.function(lambda X: net(X, training=False), input_signature=[spec], jit_compile=jit)
     out, rows = Path(out), Rows(info)
-    correct, first, shown = 0, 0, []
+    counts, first, shown = np.zeros((info.n_classes, info.n_classes), np.int64), 0, []
     t0 = time.perf_counter()
     last = data.short_last_batch(info.rows["test"], batch_size)
     if jit and last:  # XLA compiles each batch shape: the last one now, before the timing
@@ -132,16 +131,18 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
             for X, y in ds:
                 X, probs, expected = X.numpy(), forward(X).numpy(), y.numpy().argmax(axis=-1)
                 f.write(rows.csv(first, X, expected, probs))
-                correct += int((expected == probs.argmax(axis=-1)).sum())
-                shown += rows.book(X, expected, probs, show - len(shown))
+                counts += metrics.confusion(expected, probs.argmax(axis=-1), info.n_classes)
+                shown += rows.lines(X, expected, probs, show - len(shown))
                 first += len(X)
                 if t is None:  # the first batch traces the model; throughput is timed after it
                     t, timed_from = time.perf_counter(), first
         end = time.perf_counter()
-        summary = {"path": str(out), "rows": first, "accuracy": correct / first, "seconds": round(end - t0, 4),
+        summary = {"path": str(out), "rows": first, **metrics.scores(counts, info.classes),
+                   "seconds": round(end - t0, 4),
                    "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from
                                           else first / (end - t0)),
-                   "columns": list(columns(info.problem)), "xla": jit, **inputs.provenance()}
+                   "columns": list(columns(info.problem)), "batch_size": batch_size, "xla": jit,
+                   **inputs.provenance()}
         with outputs.output(out.with_suffix(".json")) as tmp:
             tmp.write_text(json_text(summary))
     summary["shown"] = shown
@@ -198,17 +199,6 @@ def read_sequences(path, problem: dict) -> list:
     return rows
 
 
-def padded_one_hot(sequences: list, problem: dict) -> np.ndarray:
-    """Token sequences as the model takes them: one-hot float32, shorter ones padded (all zeros) to the
-    model's length."""
-    tokens = np.full((len(sequences), problem["length"]), PAD_TOKEN, np.int64)
-    for row, seq in zip(tokens, sequences):
-        row[:len(seq)] = seq
-    hot = echo.one_hot(np.maximum(tokens, 0), problem["n_features"])
-    hot[tokens == PAD_TOKEN] = 0
-    return hot.astype(np.float32)
-
-
 def predict_lines(model_path, sequences: list) -> list:
     """The book's line for each sequence of tokens (with the expected value for the echo problem)."""
     from pipeline.model import load_model
@@ -216,9 +206,10 @@ def predict_lines(model_path, sequences: list) -> list:
     net, metadata = load_model(model_path)  # the model file is read once, its metadata with it
     problem = metadata["dataset"]["problem"]
     batch_size = data.forward_batch(config.PREDICT_BATCH, problem["length"], problem["n_features"])
-    predicted = net.predict(padded_one_hot(sequences, problem), batch_size=batch_size, verbose=0).argmax(axis=-1)
+    X = tokens.padded_one_hot(sequences, problem["length"], problem["n_features"])
+    predicted = net.predict(X, batch_size=batch_size, verbose=0).argmax(axis=-1)
     names, out_index = problem["classes"], problem.get("out_index")
-    return [book_line(echo.format_sequence(t), None if out_index is None else names[t[out_index]], names[p])
+    return [prediction_line(tokens.format_sequence(t), None if out_index is None else names[t[out_index]], names[p])
             for t, p in zip((list(map(int, s)) for s in sequences), predicted)]
 
 

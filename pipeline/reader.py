@@ -72,9 +72,9 @@ class Reading:
     """How make_dataset reads a split. shuffle_seed: None keeps file order; a seed shuffles block order
     and the rows within each block, differently every pass. shard (count, index): this worker's share
     of the blocks. rows_per_block: 0 for about config.BLOCK_BYTES. cache: keep the uint8 batches in
-    memory after the first pass (for the small val split, read after every epoch). group: with more
-    than 1, each element is that many whole batches, X (group, batch_size, L, F) (model.StepLoop's
-    training calls); rows past the last whole group of a block are left out. drop_remainder:
+    memory after the first pass (for the small val split, read after every epoch). steps_per_call:
+    with more than 1, each element stacks that many whole batches, X (steps_per_call, batch_size, L, F)
+    (the training calls of model.MultiStep); a block's rows past its last whole call are left out. drop_remainder:
     leave out the last, partial batch of each pass, so every batch has the static shape (batch_size,
     ...): the traced train step then needs no broadcasting glue in its gradients (392 graph ops
     instead of 564 for the reference model). cast: float32 batches, or uint8 with cast=False."""
@@ -85,7 +85,7 @@ class Reading:
     cache: bool = False
     drop_remainder: bool = False
     cast: bool = True
-    group: int = 1
+    steps_per_call: int = 1
 
 
 def make_dataset(info, split: str, batch_size: int, how: Reading = Reading()):
@@ -93,7 +93,7 @@ def make_dataset(info, split: str, batch_size: int, how: Reading = Reading()):
     `how` says (by default: the whole split once, in file order, as float32). Padded steps come as
     they are stored (pad_value): the model masks them."""
     n = info.rows[split]
-    rows_per_block = how.rows_per_block or block_rows(batch_size * how.group, info.length, info.n_features,
+    rows_per_block = how.rows_per_block or block_rows(batch_size * how.steps_per_call, info.length, info.n_features,
                                                       info.itemsize)
     starts = block_starts(n, rows_per_block, how.shard)
     blocks = tf.data.Dataset.from_tensor_slices(starts)
@@ -116,12 +116,12 @@ def make_dataset(info, split: str, batch_size: int, how: Reading = Reading()):
 
     def batches(X, y):
         """A block as whole batches (a reshape, no per-batch function call), then its remainder."""
-        rows = batch_size * how.group
+        rows = batch_size * how.steps_per_call
         full = tf.shape(X)[0] // rows * rows
-        shape = (-1, how.group, batch_size) if how.group > 1 else (-1, batch_size)
+        shape = (-1, how.steps_per_call, batch_size) if how.steps_per_call > 1 else (-1, batch_size)
         whole = tf.data.Dataset.from_tensor_slices((tf.reshape(X[:full], (*shape, L, F)),
                                                     tf.reshape(y[:full], (*shape, C))))
-        if how.drop_remainder or how.group > 1:
+        if how.drop_remainder or how.steps_per_call > 1:
             return whole
         rest = tf.data.Dataset.from_tensors((X[full:], y[full:])).filter(lambda X, y: tf.shape(X)[0] > 0)
         return whole.concatenate(rest)

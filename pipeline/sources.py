@@ -146,6 +146,14 @@ def parse_line(text: str, number: int) -> tuple:
     return label, values.reshape(len(steps), counts[0])
 
 
+def class_order(labels) -> list:
+    """Class names in a natural order: numerically when every label is a number, else as text."""
+    labels = list(labels)
+    if all(_is_number(x) for x in labels):
+        return sorted(labels, key=lambda x: (float(x), x))
+    return sorted(labels)
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)

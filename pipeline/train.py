@@ -26,8 +26,7 @@ from pathlib import Path
 
 import click
 
-from pipeline import config, curriculum, data
-from pipeline import params as declared
+from pipeline import config, curriculum, data, params
 from pipeline.distributed.role import SINGLE, Role, per_worker_batch, worker_role
 from pipeline.files import (
     WriteFailed,
@@ -40,14 +39,14 @@ from pipeline.files import (
 )
 from pipeline.options import data_option
 
-Options = declared.options_class("Options", declared.TRAIN)  # what a run is asked for; None: the preset decides
+Options = params.options_class("Options", params.TRAIN)  # what a run is asked for; None: the preset decides
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
     """One training run: the dataset's facts, its resolved parameters, the model it writes, its role."""
     info: data.DatasetInfo
-    params: dict
+    settings: dict
     out: Path
     role: Role = SINGLE
 
@@ -58,19 +57,19 @@ class Run:
 
 @dataclasses.dataclass(frozen=True)
 class Feeds:
-    """This process's batches of the training and validation splits, the batches of an epoch, and how
-    many batches each training call takes (group > 1: model.StepLoop's groups)."""
+    """This process's batches of the training and validation splits, the batches of an epoch, and the
+    optimizer steps each training call makes (more than 1: model.MultiStep)."""
     train: object
     val: object
     steps: int
-    group: int = 1
+    steps_per_call: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
 class Fitted:
     """What model.fit left: the epoch log, the curriculum (None without one), batches per epoch, seconds."""
     log: object
-    stages: object
+    curriculum: object
     steps: int
     seconds: float
 
@@ -85,14 +84,14 @@ def side_paths(model_path) -> dict:
 def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     """The run's parameters, as train.json records them: the options given, the rest from the
     dataset's preset, checked against the dataset and the cluster."""
-    preset = declared.preset_section(info.attrs.get("problem"), "train")
-    chosen = declared.resolve(declared.TRAIN, dataclasses.asdict(options), preset)
+    preset = params.preset_section(info.attrs.get("problem"), "train")
+    chosen = params.resolve(params.TRAIN, dataclasses.asdict(options), preset)
     if isinstance(chosen["learning_rate"], dict):  # a preset's rate is per optimizer
         chosen["learning_rate"] = chosen["learning_rate"][chosen["optimizer"]]
     if chosen["curriculum"] and info.out_index is None:
         raise click.BadParameter("a curriculum trains on prefixes of echo sequences; this dataset is not the echo "
                                  "problem: use --curriculum 0", param_hint="'--curriculum'")
-    prefixes = curriculum.stages(chosen["curriculum"], info.length, info.out_index or 0)[:-1]
+    prefixes = curriculum.lengths(chosen["curriculum"], info.length, info.out_index or 0)[:-1]
     if prefixes and role.workers > 1:
         raise click.BadParameter("a curriculum runs on one worker only; use --curriculum 0",
                                  param_hint="'--curriculum'")
@@ -109,17 +108,17 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
             "workers": role.workers}
 
 
-def build(info, params: dict, strategy=None):
+def build(info, settings: dict, strategy=None):
     """The compiled model, its variables under the strategy's scope when there is one."""
     from pipeline.model import build_model, chrono_init, compile_model, make_optimizer
 
     with strategy.scope() if strategy else contextlib.nullcontext():
-        net = build_model(info.problem, params)
-        if params["chrono"]:
-            chrono_init(net, params["chrono"], params["seed"])
-        optimizer = make_optimizer(params["optimizer"], params["learning_rate"], params["momentum"] or 0.0,
-                                   params["clipnorm"], params["ema"])
-        compile_model(net, optimizer, params["steps_per_execution"], params["jit"], params["label_smoothing"])
+        net = build_model(info.problem, settings)
+        if settings["chrono"]:
+            chrono_init(net, settings["chrono"], settings["seed"])
+        optimizer = make_optimizer(settings["optimizer"], settings["learning_rate"], settings["momentum"] or 0.0,
+                                   settings["clipnorm"], settings["ema"])
+        compile_model(net, optimizer, settings["steps_per_execution"], settings["jit"], settings["label_smoothing"])
     return net
 
 
@@ -129,20 +128,21 @@ def holds_a_batch(info, batch_size: int) -> bool:
     return info.rows["train"] >= batch_size
 
 
-def training_dataset(info, batch_size: int, seed: int, cast: bool = True, group: int = 1):
-    """The shuffled, repeated training batches of a single-process run (in groups of `group` batches)."""
+def training_dataset(info, batch_size: int, seed: int, cast: bool = True, steps_per_call: int = 1):
+    """The shuffled, repeated training batches of a single-process run (stacked by steps_per_call)."""
     from pipeline import reader
 
     return reader.make_dataset(info, "train", batch_size, reader.Reading(
-        shuffle_seed=seed, repeat=True, drop_remainder=holds_a_batch(info, batch_size), cast=cast, group=group))
+        shuffle_seed=seed, repeat=True, drop_remainder=holds_a_batch(info, batch_size), cast=cast,
+        steps_per_call=steps_per_call))
 
 
-def step_group(params: dict, steps: int, rows: int) -> int:
-    """Batches per training call in one compiled loop (model.StepLoop): the most, up to
+def steps_per_call(settings: dict, steps: int, rows: int) -> int:
+    """Optimizer steps per training call, in one compiled loop (model.MultiStep): the most, up to
     --steps-per-execution, that divide an epoch's `steps` and fit in the training split's `rows`; 1 for
     a curriculum (its batches differ in length)."""
-    most = min(params["steps_per_execution"], steps, rows // params["batch_size"])
-    if params["curriculum"] or most <= 1:
+    most = min(settings["steps_per_execution"], steps, rows // settings["batch_size"])
+    if settings["curriculum"] or most <= 1:
         return 1
     return next(g for g in range(most, 0, -1) if steps % g == 0)
 
@@ -151,22 +151,22 @@ def val_batch(info) -> int:
     return data.forward_batch(config.VAL_BATCH, info.length, info.n_features)
 
 
-def datasets(info, params: dict, worker=None, cast: bool = True) -> Feeds:
+def datasets(info, settings: dict, worker=None, cast: bool = True) -> Feeds:
     """This process's batches of each split (uint8 with cast=False), and the batches of an epoch."""
     from pipeline import reader
 
-    batch_size = params["batch_size"]
+    batch_size = settings["batch_size"]
     if worker:
-        train_ds, val_ds = worker.datasets(info, batch_size, params["seed"], val_batch(info))
+        train_ds, val_ds = worker.datasets(info, batch_size, settings["seed"], val_batch(info))
         one_pass = math.ceil(info.rows["train"] / batch_size)
-        return Feeds(train_ds, val_ds, params["steps_per_epoch"] or one_pass)
+        return Feeds(train_ds, val_ds, settings["steps_per_epoch"] or one_pass)
     whole = holds_a_batch(info, batch_size)
     one_pass = info.rows["train"] // batch_size if whole else math.ceil(info.rows["train"] / batch_size)
-    steps = params["steps_per_epoch"] or one_pass
-    group = step_group(params, steps, info.rows["train"])
-    train_ds = training_dataset(info, batch_size, params["seed"], cast, group)
+    steps = settings["steps_per_epoch"] or one_pass
+    per_call = steps_per_call(settings, steps, info.rows["train"])
+    train_ds = training_dataset(info, batch_size, settings["seed"], cast, per_call)
     val_ds = reader.make_dataset(info, "val", val_batch(info), reader.Reading(cache=True, cast=cast))
-    return Feeds(train_ds, val_ds, steps, group)
+    return Feeds(train_ds, val_ds, steps, per_call)
 
 
 def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
@@ -174,27 +174,27 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
     from pipeline.backend import keras
     from pipeline.callbacks import Curriculum, EpochLog
 
-    info, params, paths, chief = run.info, run.params, run.paths, run.role.chief
-    feeds = datasets(info, params, worker, cast=not params["curriculum"])
+    info, settings, paths, chief = run.info, run.settings, run.paths, run.role.chief
+    feeds = datasets(info, settings, worker, cast=not settings["curriculum"])
     # The chief keeps the backup (tf-keras has the others write only to temporary folders it deletes),
     # before the first collective op, so no worker restores from a backup it is about to drop.
-    restored = _prepare_backup(paths["backup"], {"params": params, "dataset": info.provenance}) if chief else []
-    fit_model, train_ds, val_ds, stages = net, feeds.train, feeds.val, None
-    if params["curriculum"]:
-        stages = Curriculum(net, info, params, paths["backup"] / "curriculum.json")
-        fit_model, (train_ds, val_ds) = stages.trainer(), stages.feeds(train_ds, val_ds)
-    elif feeds.group > 1:
-        fit_model = grouped(net, params)
-    log = EpochLog(params, paths["backup"] if chief else None, restored, info.length, stages)
+    restored = _prepare_backup(paths["backup"], {"settings": settings, "dataset": info.provenance}) if chief else []
+    fit_model, train_ds, val_ds, lengths = net, feeds.train, feeds.val, None
+    if settings["curriculum"]:
+        lengths = Curriculum(net, info, settings, paths["backup"] / "curriculum.json")
+        fit_model, (train_ds, val_ds) = lengths.trainer(), lengths.feeds(train_ds, val_ds)
+    elif feeds.steps_per_call > 1:
+        fit_model = multi_step_trainer(net, settings)
+    log = EpochLog(settings, paths["backup"] if chief else None, restored, info.length, lengths)
     # The checkpoint outlives fit: if writing the artifacts fails, a rerun resumes from it (write() removes it).
     backup = keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"), delete_checkpoint=False)
-    callbacks = [log, backup, *([stages] if stages else [])]
-    if params["tensorboard"] and chief:  # one folder per run, so TensorBoard can compare them
+    callbacks = [log, backup, *([lengths] if lengths else [])]
+    if settings["tensorboard"] and chief:  # one folder per run, so TensorBoard can compare them
         logs = paths["history"].parent / "tensorboard" / time.strftime("run-%Y%m%d-%H%M%S")
         callbacks.append(keras.callbacks.TensorBoard(str(logs), histogram_freq=0, profile_batch=0))
     t = log.t0 = time.perf_counter()
     try:
-        fit_model.fit(train_ds, epochs=params["epochs"], steps_per_epoch=feeds.steps // feeds.group,
+        fit_model.fit(train_ds, epochs=settings["epochs"], steps_per_epoch=feeds.steps // feeds.steps_per_call,
                       validation_data=val_ds,
                       validation_steps=math.ceil(info.rows["val"] / val_batch(info)), callbacks=callbacks,
                       verbose=verbose)
@@ -203,16 +203,15 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
         if reason is None:
             raise
         raise WriteFailed(paths["backup"], reason) from None
-    return Fitted(log, stages, feeds.steps, time.perf_counter() - t)
+    return Fitted(log, lengths, feeds.steps, time.perf_counter() - t)
 
 
-def grouped(net, params: dict):
-    """The model that fits groups of batches (model.StepLoop): net's layers and optimizer, one call
-    per group."""
-    from pipeline.model import compile_model, step_loop
+def multi_step_trainer(net, settings: dict):
+    """The model that fits several steps per call (model.MultiStep): net's layers and optimizer."""
+    from pipeline.model import compile_model, multi_step
 
-    model = step_loop(net)
-    compile_model(model, net.optimizer, 1, params["jit"], params["label_smoothing"])
+    model = multi_step(net)
+    compile_model(model, net.optimizer, 1, settings["jit"], settings["label_smoothing"])
     return model
 
 
@@ -220,25 +219,25 @@ def run_record(net, run: Run, fitted: Fitted) -> dict:
     """What train.json records of a finished fit."""
     from pipeline.backend import versions
 
-    info, params, log, steps = run.info, run.params, fitted.log, fitted.steps
+    info, settings, log, steps = run.info, run.settings, fitted.log, fitted.steps
     rows = log.rows
     later = log.train_seconds[1:]  # the first epoch includes tracing
-    step_rows = min(params["batch_size"], info.rows["train"])  # a split smaller than a batch is one short batch
+    step_rows = min(settings["batch_size"], info.rows["train"])  # a split smaller than a batch is one short batch
     return {
-        "params": params,
+        "settings": settings,
         "dataset": info.provenance,
-        "model": {"units": params["units"], "parameters": int(net.count_params()), "path": str(run.out)},
+        "model": {"units": settings["units"], "parameters": int(net.count_params()), "path": str(run.out)},
         "epochs_run": len(rows),
         "resumed_after_epoch": log.resumed_after,
         "train_samples": len(rows) * steps * step_rows,
         "final": rows[-1] if rows else {},
-        "target_reached": bool(rows) and (rows[-1]["val_accuracy"] or 0) >= params["target_accuracy"],
+        "target_reached": bool(rows) and (rows[-1]["val_accuracy"] or 0) >= settings["target_accuracy"],
         "seconds_to_target": log.reached.get("target"),
         "seconds_to_0.999": log.reached.get("0.999"),
         **{f"sequences_to_{name}": log.reached_epoch[name] * steps * step_rows
            if name in log.reached_epoch else None for name in ("target", "0.999")},
-        "curriculum": ([s for s in fitted.stages.state["log"] if s["from_epoch"] <= len(rows)]
-                       if fitted.stages else None),
+        "curriculum": ([s for s in fitted.curriculum.state["log"] if s["from_epoch"] <= len(rows)]
+                       if fitted.curriculum else None),
         "fit_seconds": round(fitted.seconds, 4),
         "train_samples_per_s": round(len(later) * steps * step_rows / sum(later)) if later else None,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,  # Linux: KiB
@@ -262,7 +261,7 @@ def write(net, run: Run, record: dict, history: list, t_start: float) -> None:
                 tmp.write_text(history_csv(history))
             with outputs.output(paths["plots"] / "history.png") as tmp:
                 title = f"{run.out} ({run.info.attrs.get('problem') or 'custom'})"
-                plots.write_png(plots.history_figure(history, title, stages=record["curriculum"] or ()), tmp)
+                plots.write_png(plots.history_figure(history, title, phases=record["curriculum"] or ()), tmp)
             with outputs.output(run.out) as tmp:
                 save_model(net, tmp, model_metadata(record))
             with outputs.output(paths["train"]) as tmp:
@@ -275,7 +274,7 @@ def write(net, run: Run, record: dict, history: list, t_start: float) -> None:
 
 
 def model_metadata(record: dict) -> dict:
-    return {k: record[k] for k in ("params", "dataset", "model", "versions")}
+    return {k: record[k] for k in ("settings", "dataset", "model", "versions")}
 
 
 def train(data_path, out, options: Options | None = None, *, role: Role = SINGLE, verbose: int = 2) -> dict:
@@ -284,17 +283,17 @@ def train(data_path, out, options: Options | None = None, *, role: Role = SINGLE
     t_start = time.perf_counter()
     info = data.describe(data_path)
     run = Run(info, resolve(options or Options(), info, role), writable_target(out) if role.chief else Path(out), role)
-    configure_threads(run.params["threads"])
+    configure_threads(run.settings["threads"])
     from pipeline.backend import keras, tf
 
     worker = None
     if role.workers > 1:  # the strategy comes first: it starts this worker's server
         from pipeline.distributed.worker import Worker
         worker = Worker(role)
-    keras.utils.set_random_seed(run.params["seed"])
-    if run.params["deterministic"]:
+    keras.utils.set_random_seed(run.settings["seed"])
+    if run.settings["deterministic"]:
         tf.config.experimental.enable_op_determinism()
-    net = build(info, run.params, worker.strategy if worker else None)
+    net = build(info, run.settings, worker.strategy if worker else None)
     try:
         fitted = fit(net, run, worker, verbose)
         record = run_record(net, run, fitted)
@@ -364,7 +363,7 @@ def model_path(out) -> Path:
 @data_option
 @click.option("--out", type=click.Path(), default=config.MODEL_PATH, show_default=True,
               help="Model file (.keras); history.csv and train.json are written beside it.")
-@declared.options(declared.TRAIN, "train")
+@params.options(params.TRAIN, "train")
 @click.option("--strategy", type=click.Choice(["single", "multi-worker"]), default="single", show_default=True,
               help="multi-worker: this process is one worker of the tf.distribute cluster in TF_CONFIG "
                    "(see train-cluster); --batch-size is then the global batch, split among the workers.")
@@ -381,5 +380,5 @@ def cli(data_path, out, strategy, worker_report, **options):
     reached = "reached" if record["target_reached"] else "did NOT reach"
     done = f"wrote {out}" if role.chief else "worker done (the chief writes)"
     click.echo(f"{done}: {record['epochs_run']} epochs, val accuracy {record['final'].get('val_accuracy'):.4f} "
-               f"({reached} target {record['params']['target_accuracy']}), {record['fit_seconds']:.2f} s in fit"
+               f"({reached} target {record['settings']['target_accuracy']}), {record['fit_seconds']:.2f} s in fit"
                + (f", {record['train_samples_per_s']:,} samples/s" if record["train_samples_per_s"] else ""))

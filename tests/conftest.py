@@ -129,19 +129,3 @@ def forward_xla(monkeypatch):
     yield lambda on: monkeypatch.setattr(config, "FORWARD_XLA_STEPS", 0 if on else 1 << 62)
     if was:
         tf_config.enable_op_determinism()
-
-
-@pytest.fixture
-def reader_calls(monkeypatch):
-    """Every reader.make_dataset call, as (split, batch_size, how it reads); the reader still runs."""
-    from pipeline import reader
-
-    calls, original = [], reader.make_dataset
-
-    def spy(info, split, batch_size, how=None):
-        how = how or reader.Reading()
-        calls.append((split, batch_size, how))
-        return original(info, split, batch_size, how)
-
-    monkeypatch.setattr(reader, "make_dataset", spy)
-    return calls

@@ -16,12 +16,3 @@ def independent(model_path, data_path, split="test"):
     p_true = probs[np.arange(len(labels)), labels].astype(np.float64)
     return tokens, labels, probs, float(-np.log(np.clip(p_true, 1e-7, 1)).mean())
 
-
-def reference(trained):
-    from pipeline.model import load_model
-
-    net, _ = load_model(trained["model_path"])
-    with h5py.File(trained["data_path"]) as f:
-        X, y = f["test"]["X"][:], f["test"]["y"][:]
-    probs = net.predict(X.astype(np.float32), batch_size=1000, verbose=0)
-    return X, y, probs

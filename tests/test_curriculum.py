@@ -55,6 +55,6 @@ def test_curriculum_callback_sets_each_stages_length_and_rate(tmp_path):
         cb.on_epoch_end(epoch, {"accuracy": accuracy})
     assert seen == [(5, 5, 0.056569), (5, 5, 0.056569), (10, 10, 0.04), (10, 10, 0.04), (40, 40, 0.04),
                     (40, 40, 0.04)]
-    assert curriculum.stage_learning_rate(0.04, 5, 0) == curriculum.stage_learning_rate(0.04, 4000, 0) == 0.04
-    assert curriculum.stage_learning_rate(0.04, 160, 160) == 0.04 == curriculum.stage_learning_rate(0.04, 161, 160)
-    assert curriculum.stage_learning_rate(0.04, 40, 160) == 0.08
+    assert curriculum.phase_learning_rate(0.04, 5, 0) == curriculum.phase_learning_rate(0.04, 4000, 0) == 0.04
+    assert curriculum.phase_learning_rate(0.04, 160, 160) == 0.04 == curriculum.phase_learning_rate(0.04, 161, 160)
+    assert curriculum.phase_learning_rate(0.04, 40, 160) == 0.08

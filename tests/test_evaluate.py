@@ -10,7 +10,7 @@ import pytest
 
 from pipeline import config, data, evaluate, predict, train
 from tests.failing_writes import fails_cleanly, half_written_text
-from tests.reference import independent, reference
+from tests.reference import independent
 
 
 def test_weak_model_is_far_from_perfect(weak):
@@ -26,17 +26,17 @@ def test_evaluate_matches_independent_accuracy(trained, tmp_path):
         r = evaluate.evaluate(trained["data_path"], trained["model_path"], out)
     # Keras warns "Your input ran out of data" when evaluate asks for more batches than the split has
     assert not [w for w in caught if issubclass(w.category, UserWarning)], [str(w.message) for w in caught]
-    X, y, probs = reference(trained)
-    expected = (probs.argmax(1) == y.argmax(1)).mean()
+    _, labels, probs, _ = independent(trained["model_path"], trained["data_path"])
+    expected = (probs.argmax(1) == labels).mean()
     saved = json.loads(out.read_text())
-    assert saved["n_test"] == len(X) == 3000
+    assert saved["n_test"] == len(labels) == 3000
     assert abs(saved["accuracy"] - expected) < 1e-6 and saved["accuracy"] >= 0.999
     assert saved["dataset"]["content_hash"] == trained["dataset"]["content_hash"]
-    assert saved["model"]["train_params"]["seed"] == 1 and r["loss"] < 0.1
+    assert saved["model"]["train_settings"]["seed"] == 1 and r["loss"] < 0.1
 
 
 @pytest.mark.parametrize("batch_size, xla", [(None, False), (700, False), (700, True)])
-def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, reader_calls, forward_xla, capfd,
+def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, forward_xla, capfd,
                                               batch_size, xla):
     """The default batch (8,192) against a split of 17,618 rows (three batches, the last partial), and
     small batches, also compiled with XLA: loss and accuracy are those of every row, not of the first batch.
@@ -59,20 +59,19 @@ def test_evaluate_covers_the_whole_test_split(weak, long_test_data, tmp_path, re
     assert abs(r["accuracy"] - correct / n) < 1e-6
     assert abs(r["loss"] - loss) < 1e-4 * max(1.0, loss)
     assert json.loads((tmp_path / "metrics.json").read_text())["correct"] == correct
-    assert [(split, bs, how.shuffle_seed, how.repeat) for split, bs, how in reader_calls] == \
-        [("test", batch_size or config.EVAL_BATCH, None, False)]
 
 
-def test_forward_batches_shrink_for_long_rows(weak, tiny_data, tmp_path, reader_calls, monkeypatch):
-    """Evaluate, predict and validation ask for fewer rows when a batch's float32 inputs would pass
+def test_forward_batches_shrink_for_long_rows(weak, tiny_data, tmp_path, monkeypatch):
+    """Evaluate, predict and validation take fewer rows a batch when its float32 inputs would pass
     config.FORWARD_BYTES (tiny_data's rows are 60 bytes: a budget of 4 * 60 * 600 bytes holds 512)."""
     monkeypatch.setattr(config, "FORWARD_BYTES", 4 * 60 * 600)
-    evaluate.evaluate(tiny_data, weak["model_path"], tmp_path / "metrics.json")
+    assert evaluate.evaluate(tiny_data, weak["model_path"], tmp_path / "metrics.json")["batch_size"] == 512
     predict.predict(tiny_data, weak["model_path"], tmp_path / "predictions.csv")
+    assert json.loads((tmp_path / "predictions.json").read_text())["batch_size"] == 512
     info = data.describe(tiny_data)
-    train.datasets(info, train.resolve(train.Options(), info))
-    assert [(split, bs) for split, bs, _ in reader_calls] == [("test", 512), ("test", 512), ("train", 256),
-                                                             ("val", 512)]
+    feeds = train.datasets(info, train.resolve(train.Options(), info))
+    assert [len(X) for X, _ in feeds.val] == [512, 512, 512, 2000 - 3 * 512]
+    assert len(next(iter(feeds.train))[0]) == 256  # training batches keep their size
 
 
 def test_evaluate_prints_nothing_and_times_the_pass(weak, tmp_path, capfd):

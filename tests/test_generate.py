@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pipeline
-from pipeline import config, data, echo, generate
+from pipeline import config, data, generate, tokens
 from pipeline.files import BadFile
 from tests.conftest import TINY, invoke
 from tests.failing_writes import fail_after, fails_cleanly
@@ -24,7 +24,7 @@ SMALL = {**TINY, "n_train": 1000, "n_val": 100, "n_test": 100}
 
 def test_layout_and_attributes(tiny_data):
     with h5py.File(tiny_data) as f:
-        for k in data.PARAMS:
+        for k in data.ECHO_ATTRS:
             assert f.attrs[k] == TINY[k]
         assert f.attrs["format_version"] == data.FORMAT_VERSION
         assert len(f.attrs["content_hash"]) == 64
@@ -35,8 +35,8 @@ def test_layout_and_attributes(tiny_data):
             assert X.dtype == np.uint8 and y.dtype == np.uint8
             assert X.chunks[1:] == (5, 10) and X.chunks[0] <= n
             Xa, ya = X[:], y[:]
-            assert echo.is_one_hot(Xa) and echo.is_one_hot(ya)
-            assert (echo.decode(ya) == echo.decode(Xa[:, 2])).all()
+            assert tokens.is_one_hot(Xa) and tokens.is_one_hot(ya)
+            assert (tokens.decode(ya) == tokens.decode(Xa[:, 2])).all()
     info = data.describe(tiny_data)
     assert info.rows == {"train": 20_000, "val": 2_000, "test": 3_000}
     assert data.verify(tiny_data) == info.content_hash
@@ -196,7 +196,7 @@ def test_provenance_attributes_stored_with_the_data(tmp_path):
     with h5py.File(path) as f:
         attrs = dict(f.attrs)
     versions = {"numpy": np.__version__, "h5py": h5py.__version__, "hdf5": h5py.version.hdf5_version}
-    assert attrs == {**{k: params[k] for k in data.PARAMS}, "problem": "reference", "kind": "tokens",
+    assert attrs == {**{k: params[k] for k in data.ECHO_ATTRS}, "problem": "reference", "kind": "tokens",
                      "n_classes": 10, "classes": json.dumps([str(i) for i in range(10)]), "pad_value": 0.0,
                      "format_version": data.FORMAT_VERSION, "unit_rows": data.unit_rows(5, 10),
                      "chunk_rows": 64, "compression": "gzip",
@@ -204,7 +204,7 @@ def test_provenance_attributes_stored_with_the_data(tmp_path):
                      "hash_algorithm": "sha256 of per-unit sha256 digests (see pipeline/data.py)",
                      "generator": f"echo-pipeline {pipeline.__version__}", "created_with": json.dumps(versions)}
     # Parameters of no named problem: stored as an empty name.
-    generate.generate(path, {k: params[k] for k in data.PARAMS})
+    generate.generate(path, {k: params[k] for k in data.ECHO_ATTRS})
     assert h5py.File(path).attrs["problem"] == ""
 
 
@@ -243,7 +243,7 @@ def test_the_rows_do_not_depend_on_the_threads_or_the_chunks(tmp_path, chunk_row
         assert b["train/X"].chunks[0] == min(chunk_rows, 3_000) and a.attrs["content_hash"] == b.attrs["content_hash"]
 
 
-# ---- generate.check_params, check_chunks, estimate_bytes ----
+# ---- generate.check_spec, check_chunks, estimate_bytes ----
 
 @pytest.mark.parametrize("out_index, ok", [(0, True), (4, True), (5, False), (6, False)])
 def test_check_params_out_index(out_index, ok):
@@ -251,10 +251,10 @@ def test_check_params_out_index(out_index, ok):
 
     params = {"length": 5, "n_features": 10, "out_index": out_index}
     if ok:
-        assert generate.check_params(params) is None
+        assert generate.check_spec(params) is None
         return
     with pytest.raises(click.BadParameter) as e:
-        generate.check_params(params)
+        generate.check_spec(params)
     assert e.value.message == f"{out_index} is not in [0, length=5)" and e.value.param_hint == "'--out-index'"
 
 

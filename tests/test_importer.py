@@ -277,8 +277,8 @@ def test_text_is_read_a_block_at_a_time(tmp_path, monkeypatch):
 
 
 def test_class_order():
-    assert importer.class_order(["b", "a", "C"]) == ["C", "a", "b"]
-    assert importer.class_order(["10", "9", "-1", "2.5"]) == ["-1", "2.5", "9", "10"]
+    assert sources.class_order(["b", "a", "C"]) == ["C", "a", "b"]
+    assert sources.class_order(["10", "9", "-1", "2.5"]) == ["-1", "2.5", "9", "10"]
 
 
 def test_the_file_records_where_it_came_from(tmp_path):

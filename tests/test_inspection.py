@@ -71,12 +71,12 @@ def test_inspect_artifacts(trained):
     text = report_without_tf(folder / "train.json").splitlines()
     assert f"  epochs_run: {record['epochs_run']}" in text
     assert f"    content_hash: {record['dataset']['content_hash']}" in text
-    assert f"    batch_size: {record['params']['batch_size']}" in text
+    assert f"    batch_size: {record['settings']['batch_size']}" in text
     r = run_cli("inspect", trained["model_path"])
     assert r.returncode == 0, r.stderr
     assert "lstm (LSTM): output (None, 25), 3,600 weights" in r.stdout
     assert "label (Dense): output (None, 10), 260 weights" in r.stdout and "3,860 weights in all" in r.stdout
-    assert f"learning_rate={trained['params']['learning_rate']}" in r.stdout
+    assert f"learning_rate={trained['settings']['learning_rate']}" in r.stdout
     assert f"content_hash {trained['dataset']['content_hash'][:12]}" in r.stdout
 
 
@@ -93,8 +93,8 @@ def test_inspect_predictions(weak, tmp_path):
     assert 0 < right < 0.6 * len(rows)
     text = report_without_tf(out)
     assert f"{len(rows):,} rows, columns index, sequence, expected, predicted, confidence" in text
-    assert f"accuracy {right / len(rows):.6f} ({len(rows) - right} wrong)" in text
-    assert f"confidence mean {sum(conf) / len(conf):.4f}, min {min(conf):.4f}" in text
+    assert f"{len(rows) - right:,} wrong; confidence mean {sum(conf) / len(conf):.4f}, min {min(conf):.4f}" in text
+    assert f"accuracy {right / len(rows):.4f}" in text
     first = "  " + "  ".join(f"{k}={v}" for k, v in rows[0].items())
     assert first in text.splitlines()
 
@@ -110,5 +110,8 @@ def test_predictions_summary_streams(tmp_path):
         w.writerows(rows)
     right = sum(r["expected"] == r["predicted"] for r in rows)
     text = inspection.report(path)
-    assert f"accuracy {right / 1000:.6f} ({1000 - right} wrong)" in text
-    assert "confidence mean 0.7000, min 0.5000" in text and "1,000 rows" in text
+    assert f"{1000 - right} wrong; confidence mean 0.7000, min 0.5000" in text and "1,000 rows" in text
+    assert f"accuracy {right / 1000:.4f}" in text
+    # classes 0, 1, 2 in numeric order; every tenth row predicted 0
+    assert text.splitlines()[text.splitlines().index("  confusion (rows: true, columns: predicted): 0, 1, 2") + 2] \
+        == f"  {'1':>8}  {33:>5} {300:>5} {0:>5}"

@@ -1,12 +1,12 @@
 """The model: padding never changes a prediction. A sequence predicted alone gives the same output as in
 a batch with longer ones, and as a model made for exactly its length, in tf-keras (which trains) and in
-the Keras 3 copy (which is saved), for tokens and for standardised real-valued features."""
+the Keras 3 copy (which is saved), for seqs and for standardised real-valued features."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import echo
+from pipeline import echo, tokens
 from pipeline.backend import keras3
 from pipeline.model import build_model
 
@@ -23,7 +23,7 @@ def problem(kind: str, length=LENGTH, variable=True, pad=0.0) -> dict:
 
 def sequence(kind: str, rng, n: int) -> np.ndarray:
     if kind == "tokens":
-        return echo.one_hot(rng.integers(0, FEATURES, n), FEATURES).astype(np.float32)
+        return tokens.one_hot(rng.integers(0, FEATURES, n), FEATURES).astype(np.float32)
     return rng.normal(size=(n, FEATURES)).astype(np.float32)
 
 
@@ -67,9 +67,12 @@ def test_padding_never_changes_a_prediction(models, kind, n, seed, others):
 
 
 def test_the_echo_model_is_unchanged():
-    """Fixed-length one-hot tokens: no masking, no standardisation; LSTM(25) -> Dense(10) is 3,860 weights."""
+    """The book's model: one-hot sequences of 5 over 10 values in, 10 probabilities out, LSTM(25) ->
+    Dense(10) in 3,860 weights (4 * 25 * (10 + 25 + 1) + (25 + 1) * 10)."""
     net = build_model(echo.problem(5, 10, 2), {"units": 25})
-    assert [type(layer).__name__ for layer in net.layers] == ["LSTM", "Dense"] and net.count_params() == 3860
+    assert net.count_params() == 3860 and net.input_shape == (None, 5, 10) and net.output_shape == (None, 10)
+    probs = net(np.eye(10, dtype="float32")[[[7, 0, 2, 6, 7]]]).numpy()
+    assert probs.shape == (1, 10) and abs(probs.sum() - 1) < 1e-5
 
 
 def test_features_are_standardised_inside_the_model(models):
@@ -81,27 +84,27 @@ def test_features_are_standardised_inside_the_model(models):
 
 
 @pytest.mark.parametrize("jit", [False, True])
-def test_a_group_of_batches_makes_the_same_steps_as_one_call_per_batch(jit):
-    """StepLoop: k batches in one training call leave the weights, step count and metrics of k calls of
+def test_several_steps_per_call_make_the_same_steps_as_one_call_per_batch(jit):
+    """MultiStep: k batches in one training call leave the weights, step count and metrics of k calls of
     the standard model (to float rounding under XLA, which fuses the arithmetic differently)."""
     from pipeline.backend import keras, tf
-    from pipeline.model import compile_model, make_optimizer, step_loop
+    from pipeline.model import compile_model, make_optimizer, multi_step
 
-    tokens = np.random.default_rng(0).integers(0, 10, (6, 16, 5))
-    X, y = echo.one_hot(tokens, 10).astype(np.float32), echo.one_hot(tokens[..., 2], 10).astype(np.float32)
+    seqs = np.random.default_rng(0).integers(0, 10, (6, 16, 5))
+    X, y = tokens.one_hot(seqs, 10).astype(np.float32), tokens.one_hot(seqs[..., 2], 10).astype(np.float32)
     keras.utils.set_random_seed(1)
     alone = build_model(echo.problem(5, 10, 2), {"units": 25})
-    grouped = build_model(echo.problem(5, 10, 2), {"units": 25})
-    grouped.set_weights(alone.get_weights())
+    stepped = build_model(echo.problem(5, 10, 2), {"units": 25})
+    stepped.set_weights(alone.get_weights())
     compile_model(alone, make_optimizer("adam", 0.01))
-    compile_model(grouped, make_optimizer("adam", 0.01))
-    loop = step_loop(grouped)
-    compile_model(loop, grouped.optimizer, 1, jit)
+    compile_model(stepped, make_optimizer("adam", 0.01))
+    loop = multi_step(stepped)
+    compile_model(loop, stepped.optimizer, 1, jit)
     for i in range(len(X)):
         last = alone.train_on_batch(X[i], y[i], reset_metrics=False, return_dict=True)
     logs = loop.fit(tf.data.Dataset.from_tensors((X, y)), epochs=1, verbose=0).history
-    assert int(grouped.optimizer.iterations) == int(alone.optimizer.iterations) == len(X)
-    for a, b in zip(alone.get_weights(), grouped.get_weights()):
+    assert int(stepped.optimizer.iterations) == int(alone.optimizer.iterations) == len(X)
+    for a, b in zip(alone.get_weights(), stepped.get_weights()):
         np.testing.assert_allclose(b, a, atol=1e-6 if jit else 0)
     assert logs["loss"][0] == pytest.approx(last["loss"], abs=1e-6)
     assert logs["accuracy"][0] == pytest.approx(last["accuracy"])

@@ -159,7 +159,7 @@ def test_presets_are_problems_generate_accepts():
         rows = shape["n_train"] + shape["n_val"] + shape["n_test"]  # (length + 1) * n_features bytes a row
         assert rows * (shape["length"] + 1) * shape["n_features"] < 2e9, name  # long(er): not a million rows
         assert shape["n_train"] >= training["batch_size"], name
-        curriculum.stages(training["curriculum"], shape["length"], shape["out_index"])
+        curriculum.lengths(training["curriculum"], shape["length"], shape["out_index"])
     # The reference recipe (the book's, README): sequences of 5 over 10 values, echo of position 2, LSTM(25).
     reference = presets.PRESETS["reference"]
     assert {k: reference["generate"][k] for k in ("length", "n_features", "out_index")} == \
@@ -196,14 +196,14 @@ def test_preset_reaches_generate_and_train(tmp_path):
         assert f["train/X"].shape == (512, 12, 10)
     preset = presets.PRESETS["long"]["train"]
     record = train.train(data, tmp_path / "a.keras", train.Options(epochs=1, steps_per_epoch=2), verbose=0)
-    p = record["params"]
+    p = record["settings"]
     assert (p["units"], p["learning_rate"], p["clipnorm"]) == (preset["units"], preset["learning_rate"]["adam"],
                                                                preset["clipnorm"])
     assert p["curriculum"] == [n for n in preset["curriculum"] if n < 12] and record["curriculum"][0]["length"] == 5
     assert record["model"]["units"] == preset["units"]
     options = train.Options(epochs=1, steps_per_epoch=2, units=6, learning_rate=0.01, clipnorm=0, curriculum=())
     record = train.train(data, tmp_path / "b.keras", options, verbose=0)
-    p = record["params"]
+    p = record["settings"]
     assert (p["units"], p["learning_rate"], p["clipnorm"], p["curriculum"]) == (6, 0.01, None, [])
     assert record["curriculum"] is None
 

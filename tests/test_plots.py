@@ -22,7 +22,7 @@ def _lines(ax) -> dict:
 
 
 def test_history_figure_draws_each_metric_per_epoch():
-    fig = plots.history_figure(ROWS, "t", stages=[{"length": 5, "from_epoch": 1}, {"length": 10, "from_epoch": 3}])
+    fig = plots.history_figure(ROWS, "t", phases=[{"length": 5, "from_epoch": 1}, {"length": 10, "from_epoch": 3}])
     loss, accuracy = fig.axes
     epochs = [1, 2, 3, 4, 5]
     for ax, metric in ((loss, "loss"), (accuracy, "accuracy")):

@@ -11,11 +11,11 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import config, data, echo, predict
+from pipeline import config, data, echo, predict, tokens
 from pipeline.files import BadFile
 from tests.conftest import invoke
 from tests.failing_writes import fail_after, fails_cleanly
-from tests.reference import independent, reference
+from tests.reference import independent
 
 PROBLEM = {"kind": "tokens", "length": 5, "n_features": 10, "out_index": 2}
 COLUMNS = ["index", "sequence", "expected", "predicted", "confidence"]
@@ -25,28 +25,27 @@ def test_predictions_in_file_order(trained, tmp_path):
     out = tmp_path / "predictions.csv"
     summary = predict.predict(trained["data_path"], trained["model_path"], out)
     rows = list(csv.DictReader(open(out)))
-    X, y, probs = reference(trained)
-    assert list(rows[0]) == COLUMNS and len(rows) == len(X)
-    tokens = echo.decode(X)
-    for i in (0, 1, 1234, len(X) - 1):
+    seqs, labels, probs, _ = independent(trained["model_path"], trained["data_path"])
+    assert list(rows[0]) == COLUMNS and len(rows) == len(seqs)
+    for i in (0, 1, 1234, len(seqs) - 1):
         assert int(rows[i]["index"]) == i
-        assert rows[i]["sequence"] == " ".join(map(str, tokens[i]))
-        assert int(rows[i]["expected"]) == tokens[i, 2] == y[i].argmax()
+        assert rows[i]["sequence"] == " ".join(map(str, seqs[i]))
+        assert int(rows[i]["expected"]) == seqs[i, 2] == labels[i]
         assert int(rows[i]["predicted"]) == probs[i].argmax()
         assert abs(float(rows[i]["confidence"]) - probs[i].max()) < 1e-5
     assert summary["accuracy"] >= 0.999 and summary["shown"][0].startswith("Sequence: [")
     side = json.loads(out.with_suffix(".json").read_text())
-    assert side["dataset"]["content_hash"] == trained["dataset"]["content_hash"] and side["rows"] == len(X)
+    assert side["dataset"]["content_hash"] == trained["dataset"]["content_hash"] and side["rows"] == len(seqs)
 
 
 @pytest.mark.parametrize("batch_size, xla", [(None, False), (1_000, False), (1_000, True)])
-def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_calls, forward_xla, batch_size, xla):
+def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, forward_xla, batch_size, xla):
     forward_xla(xla)
     out = tmp_path / "predictions.csv"
     kw = {} if batch_size is None else {"batch_size": batch_size}
     summary = predict.predict(long_test_data, weak["model_path"], out, **kw)
     assert summary["xla"] is xla
-    tokens, labels, probs, _ = independent(weak["model_path"], long_test_data)
+    stored, labels, probs, _ = independent(weak["model_path"], long_test_data)
     with open(out, newline="") as f:
         reader = csv.reader(f)
         assert next(reader) == COLUMNS
@@ -54,22 +53,20 @@ def test_every_prediction_row_and_column(weak, long_test_data, tmp_path, reader_
     assert len(rows) == len(labels) > config.PREDICT_BATCH
     index, seqs, expected, predicted, confidence = zip(*rows)
     assert list(map(int, index)) == list(range(len(labels)))
-    assert list(seqs) == [" ".join(map(str, t)) for t in tokens.tolist()]
+    assert list(seqs) == [" ".join(map(str, t)) for t in stored.tolist()]
     assert np.array_equal(np.array(expected, int), labels)
-    assert np.array_equal(np.array(expected, int), tokens[:, 2])  # the echo of out_index
+    assert np.array_equal(np.array(expected, int), stored[:, 2])  # the echo of out_index
     predicted = np.array(predicted, int)
     assert (predicted == labels).mean() < 0.6  # so the next line tells predicted from expected
     assert (predicted == probs.argmax(1)).mean() > 0.999  # float32 ties, batch to batch, may flip one
     assert np.abs(np.array(confidence, float) - probs.max(1)).max() < 2e-6
     assert summary["rows"] == len(labels)
     assert abs(summary["accuracy"] - (predicted == labels).mean()) < 1e-12
-    assert summary["shown"] == [f"Sequence: {echo.format_sequence(t)} Expected: {e} Predicted: {p}"
-                                for t, e, p in zip(tokens[:5].tolist(), labels[:5], predicted[:5])]
+    assert summary["shown"] == [f"Sequence: {tokens.format_sequence(t)} Expected: {e} Predicted: {p}"
+                                for t, e, p in zip(stored[:5].tolist(), labels[:5], predicted[:5])]
     side = json.loads(out.with_suffix(".json").read_text())
     assert side["rows"] == len(labels) and side["accuracy"] == summary["accuracy"]
     assert side["dataset"]["content_hash"] == data.describe(long_test_data).content_hash
-    assert [(split, bs, how.shuffle_seed) for split, bs, how in reader_calls] == \
-        [("test", batch_size or config.PREDICT_BATCH, None)]
 
 
 def test_predict_one_sequence_book_style(trained):
@@ -80,18 +77,18 @@ def test_predict_one_sequence_book_style(trained):
 
 def test_predict_a_users_sequences_file(trained, tmp_path, monkeypatch):
     rng = np.random.default_rng(5)
-    tokens = rng.integers(0, 10, size=(40, 5))
-    lines = ["# my sequences", ""] + [",".join(map(str, t)) for t in tokens[:20]] + \
-            [" ".join(map(str, t)) for t in tokens[20:]]
+    seqs = rng.integers(0, 10, size=(40, 5))
+    lines = ["# my sequences", ""] + [",".join(map(str, t)) for t in seqs[:20]] + \
+            [" ".join(map(str, t)) for t in seqs[20:]]
     (tmp_path / "mine.txt").write_text("\n".join(lines) + "\n")
     monkeypatch.chdir(tmp_path)
     r = invoke("predict", "--model", trained["model_path"], "--sequences", tmp_path / "mine.txt")
     assert r.returncode == 0, r.stderr
     out = r.stdout.strip().splitlines()
     assert len(out) == 40
-    for line, t in zip(out, tokens):
-        assert line.startswith(f"Sequence: {echo.format_sequence(t)} Expected: {t[2]} Predicted: ")
-    right = sum(line.endswith(f"Predicted: {t[2]}") for line, t in zip(out, tokens))
+    for line, t in zip(out, seqs):
+        assert line.startswith(f"Sequence: {tokens.format_sequence(t)} Expected: {t[2]} Predicted: ")
+    right = sum(line.endswith(f"Predicted: {t[2]}") for line, t in zip(out, seqs))
     assert right >= 38  # the model learned; the lines are its own predictions, not the expected values
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
 
@@ -118,15 +115,15 @@ def test_check_sequence_returns_the_tokens_as_int64():
     assert out.dtype == np.int64 and out.tolist() == [0, 9, 2, 6, 7]
 
 
-@pytest.mark.parametrize("tokens, message", [
+@pytest.mark.parametrize("seqs, message", [
     ([1, 2, 3, 4], "has 4 values; the model takes sequences of length 5"),
     ([1, 2, 3, 4, 5, 6], "has 6 values; the model takes sequences of length 5"),
     ([1, 2, 10, 4, 11], "value 10 is outside [0, 10)"),
     ([1, -1, 3, 4, 12], "value -1 is outside [0, 10)"),
 ])
-def test_check_sequence_says_why(tokens, message):
+def test_check_sequence_says_why(seqs, message):
     with pytest.raises(ValueError) as e:
-        predict.check_sequence(tokens, PROBLEM)
+        predict.check_sequence(seqs, PROBLEM)
     assert str(e.value) == message
 
 
@@ -148,7 +145,7 @@ def test_parse_sequence_names_the_option(text, message):
 
 def test_read_sequences_skips_blank_and_comment_lines(tmp_path):
     path = tmp_path / "seqs.txt"
-    path.write_text("# tokens\n\n7,0,2,6,7\n  1 2 3 4 9  \n   \n  # indented comment\n0, 0 ,1,2,3\n")
+    path.write_text("# seqs\n\n7,0,2,6,7\n  1 2 3 4 9  \n   \n  # indented comment\n0, 0 ,1,2,3\n")
     out = predict.read_sequences(path, PROBLEM)
     assert [r.tolist() for r in out] == [[7, 0, 2, 6, 7], [1, 2, 3, 4, 9], [0, 0, 1, 2, 3]]
 
@@ -201,11 +198,11 @@ def test_read_sequences_missing_file(tmp_path):
 
 # ---- predict.predict_lines (a weak model: a wrong row or column shows) ----
 
-def _probs(model_path, tokens, n_features=10):
+def _probs(model_path, seqs, n_features=10):
     from pipeline.model import load_model
 
     net, _ = load_model(model_path)
-    X = np.eye(n_features, dtype=np.float32)[tokens]
+    X = np.eye(n_features, dtype=np.float32)[seqs]
     return net.predict(X, batch_size=1000, verbose=0)
 
 
@@ -215,12 +212,12 @@ def _test_tokens(data_path, n=300):
 
 
 def test_predict_lines_are_the_books_lines(weak):
-    tokens = _test_tokens(weak["data_path"], 50)
-    lines = predict.predict_lines(weak["model_path"], tokens)
-    predicted = _probs(weak["model_path"], tokens).argmax(-1)
+    seqs = _test_tokens(weak["data_path"], 50)
+    lines = predict.predict_lines(weak["model_path"], seqs)
+    predicted = _probs(weak["model_path"], seqs).argmax(-1)
     assert lines == [f"Sequence: [{', '.join(map(str, t))}] Expected: {t[2]} Predicted: {p}"
-                     for t, p in zip(tokens.tolist(), predicted.tolist())]
-    assert any(p != t[2] for t, p in zip(tokens.tolist(), predicted.tolist()))  # expected != predicted shows
+                     for t, p in zip(seqs.tolist(), predicted.tolist())]
+    assert any(p != t[2] for t, p in zip(seqs.tolist(), predicted.tolist()))  # expected != predicted shows
 
 
 def test_predict_lines_prints_nothing(weak, capfd):
@@ -230,8 +227,8 @@ def test_predict_lines_prints_nothing(weak, capfd):
 
 
 def test_predict_lines_of_the_trained_model(trained):
-    tokens = np.array([[7, 0, 2, 6, 7], [1, 2, 9, 4, 5]])
-    assert predict.predict_lines(trained["model_path"], tokens) == [
+    seqs = np.array([[7, 0, 2, 6, 7], [1, 2, 9, 4, 5]])
+    assert predict.predict_lines(trained["model_path"], seqs) == [
         "Sequence: [7, 0, 2, 6, 7] Expected: 2 Predicted: 2", "Sequence: [1, 2, 9, 4, 5] Expected: 9 Predicted: 9"]
 
 
@@ -240,34 +237,34 @@ def test_predict_lines_of_the_trained_model(trained):
 def test_fast_csv_rows_match_plain_formatting():
     rng = np.random.default_rng(0)
     for first, n in ((0, 5000), (95, 20), (9_990, 30), (999_999, 3)):
-        tokens, expected, predicted = rng.integers(0, 10, (n, 5)), rng.integers(0, 10, n), rng.integers(0, 10, n)
+        seqs, expected, predicted = rng.integers(0, 10, (n, 5)), rng.integers(0, 10, n), rng.integers(0, 10, n)
         confidence = rng.random(n).astype(np.float32)
         confidence[0] = 1.0
         plain = "".join(f"{first + i},{' '.join(map(str, t))},{e},{p},{c:.6f}\n"
-                        for i, (t, e, p, c) in enumerate(zip(tokens.tolist(), expected, predicted, confidence)))
-        assert predict.csv_single_digits(first, tokens, expected, predicted, confidence) == plain
-        assert predict.csv_lines(first, [" ".join(map(str, t)) for t in tokens.tolist()], expected.tolist(),
+                        for i, (t, e, p, c) in enumerate(zip(seqs.tolist(), expected, predicted, confidence)))
+        assert predict.csv_single_digits(first, seqs, expected, predicted, confidence) == plain
+        assert predict.csv_lines(first, [" ".join(map(str, t)) for t in seqs.tolist()], expected.tolist(),
                                  predicted.tolist(), confidence) == plain
     names = ['say "hi"', "a,b", "plain"]  # the general path quotes what needs it
     line = predict.csv_lines(7, ["1 2"], [names[0]], [names[1]], np.full(1, 0.5))
     assert line == '7,1 2,"say ""hi""","a,b",0.500000\n'
 
 
-def _csv_reference(first, tokens, expected, predicted, confidence):
+def _csv_reference(first, seqs, expected, predicted, confidence):
     return "".join(f"{i},{' '.join(map(str, t))},{e},{p},{c:.6f}\n" for i, t, e, p, c in
-                   zip(range(first, first + len(tokens)), tokens.tolist(), expected.tolist(), predicted.tolist(),
+                   zip(range(first, first + len(seqs)), seqs.tolist(), expected.tolist(), predicted.tolist(),
                        confidence.tolist()))
 
 
 @pytest.mark.parametrize("first, n", [(0, 12), (95, 12), (3, 0)])  # row indices crossing 100; an empty batch
 def test_both_ways_of_writing_rows_match_the_plain_format(first, n):
     rng = np.random.default_rng(first + n)
-    tokens = rng.integers(0, 10, size=(n, 5))
+    seqs = rng.integers(0, 10, size=(n, 5))
     expected, predicted = rng.integers(0, 10, n), rng.integers(0, 10, n)
     confidence = rng.random(n).astype(np.float32)
-    plain = _csv_reference(first, tokens, expected, predicted, confidence)
-    assert predict.csv_single_digits(first, tokens, expected, predicted, confidence) == plain
-    assert predict.csv_lines(first, [" ".join(map(str, t)) for t in tokens.tolist()], expected.tolist(),
+    plain = _csv_reference(first, seqs, expected, predicted, confidence)
+    assert predict.csv_single_digits(first, seqs, expected, predicted, confidence) == plain
+    assert predict.csv_lines(first, [" ".join(map(str, t)) for t in seqs.tolist()], expected.tolist(),
                              predicted.tolist(), confidence) == plain
 
 
@@ -281,7 +278,8 @@ def test_predict_summary(weak, long_test_data, tmp_path):
     wall = time.perf_counter() - t
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved == {k: v for k, v in s.items() if k != "shown"} and len(s["shown"]) == 5
-    assert set(saved) == {"path", "rows", "accuracy", "seconds", "samples_per_s", "xla", "columns", "dataset", "model"}
+    assert set(saved) == {"path", "rows", "accuracy", "macro_f1", "balanced_accuracy", "per_class", "confusion",
+                          "seconds", "samples_per_s", "batch_size", "xla", "columns", "dataset", "model"}
     assert saved["path"] == str(out) and saved["columns"] == COLUMNS
     assert saved["model"]["path"] == str(weak["model_path"])
     assert type(saved["seconds"]) is float and saved["seconds"] == round(saved["seconds"], 4)
@@ -381,22 +379,16 @@ def test_a_users_sequences_of_any_length_up_to_the_models_get_its_label_names(ra
     assert re.fullmatch(rf"Sequence: \[3, 1, 4, 1, 5, 9, 2\] Predicted: ({names})", lines[1])
 
 
-@pytest.mark.parametrize("tokens", [[4], [4, 5], [1, 2, 3, 4, 5, 6, 7]])
-def test_a_model_of_sequences_of_different_lengths_takes_any_length_up_to_its_own(tokens):
-    assert predict.check_sequence(tokens, VARIABLE).tolist() == tokens
+@pytest.mark.parametrize("seqs", [[4], [4, 5], [1, 2, 3, 4, 5, 6, 7]])
+def test_a_model_of_sequences_of_different_lengths_takes_any_length_up_to_its_own(seqs):
+    assert predict.check_sequence(seqs, VARIABLE).tolist() == seqs
 
 
-@pytest.mark.parametrize("tokens", [[], [1, 2, 3, 4, 5, 6, 7, 8]])
-def test_a_model_of_sequences_of_different_lengths_names_its_longest(tokens):
+@pytest.mark.parametrize("seqs", [[], [1, 2, 3, 4, 5, 6, 7, 8]])
+def test_a_model_of_sequences_of_different_lengths_names_its_longest(seqs):
     with pytest.raises(ValueError) as e:
-        predict.check_sequence(tokens, VARIABLE)
-    assert str(e.value) == f"has {len(tokens)} values; the model takes sequences up to 7"
-
-
-def test_shorter_sequences_are_padded_with_all_zero_steps():
-    hot = predict.padded_one_hot([np.array([2, 0]), np.array([1, 1, 3])], {**VARIABLE, "length": 3, "n_features": 4})
-    assert hot.dtype == np.float32
-    assert hot.tolist() == [[[0, 0, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], [[0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]]
+        predict.check_sequence(seqs, VARIABLE)
+    assert str(e.value) == f"has {len(seqs)} values; the model takes sequences up to 7"
 
 
 def _dataset(kind, classes, n_features, lengths=None, pad_value=0.0):
@@ -407,7 +399,7 @@ def _dataset(kind, classes, n_features, lengths=None, pad_value=0.0):
     n = len(lengths) if lengths else 12
     lengths = np.array(lengths or [length] * n)
     if kind == "tokens":
-        X = echo.one_hot(rng.integers(0, n_features, (n, length)), n_features).astype(np.float32)
+        X = tokens.one_hot(rng.integers(0, n_features, (n, length)), n_features).astype(np.float32)
     else:
         X = rng.normal(size=(n, length, n_features)).astype(np.float32)
     for row, k in zip(X, lengths):
@@ -438,7 +430,7 @@ def test_rows_are_the_plain_csv_and_book_format_for_every_kind_of_dataset(kind, 
              for i, (s, e, p) in enumerate(zip(shown, expected, probs))]
     assert list(csv.reader(text.splitlines())) == plain
     assert predict.columns({"kind": kind})[1] == ("sequence" if kind == "tokens" else "length")
-    book = rows.book(X, expected, probs, 3)
+    book = rows.lines(X, expected, probs, 3)
     steps = [f"[{k} steps of {n_features} features]" if kind == "features" else
              "[" + ", ".join(str(t) for t in x[:k].argmax(-1)) + "]" for x, k in zip(X, lengths)]
     assert book == [f"Sequence: {s} Expected: {classes[e]} Predicted: {classes[p.argmax()]}"

@@ -64,17 +64,17 @@ def test_whole_batches_have_a_static_shape_and_differ_per_pass(info):
     assert counts[0] != counts[1]  # a different 2,000 left out
 
 
-@pytest.mark.parametrize("group", [2, 3])
-def test_groups_of_whole_batches_hold_each_row_at_most_once_per_pass(info, group):
-    """Reading(group=g): elements of g whole batches of 100 rows; a block's rows past its last whole group
-    are left out (900-row blocks hold 4 groups of 200 rows, or 3 of 300)."""
+@pytest.mark.parametrize("per_call", [2, 3])
+def test_calls_of_whole_batches_hold_each_row_at_most_once_per_pass(info, per_call):
+    """Reading(steps_per_call=g): elements of g whole batches of 100 rows; a block's rows past its last whole call
+    are left out (900-row blocks hold 4 calls of 200 rows, or 3 of 300)."""
     from pipeline import reader
 
-    n, block, rows = info.rows["train"], 900, group * 100
-    how = Reading(shuffle_seed=3, repeat=True, rows_per_block=block, group=group)
+    n, block, rows = info.rows["train"], 900, per_call * 100
+    how = Reading(shuffle_seed=3, repeat=True, rows_per_block=block, steps_per_call=per_call)
     ds = reader.make_dataset(info, "train", 100, how)
-    assert ds.element_spec[0].shape == (group, 100, info.length, info.n_features)
-    assert ds.element_spec[1].shape == (group, 100, info.n_classes)
+    assert ds.element_spec[0].shape == (per_call, 100, info.length, info.n_features)
+    assert ds.element_spec[1].shape == (per_call, 100, info.n_classes)
     per_pass = sum(min(block, n - start) // rows for start in range(0, n, block))
     X, y = (a.reshape(-1, *a.shape[2:]) for a in _rows(ds, 2 * per_pass))
     assert len(X) == 2 * per_pass * rows

@@ -3,7 +3,6 @@ options, the datasets it asks of the reader (every row, shuffled, in whole batch
 records; a write that fails part-way keeps the previous files and the state a rerun resumes from."""
 import csv
 import json
-import resource
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import config, data, echo, modelfile, presets, train
+from pipeline import data, echo, modelfile, presets, train
 from pipeline.distributed.role import SINGLE, Role
 from pipeline.files import WriteFailed
 from tests.failing_writes import NO_SPACE, fail_after, fails_cleanly, snapshot, tf_no_space
@@ -31,11 +30,11 @@ def test_artifacts_and_provenance(trained):
     assert float(history[-1]["val_accuracy"]) >= 0.999
     assert float(history[0]["loss"]) > 5 * float(history[-1]["val_loss"])  # from chance (2.3) to near 0
     assert record["dataset"]["content_hash"] == trained["dataset"]["content_hash"]
-    assert record["params"]["batch_size"] == 256 and record["wall_seconds"] > record["fit_seconds"] > 0
-    assert record["train_samples"] == record["epochs_run"] * record["params"]["steps_per_epoch"] * 256
+    assert record["settings"]["batch_size"] == 256 and record["wall_seconds"] > record["fit_seconds"] > 0
+    assert record["train_samples"] == record["epochs_run"] * record["settings"]["steps_per_epoch"] * 256
     meta = modelfile.read_metadata(out)
     assert meta["dataset"]["problem"] == echo.problem(5, 10, 2)
-    assert meta["params"]["seed"] == 1
+    assert meta["settings"]["seed"] == 1
     assert not out.with_name(".model.backup").exists()
 
 
@@ -67,8 +66,8 @@ def test_settles_one_epoch_past_the_target_as_the_preset_says(trained, tiny_data
     --settle-epochs 0 the same run stops at that epoch."""
     from pipeline import train
 
-    steps = trained["params"]["steps_per_epoch"] * 256
-    assert trained["params"]["settle_epochs"] == 1 and trained["epochs_run"] >= 2
+    steps = trained["settings"]["steps_per_epoch"] * 256
+    assert trained["settings"]["settle_epochs"] == 1 and trained["epochs_run"] >= 2
     assert trained["sequences_to_target"] == (trained["epochs_run"] - 1) * steps
     options = train.Options(seed=1, settle_epochs=0)
     record = train.train(tiny_data, tmp_path / "m.keras", options, verbose=0)
@@ -220,7 +219,7 @@ def _keys(X, y):
     return [r.tobytes() for r in np.concatenate([X.reshape(len(X), -1), y], 1)]
 
 
-def test_train_datasets_ask_the_reader_for_shuffled_repeated_whole_batches(tiny_data, reader_calls):
+def test_train_datasets_are_shuffled_repeated_whole_batches(tiny_data):
     info = data.describe(tiny_data)
     params = train.resolve(train.Options(batch_size=300, steps_per_epoch=0, seed=4), info)
     feeds = train.datasets(info, params)
@@ -242,8 +241,7 @@ def test_train_datasets_ask_the_reader_for_shuffled_repeated_whole_batches(tiny_
     assert np.array_equal(_batches(again, 1)[0][0], first[0][0])
     VX = np.concatenate([X.numpy() for X, _ in val_ds])
     assert np.array_equal(VX, _file_rows(tiny_data, "val")[0])  # the whole val split, in file order
-    val = [c for c in reader_calls if c[0] == "val"]
-    assert val[0][1] == config.VAL_BATCH and val[0][2].cache is True and val[0][2].shuffle_seed is None
+    assert np.array_equal(np.concatenate([X.numpy() for X, _ in val_ds]), VX)  # the same every epoch
     assert train.datasets(info, {**params, "steps_per_epoch": 7}).steps == 7
 
 
@@ -261,65 +259,41 @@ def test_a_training_split_smaller_than_a_batch_is_one_short_batch(tiny_data):
     assert [b[0].shape[0] for b in _batches(ds, 5)] == [7_000] * 5
 
 
-@pytest.mark.parametrize("execution, steps, batches, curriculum, group", [
+@pytest.mark.parametrize("execution, steps, batches, curriculum, per_call", [
     (1, 64, 66, (), 1), (2, 64, 66, (), 2), (32, 64, 66, (), 32), (32, 48, 66, (), 24), (32, 7, 66, (), 7),
     (16, 97, 66, (), 1), (32, 64, 5, (), 4), (32, 64, 0, (), 1), (32, 64, 66, (10, 20), 1)])
-def test_a_training_call_takes_the_most_batches_that_divide_an_epoch(execution, steps, batches, curriculum, group):
+def test_a_training_call_takes_the_most_batches_that_divide_an_epoch(execution, steps, batches, curriculum, per_call):
     """Up to --steps-per-execution batches per call, a divisor of the epoch's batches (an epoch stays
     --steps-per-epoch batches), no more than the split holds; one at a time under a curriculum."""
     params = {"steps_per_execution": execution, "batch_size": 300, "curriculum": list(curriculum)}
-    assert train.step_group(params, steps, batches * 300 + 299) == group
+    assert train.steps_per_call(params, steps, batches * 300 + 299) == per_call
 
 
-def test_training_in_groups_reads_groups_of_whole_batches(tiny_data):
+def test_multi_step_training_reads_calls_of_whole_batches(tiny_data):
     info = data.describe(tiny_data)
     feeds = train.datasets(info, train.resolve(train.Options(steps_per_execution=16), info))
-    assert feeds.group == 16 and feeds.steps == 64
+    assert feeds.steps_per_call == 16 and feeds.steps == 64
     assert feeds.train.element_spec[0].shape == (16, 256, 5, 10)
 
 
-class _History:
-    rows = [{"epoch": 1, "val_accuracy": 0.5}, {"epoch": 2, "val_accuracy": 0.75},
-            {"epoch": 3, "val_accuracy": 0.9}]
-    train_seconds = [10.0, 2.0, 3.0]
-    reached = {"target": 4.5, "0.999": 6.25}
-    reached_epoch = {"target": 3}
-    resumed_after = 1
+def test_train_json_counts_the_epochs_history_lists(tiny_data, tmp_path):
+    """What train.json says of a run agrees with the epochs history.csv lists and the model it saved; a
+    run that ends short of its target says so."""
+    from pipeline.model import load_model
 
-
-def test_run_record_counts_what_was_trained(tmp_path, monkeypatch):
-    net = SimpleNamespace(count_params=lambda: 3860)
-    params = {"batch_size": 256, "units": 25, "target_accuracy": 0.9}
-    info = SimpleNamespace(rows={"train": 20_000}, provenance={"content_hash": "abc"})
-    stages = SimpleNamespace(state={"log": [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10},
-                                             {"from_epoch": 4, "length": 20}]})
-    real = resource.getrusage(resource.RUSAGE_SELF)
-    monkeypatch.setattr(resource, "getrusage", lambda who: real if who != resource.RUSAGE_SELF else
-                        SimpleNamespace(ru_maxrss=3 << 20))  # Linux: KiB
-    run = train.Run(info, params, tmp_path / "m.keras")
-    r = train.run_record(net, run, train.Fitted(_History(), stages, 8, 12.34567))
-    assert r["peak_rss_mib"] == 3 << 10 and type(r["peak_rss_mib"]) is int  # whole MiB
-    assert r["params"] is params and r["dataset"] == {"content_hash": "abc"}
-    assert r["model"] == {"units": 25, "parameters": 3860, "path": str(tmp_path / "m.keras")}
-    assert r["epochs_run"] == 3 and r["resumed_after_epoch"] == 1
-    assert r["train_samples"] == 3 * 8 * 256
-    assert r["final"] == {"epoch": 3, "val_accuracy": 0.9} and r["target_reached"] is True
-    assert r["sequences_to_target"] == 3 * 8 * 256 and r["sequences_to_0.999"] is None
-    assert r["seconds_to_target"] == 4.5 and r["seconds_to_0.999"] == 6.25
-    assert r["curriculum"] == [{"from_epoch": 1, "length": 5}, {"from_epoch": 3, "length": 10}]
-    assert r["fit_seconds"] == 12.3457
-    assert r["train_samples_per_s"] == round(2 * 8 * 256 / 5.0)  # the first epoch (tracing) left out
-    assert r["versions"]["numpy"] == np.__version__
-    small = SimpleNamespace(rows={"train": 100}, provenance={})
-    r = train.run_record(net, train.Run(small, {**params, "target_accuracy": 0.95}, tmp_path),
-                         train.Fitted(_History(), None, 1, 1.0))
-    assert r["train_samples"] == 3 * 100 and r["target_reached"] is False and r["curriculum"] is None
-    history = SimpleNamespace(rows=[], train_seconds=[4.0], reached={}, reached_epoch={}, resumed_after=None)
-    r = train.run_record(net, train.Run(small, params, tmp_path), train.Fitted(history, None, 1, 1.0))
-    assert r["final"] == {} and r["target_reached"] is False and r["train_samples_per_s"] is None
-    unvalidated = SimpleNamespace(**{**vars(history), "rows": [{"epoch": 1, "val_accuracy": None}]})
-    assert train.run_record(net, train.Run(small, params, tmp_path),
-                            train.Fitted(unvalidated, None, 1, 1.0))["target_reached"] is False
+    out = tmp_path / "m.keras"
+    options = train.Options(epochs=3, steps_per_epoch=4, batch_size=100, stop_at_target=False)
+    record = train.train(tiny_data, out, options, verbose=0)
+    history = list(csv.DictReader(open(out.with_name("history.csv"))))
+    assert record["epochs_run"] == len(history) == 3 and record["train_samples"] == 3 * 4 * 100
+    assert record["final"]["val_accuracy"] == pytest.approx(float(history[-1]["val_accuracy"]))
+    assert record["final"]["val_accuracy"] < 1.0 and record["target_reached"] is False
+    assert record["sequences_to_target"] is None and record["seconds_to_target"] is None
+    assert record["model"]["parameters"] == load_model(out)[0].count_params()
+    assert type(record["peak_rss_mib"]) is int and record["peak_rss_mib"] > 100  # MiB: TensorFlow alone is more
+    written = json.loads(out.with_name("train.json").read_text())
+    assert record["train_samples_per_s"] > 0 and 0 < record["fit_seconds"] < written["wall_seconds"]
+    assert record["curriculum"] is None
 
 
 # ---- a write that fails part-way: the previous files kept, and the state to resume from ----
@@ -345,7 +319,7 @@ def test_train_failing_to_save_the_model_keeps_every_previous_file_and_its_state
     assert json.loads((tmp_path / "train.json").read_text())["epochs_run"] == 2
 
 
-@pytest.mark.parametrize("execution", [1, 16])  # 16: training calls of 16 batches (model.StepLoop)
+@pytest.mark.parametrize("execution", [1, 16])  # 16: training calls of 16 batches (model.MultiStep)
 def test_train_failing_to_checkpoint_says_a_rerun_resumes_and_it_does(tiny_data, tmp_path, monkeypatch, capsys,
                                                                      execution):
     from pipeline.backend import keras

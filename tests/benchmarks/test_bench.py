@@ -325,8 +325,8 @@ def test_memory_feed_in_groups_of_batches_as_the_reader(info):
     from pipeline import train
 
     n = info.rows["train"]  # 10 groups of 4 batches of 500 per pass: every row
-    ds = memory_feed.training_dataset(info, 500, seed=3, group=4)
-    assert ds.element_spec == train.training_dataset(info, 500, 3, group=4).element_spec
+    ds = memory_feed.training_dataset(info, 500, seed=3, steps_per_call=4)
+    assert ds.element_spec == train.training_dataset(info, 500, 3, steps_per_call=4).element_spec
     for X, y in _passes(ds, n // 2000, 2):
         assert X.shape == (4 * n // 2000, 500, info.length, info.n_features)
         assert _counted(X.reshape(n, *X.shape[2:]), y.reshape(n, -1)) == _split_rows(info)
@@ -402,9 +402,9 @@ def test_step_profile_times_each_way_of_calling_the_step(tiny_data):
     import subprocess
 
     r = subprocess.run([sys.executable, "-m", "benchmarks.step_profile", "--data", str(tiny_data), "--batch-size", "8",
-                        "--group", "4", "--calls", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                        "--steps-per-call", "4", "--calls", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [line["how"] for line in lines] == ["fit, HDF5 reader", "fit, one group in memory",
+    assert [line["how"] for line in lines] == ["fit, HDF5 reader", "fit, one call's batches in memory",
                                                "the compiled call alone"]
     assert all(line["batch_size"] == 8 and line["us_per_step"] > 0 for line in lines)

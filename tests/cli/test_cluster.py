@@ -106,7 +106,7 @@ def test_rerun_resumes_and_trains_like_one_worker(runs, trained):
     assert code == 0, err[-3000:]
     assert "Epoch 1/" not in out and "Epoch 2/" in out  # restored after epoch 1
     record = json.loads((runs["folder"] / "train.json").read_text())
-    assert record["resumed_after_epoch"] == 1 and record["params"]["workers"] == 2
+    assert record["resumed_after_epoch"] == 1 and record["settings"]["workers"] == 2
     assert record["target_reached"] and trained["target_reached"]
     assert record["epochs_run"] <= 3 * trained["epochs_run"]
     # only the chief wrote, and nothing is left behind: no backup, no worker temp folders

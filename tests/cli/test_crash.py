@@ -74,7 +74,7 @@ def _epochs_done(backup, n, epochs):
     def ready():
         try:
             run = json.loads((backup / "run.json").read_text())
-            return run["params"]["epochs"] == epochs and len(json.loads((backup / "history.json").read_text())) >= n
+            return run["settings"]["epochs"] == epochs and len(json.loads((backup / "history.json").read_text())) >= n
         except (OSError, ValueError, KeyError):
             return False
     return ready

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import echo
+from pipeline import tokens
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -63,8 +63,8 @@ def test_export_serves_integer_sequences_in_plain_tensorflow(trained, prediction
     r = run_cli("export", "--model", trained["model_path"], "--out", out)
     assert r.returncode == 0, r.stderr
     with h5py.File(trained["data_path"]) as f:
-        tokens = echo.decode(f["test/X"][:])
-    np.save(tmp_path / "tokens.npy", tokens.astype(np.int32))
+        seqs = tokens.decode(f["test/X"][:])
+    np.save(tmp_path / "tokens.npy", seqs.astype(np.int32))
     got = outside(f"""
 import json, numpy as np, tensorflow as tf
 serve = tf.saved_model.load({str(out)!r}).signatures["serving_default"]

@@ -20,7 +20,7 @@ def test_sweep_over_seeds(project):
             run = folder / value / f"seed-{seed}"
             with h5py.File(run / "echo.h5") as f:  # a problem parameter: each run its own data, its seed
                 assert (f.attrs["out_index"], f.attrs["seed"]) == (int(value), seed)
-            assert json.loads((run / "train.json").read_text())["params"]["seed"] == seed
+            assert json.loads((run / "train.json").read_text())["settings"]["seed"] == seed
     assert r.stdout.count("-m pipeline train") == 2
     rows = sweep_summary(folder)
     assert [(row["value"], row["seeds"]) for row in rows] == [("4", "2")]
@@ -40,7 +40,7 @@ def test_training_sweep(project):
     for value in ("256", "64"):
         run = folder / value
         assert all((run / f).is_file() for f in ("model.keras", "train.json", "metrics.json")), value
-        assert json.loads((run / "train.json").read_text())["params"]["batch_size"] == int(value)
+        assert json.loads((run / "train.json").read_text())["settings"]["batch_size"] == int(value)
         assert not (run / "echo.h5").exists()  # a training parameter shares the one dataset
     assert r.stdout.count("-m pipeline generate") == 1 and r.stdout.count("-m pipeline train") == 2
     rows = sweep_summary(folder)

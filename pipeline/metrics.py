@@ -1,0 +1,59 @@
+"""The scores of a classifier, all from one confusion matrix (NumPy only): what evaluate writes to
+metrics.json, predict to predictions.json, and inspect prints for a predictions file.
+
+A confusion matrix counts test rows by (true class, predicted class): counts[i, j] rows of class i
+were predicted as class j. Everything else follows from it: accuracy, each class's precision, recall
+and F1, macro-F1 and balanced accuracy. A new score is a line in scores(), and every stage reports it.
+"""
+import numpy as np
+
+
+def confusion(true, predicted, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) int64 counts of (true, predicted) class indices."""
+    counts = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(counts, (np.asarray(true, np.int64), np.asarray(predicted, np.int64)), 1)
+    return counts
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, 0 where den is 0 (a class never predicted has precision 0, as scikit-learn's default)."""
+    return np.divide(num, den, out=np.zeros(len(num)), where=den > 0)
+
+
+def scores(counts, classes: list) -> dict:
+    """Accuracy, macro-F1, balanced accuracy and per class (by name) precision, recall, F1 and support,
+    from a confusion matrix; and the matrix itself, by class name. Macro averages are over the classes
+    the test rows hold (support > 0)."""
+    counts = np.asarray(counts, np.int64)
+    right, support, predicted = np.diag(counts), counts.sum(axis=1), counts.sum(axis=0)
+    precision, recall = _ratio(right, predicted), _ratio(right, support)
+    f1 = _ratio(2 * precision * recall, precision + recall)
+    present = support > 0
+    total = int(support.sum())
+    return {
+        "accuracy": float(right.sum() / total) if total else 0.0,
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
+        "per_class": {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+                      for name, p, r, f, n in zip(classes, precision, recall, f1, support)},
+        "confusion": {"classes": list(classes), "counts": counts.tolist()},
+    }
+
+
+def table(result: dict, most: int = 20) -> list:
+    """Per-class lines and the confusion matrix as text (inspect), for up to `most` classes."""
+    per_class, matrix = result["per_class"], result["confusion"]
+    names = matrix["classes"]
+    lines = [f"  accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}, balanced accuracy "
+             f"{result['balanced_accuracy']:.4f}"]
+    if len(names) > most:
+        return lines + [f"  ({len(names)} classes: per-class figures in the JSON file)"]
+    width = max(8, *(len(str(n)) for n in names))
+    lines.append(f"  {'class':>{width}}  precision  recall     f1  support")
+    lines += [f"  {name:>{width}}  {c['precision']:9.4f}  {c['recall']:6.4f}  {c['f1']:.4f}  {c['support']:7,}"
+              for name, c in per_class.items()]
+    lines.append(f"  confusion (rows: true, columns: predicted): {', '.join(map(str, names))}")
+    cell = max(5, *(len(f"{v:,}") for row in matrix["counts"] for v in row))
+    lines += [f"  {name:>{width}}  " + " ".join(f"{v:>{cell},}" for v in row)
+              for name, row in zip(names, matrix["counts"])]
+    return lines
