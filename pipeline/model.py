@@ -1,4 +1,13 @@
-"""The vanilla LSTM: LSTM(units) -> Dense(n_classes, softmax), and how it is saved and loaded."""
+"""The model family: recurrent classifiers over sequences, declared once, and how they are saved and
+loaded.
+
+A member is chosen by four settings (pipeline/params.py): the cell (LSTM or GRU), how many recurrent
+layers are stacked, whether each reads both ways (bidirectional), and an optional Conv1D front end that
+shortens long series by a factor (conv) before them. The default, one LSTM layer, is the book's vanilla
+LSTM: LSTM(units) -> Dense(n_classes, softmax). Every member takes raw, padded values, masks padding
+(so padding never changes a prediction) and standardises real-valued features inside itself, and is
+built from Keras' own layers only, so that its Keras 3 copy loads in plain Keras 3.
+"""
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +19,7 @@ from pipeline.files import BadFile
 _tf_keras = keras  # build_model's default; Keras 3 is asked for by passing backend.keras3()
 
 UNROLL_MAX_LENGTH = 32  # unrolling pays for short sequences only; long ones keep the while loop
+CELLS = ("lstm", "gru")
 
 
 class _Standardise(keras.layers.Normalization):
@@ -22,27 +32,86 @@ class _Standardise(keras.layers.Normalization):
 
 
 def build_model(problem: dict, settings: dict, keras=keras):
-    """LSTM(units) -> Dense(n_classes, softmax) over the problem's inputs (data.DatasetInfo.problem), in
-    tf-keras or (keras=backend.keras3()) in Keras 3; both keep the LSTM's weights in the same layout.
-    Padding is masked when lengths vary, and real-valued features are standardised with the training
-    split's statistics, both inside the model: it takes raw, padded values. settings: units, and
-    optionally unroll (None: for short sequences), dropout (of the LSTM's inputs, while training) and
-    backwards (read each sequence from its last step). The echo problem's model is
-    4 * units * (n_features + units + 1) + (units + 1) * n_features weights, nothing more."""
+    """The member of the family that `settings` names, over the problem's inputs
+    (data.DatasetInfo.problem), in tf-keras or (keras=backend.keras3()) in Keras 3, both with the same
+    weights in the same layout. settings: units, and optionally cell, layers, bidirectional, conv (see
+    the module's docstring), unroll (None: for short sequences), dropout (of the recurrent layers'
+    inputs, while training) and backwards (the last recurrent layer reads from the last step). The echo
+    problem's vanilla model is 4 * units * (n_features + units + 1) + (units + 1) * n_features weights."""
     length, unroll = problem["length"], settings.get("unroll")
     if unroll is None:
-        unroll = length is not None and length <= UNROLL_MAX_LENGTH
+        unroll = length is not None and length <= UNROLL_MAX_LENGTH and not settings.get("conv")
     layers = [keras.Input(shape=(length, problem["n_features"]), name="sequence")]
+    layers += conv_front(problem, settings, keras) if settings.get("conv") else input_layers(problem, keras)
+    layers += recurrent_layers(settings, unroll, keras)
+    layers.append(keras.layers.Dense(problem["n_classes"], activation="softmax", name="label"))
+    return keras.Sequential(layers, name=architecture_name(settings))
+
+
+def architecture_name(settings: dict) -> str:
+    """'vanilla_lstm', or e.g. 'conv4_2x_bidirectional_gru'."""
+    cell, stacked = settings.get("cell") or "lstm", settings.get("layers") or 1
+    parts = [f"conv{settings['conv']}" if settings.get("conv") else "", f"{stacked}x" if stacked > 1 else "",
+             "bidirectional" if settings.get("bidirectional") else "", cell]
+    return "_".join(filter(None, parts)) if any(parts[:3]) or cell != "lstm" else "vanilla_lstm"
+
+
+def input_layers(problem: dict, keras) -> list:
+    """Masking of padded steps when lengths vary, and the standardising of real-valued features."""
+    layers = []
     if problem.get("variable"):
         layers.append(keras.layers.Masking(mask_value=problem["pad_value"], name="padding"))
     if problem["kind"] == "features":
         standardise = _Standardise if keras is _tf_keras else keras.layers.Normalization
         layers.append(standardise(mean=problem["feature_mean"], variance=np.square(problem["feature_std"]),
                                   name="standardise"))
-    layers += [keras.layers.LSTM(settings["units"], unroll=unroll, dropout=settings.get("dropout") or 0.0,
-                                 go_backwards=bool(settings.get("backwards")), name="lstm"),
-               keras.layers.Dense(problem["n_classes"], activation="softmax", name="label")]
-    return keras.Sequential(layers, name="vanilla_lstm")
+    return layers
+
+
+def conv_front(problem: dict, settings: dict, keras) -> list:
+    """A Conv1D that shortens the sequence by `conv` (windows of 2 * conv steps, stride conv), then a
+    Dense layer per window. Padding is kept out without masking the convolution (Keras' Conv1D takes
+    no mask): features are shifted so that a padded step is exactly zero (x - pad_value, scaled by the
+    training std; no real step equals the pad value), the convolution has no bias and zero padding at
+    the end, so a window that lies wholly past a sequence's end gives exactly zero and Masking(0) skips
+    it, and every other window sees what the unpadded sequence gives it."""
+    stride, units = settings["conv"], settings["units"]
+    layers = []
+    if problem["kind"] == "features":
+        shift = _Standardise if keras is _tf_keras else keras.layers.Normalization
+        layers.append(shift(mean=[problem["pad_value"]] * problem["n_features"],
+                            variance=np.square(problem["feature_std"]), name="shift"))
+    return layers + [keras.layers.ZeroPadding1D((0, 2 * stride - 1), name="window_end"),
+                     keras.layers.Conv1D(units, 2 * stride, strides=stride, use_bias=False, name="conv"),
+                     keras.layers.Masking(mask_value=0.0, name="padding"),
+                     keras.layers.Dense(units, activation="relu", name="conv_dense")]
+
+
+def recurrent_layers(settings: dict, unroll: bool, keras) -> list:
+    """`layers` recurrent layers of the cell (each but the last returning its sequence), each wrapped
+    to read both ways when bidirectional; with backwards, the last reads from the last step. A
+    bidirectional layer that returns its sequence is never unrolled: Keras' unrolled backward pass
+    misplaces its outputs against the padding mask (predictions then change with padding, by 1e-2)."""
+    cell, bidirectional = settings.get("cell") or "lstm", bool(settings.get("bidirectional"))
+    kind, stacked = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell], settings.get("layers") or 1
+    out = []
+    for i in range(1, stacked + 1):
+        name = cell if i == 1 else f"{cell}_{i}"
+        layer = kind(settings["units"], unroll=unroll and not (bidirectional and i < stacked),
+                     dropout=settings.get("dropout") or 0.0,
+                     return_sequences=i < stacked, name=name,
+                     go_backwards=bool(settings.get("backwards")) and i == stacked and not bidirectional)
+        out.append(keras.layers.Bidirectional(layer, name=f"bidirectional_{name}") if bidirectional else layer)
+    return out
+
+
+def lstm_layers(net) -> list:
+    """The LSTM layers of a model, those inside a bidirectional wrapper included."""
+    found = []
+    for layer in net.layers:
+        inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+        found += [i for i in inner if type(i).__name__ == "LSTM"]
+    return found
 
 
 class MultiStep(keras.Sequential):
@@ -70,16 +139,17 @@ def multi_step(net):
 
 
 def chrono_init(net, horizon: int, seed: int) -> None:
-    """Chrono initialisation of the LSTM's gate biases (Tallec & Ollivier, 2018, "Can recurrent neural
-    networks warp time?", arXiv:1804.11188): forget-gate biases log(U(1, horizon - 1)), input-gate
+    """Chrono initialisation of every LSTM layer's gate biases (Tallec & Ollivier, 2018, "Can recurrent
+    neural networks warp time?", arXiv:1804.11188): forget-gate biases log(U(1, horizon - 1)), input-gate
     biases their negatives, so that at the start some units keep their cell for up to ~horizon steps.
     Keras orders the bias as [input, forget, cell, output]."""
-    lstm = net.get_layer("lstm")
-    kernel, recurrent, bias = lstm.get_weights()
-    units = lstm.units
-    forget = np.log(np.random.default_rng(seed).uniform(1, horizon - 1, units))
-    bias[:units], bias[units:2 * units] = -forget, forget
-    lstm.set_weights([kernel, recurrent, bias])
+    rng = np.random.default_rng(seed)
+    for lstm in lstm_layers(net):
+        kernel, recurrent, bias = lstm.get_weights()
+        units = lstm.units
+        forget = np.log(rng.uniform(1, horizon - 1, units))
+        bias[:units], bias[units:2 * units] = -forget, forget
+        lstm.set_weights([kernel, recurrent, bias])
 
 
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0, clipnorm: float | None = None,
@@ -121,8 +191,8 @@ def portable_model(net, metadata: dict):
     """A Keras 3 copy of a trained tf-keras model, compiled as it was: the Keras of a user's
     `pip install tensorflow` cannot read tf-keras files, nor tf-keras Keras 3's (docs/keras.md)."""
     keras_3 = keras3()
-    settings, lstm = metadata["settings"], net.get_layer("lstm")
-    copy = build_model(metadata["dataset"]["problem"], {**settings, "unroll": lstm.unroll}, keras=keras_3)
+    settings = metadata["settings"]
+    copy = build_model(metadata["dataset"]["problem"], settings, keras=keras_3)
     copy.set_weights(net.get_weights())
     config = {"learning_rate": settings["learning_rate"], "clipnorm": settings["clipnorm"] or None}
     if settings["optimizer"] == "sgd":

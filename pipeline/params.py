@@ -89,7 +89,13 @@ IMPORT = (
 )
 
 TRAIN = (
-    Param("units", click.IntRange(min=1), "LSTM units.", make="UNITS"),
+    Param("units", click.IntRange(min=1), "Units of each recurrent layer (and of the conv front end).",
+          make="UNITS"),
+    Param("cell", click.Choice(["lstm", "gru"]), "Recurrent cell.", make="CELL"),
+    Param("layers", click.IntRange(1, 8), "Recurrent layers, stacked.", make="LAYERS"),
+    Param("bidirectional", bool, "Each recurrent layer reads the sequence both ways.", flag=True),
+    Param("conv", click.IntRange(min=0), "A Conv1D front end that shortens the sequence by this factor before "
+          "the recurrent layers (windows of twice as many steps); 0 = none.", make="CONV"),
     Param("batch_size", click.IntRange(min=1), "Batch size (the global batch under multi-worker).",
           make="BATCH_SIZE"),
     Param("epochs", click.IntRange(min=1), "Most epochs to run (training stops earlier at --target-accuracy).",

@@ -97,6 +97,7 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
                                  param_hint="'--curriculum'")
     if 0 < chosen["chrono"] < 3:
         raise click.BadParameter(f"{chosen['chrono']}: 0 (off) or a lag of 3 steps or more", param_hint="'--chrono'")
+    check_architecture(chosen)
     per_worker_batch(chosen["batch_size"], role.workers)
     if chosen["jit"] and role.workers > 1:
         click.echo("warning: --jit is off under multi-worker (XLA cannot compile collectives on CPU)", err=True)
@@ -106,6 +107,21 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
             "lr_at_length": chosen["lr_at_length"] if prefixes else 0,
             "unroll": False if prefixes else chosen["unroll"],  # the curriculum's model takes any length
             "workers": role.workers}
+
+
+def check_architecture(chosen: dict) -> None:
+    """Refuse an option that means nothing for the member of the model family chosen."""
+    refusals = [
+        (chosen["chrono"] and chosen["cell"] == "gru", "'--chrono'",
+         "chrono initialisation sets an LSTM's forget gates; a GRU has none: use --chrono 0"),
+        (chosen["chrono"] and chosen["conv"], "'--chrono'",
+         "chrono lags count input steps, which the conv front end shortens: use --chrono 0 with --conv"),
+        (chosen["backwards"] and chosen["bidirectional"], "'--backwards'",
+         "a bidirectional model already reads from the last step: use --no-backwards"),
+    ]
+    for refused, hint, why in refusals:
+        if refused:
+            raise click.BadParameter(why, param_hint=hint)
 
 
 def build(info, settings: dict, strategy=None):
@@ -226,7 +242,8 @@ def run_record(net, run: Run, fitted: Fitted) -> dict:
     return {
         "settings": settings,
         "dataset": info.provenance,
-        "model": {"units": settings["units"], "parameters": int(net.count_params()), "path": str(run.out)},
+        "model": {"architecture": net.name, "units": settings["units"], "parameters": int(net.count_params()),
+                  "path": str(run.out)},
         "epochs_run": len(rows),
         "resumed_after_epoch": log.resumed_after,
         "train_samples": len(rows) * steps * step_rows,

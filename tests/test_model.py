@@ -34,36 +34,68 @@ def padded(rows, pad: float) -> np.ndarray:
     return out
 
 
+# The model family (pipeline/model.py): every member keeps every promise.
+ARCHITECTURES = {
+    "vanilla": {},
+    "stacked": {"layers": 2},
+    "bidirectional": {"bidirectional": True},
+    "stacked bidirectional": {"layers": 2, "bidirectional": True},
+    "gru": {"cell": "gru"},
+    "cnn-lstm": {"conv": 2},
+    "cnn, stacked bidirectional gru": {"conv": 3, "layers": 2, "bidirectional": True, "cell": "gru"},
+}
+
+
+class Members(dict):
+    """(kind, member) -> the tf-keras model, its Keras 3 copy, a function that gives the Keras 3 model of an
+    exact length with the same weights, and the pad value; each built when first asked for."""
+
+    def __missing__(self, key):
+        kind, name = key
+        pad = {"tokens": 0.0, "features": -9.0}[kind]
+        arch = ARCHITECTURES[name]
+        settings = {"units": 6, "dropout": 0.25, **arch,
+                    "backwards": kind == "features" and not arch.get("bidirectional")}
+        tf_keras = build_model(problem(kind, pad=pad), settings)
+        copy = build_model(problem(kind, pad=pad), settings, keras=keras3())
+        copy.set_weights(tf_keras.get_weights())
+
+        def exact(n):
+            model = build_model(problem(kind, n, variable=False, pad=pad), settings, keras=keras3())
+            model.set_weights(tf_keras.get_weights())
+            return model
+
+        self[key] = (tf_keras, copy, exact, pad)
+        return self[key]
+
+
 @pytest.fixture(scope="module")
 def models():
-    """For each kind: the tf-keras model, its Keras 3 copy, and Keras 3 models of every exact length."""
-    made = {}
-    for kind, pad in (("tokens", 0.0), ("features", -9.0)):
-        params = {"units": 6, "backwards": kind == "features", "dropout": 0.25}
-        tf_keras = build_model(problem(kind, pad=pad), params)
-        copy = build_model(problem(kind, pad=pad), params, keras=keras3())
-        copy.set_weights(tf_keras.get_weights())
-        exact = {}
-        for n in range(1, LENGTH + 1):
-            exact[n] = build_model(problem(kind, n, variable=False), params, keras=keras3())
-            exact[n].set_weights(tf_keras.get_weights())
-        made[kind] = (tf_keras, copy, exact, pad)
-    return made
+    return Members()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kind=st.sampled_from(["tokens", "features"]), n=st.integers(1, LENGTH - 1), seed=st.integers(0, 10 ** 6),
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["tokens", "features"]), arch=st.sampled_from(list(ARCHITECTURES)),
+       n=st.integers(1, LENGTH - 1), seed=st.integers(0, 10 ** 6),
        others=st.lists(st.integers(1, LENGTH), min_size=1, max_size=4))
-def test_padding_never_changes_a_prediction(models, kind, n, seed, others):
-    tf_keras, copy, exact, pad = models[kind]
+def test_padding_never_changes_a_prediction(models, kind, arch, n, seed, others):
+    tf_keras, copy, exact, pad = models[kind, arch]
     rng = np.random.default_rng(seed)
     x = sequence(kind, rng, n)
     batch = padded([x] + [sequence(kind, rng, m) for m in others], pad)
     alone = padded([x], pad)
-    unpadded = exact[n](x[None], training=False).numpy()
+    unpadded = exact(n)(x[None], training=False).numpy()
     for model in (tf_keras, copy):
         np.testing.assert_allclose(model(alone, training=False).numpy(), unpadded, atol=1e-6)
         np.testing.assert_allclose(model(batch, training=False).numpy()[:1], unpadded, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHITECTURES if a != "vanilla"])
+def test_each_member_is_another_model(arch):
+    """A setting of the family changes the model: its layers and weights (and its name says which)."""
+    vanilla = build_model(problem("tokens"), {"units": 6})
+    member = build_model(problem("tokens"), {"units": 6, **ARCHITECTURES[arch]})
+    assert member.count_params() != vanilla.count_params() and member.name != vanilla.name
 
 
 def test_the_echo_model_is_unchanged():
@@ -77,7 +109,7 @@ def test_the_echo_model_is_unchanged():
 
 def test_features_are_standardised_inside_the_model(models):
     """Raw values go in: the model subtracts the training mean and divides by the training std."""
-    _, copy, _, _ = models["features"]
+    _, copy, _, _ = models["features", "vanilla"]
     layer = copy.get_layer("standardise")
     x = np.array([[[0.5, -1.0, 2.0], [2.5, -0.5, 3.0]]], np.float32)
     assert np.allclose(layer(x).numpy(), [[[0, 0, 0], [1, 1, 1]]])
