@@ -63,8 +63,9 @@ IMPORT_SRC := pipeline/importer.py pipeline/sources.py $(CORE_SRC)
 DATA_SRC := $(if $(filter import,$(SOURCE)),$(IMPORT_SRC),$(GENERATE_SRC))
 TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py \
 	pipeline/distributed/__init__.py pipeline/distributed/role.py pipeline/distributed/worker.py $(MODEL_SRC)
-EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py pipeline/metrics.py pipeline/plots.py $(MODEL_SRC)
-PREDICT_SRC := pipeline/predict.py pipeline/inputs.py pipeline/metrics.py $(MODEL_SRC)
+EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py pipeline/metrics.py pipeline/tables.py pipeline/plots.py \
+	$(MODEL_SRC)
+PREDICT_SRC := pipeline/predict.py pipeline/inputs.py pipeline/metrics.py pipeline/tables.py $(MODEL_SRC)
 EXPORT_SRC := pipeline/export.py $(MODEL_SRC)
 
 .PHONY: help all data train evaluate predict export inspect test lint clean bench sweep lock
