@@ -18,6 +18,7 @@ from pipeline import (
     inspection,
     params,
     predict,
+    report,
     sweep,
     train,
 )
@@ -36,7 +37,7 @@ def cli(verbose):
 
 
 for command in (generate.cli, importer.cli, train.cli, launcher.cli, evaluate.cli, predict.cli, export.cli,
-                inspection.cli, sweep.cli, compare.cli):
+                inspection.cli, sweep.cli, compare.cli, report.cli):
     cli.add_command(command)
 
 
