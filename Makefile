@@ -15,6 +15,7 @@ ART ?= artifacts
 MODEL := $(ART)/model.keras
 METRICS := $(ART)/metrics.json
 PREDICTIONS := $(ART)/predictions.csv
+REPORT := $(ART)/report.md
 EXPORT := $(ART)/export
 STAMPS := $(ART)/.params
 DATA_STAMP ?= $(STAMPS)/data
@@ -63,11 +64,13 @@ IMPORT_SRC := pipeline/importer.py pipeline/sources.py $(CORE_SRC)
 DATA_SRC := $(if $(filter import,$(SOURCE)),$(IMPORT_SRC),$(GENERATE_SRC))
 TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py \
 	pipeline/distributed/__init__.py pipeline/distributed/role.py pipeline/distributed/worker.py $(MODEL_SRC)
-EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py pipeline/metrics.py pipeline/plots.py $(MODEL_SRC)
-PREDICT_SRC := pipeline/predict.py pipeline/inputs.py pipeline/metrics.py $(MODEL_SRC)
+EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py pipeline/metrics.py pipeline/tables.py pipeline/plots.py \
+	$(MODEL_SRC)
+PREDICT_SRC := pipeline/predict.py pipeline/inputs.py pipeline/metrics.py pipeline/tables.py $(MODEL_SRC)
 EXPORT_SRC := pipeline/export.py $(MODEL_SRC)
+REPORT_SRC := pipeline/report.py pipeline/metrics.py pipeline/tables.py $(CORE_SRC)
 
-.PHONY: help all data train evaluate predict export inspect test lint clean bench sweep lock
+.PHONY: help all data train evaluate predict export report inspect test lint clean bench sweep lock
 
 help: ## List targets and variables (the default goal)
 	@echo "Targets:"
@@ -91,6 +94,8 @@ evaluate: $(METRICS) ## Evaluate on the test split (writes metrics.json)
 predict: $(PREDICTIONS) ## Predict the test split (writes predictions.csv)
 
 export: $(EXPORT)/saved_model.pb ## Export the model as a TensorFlow SavedModel for serving (artifacts/export)
+
+report: $(REPORT) ## Write a Markdown report of the run: data, training, test metrics, baselines (report.md)
 
 inspect: | $(INSTALLED) ## Summarise the dataset and every artifact that exists
 	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(PREDICTIONS) $(EXPORT); do \
@@ -161,6 +166,14 @@ $(PREDICTIONS): $(MODEL) $(DATA) $(PREDICT_SRC) | $(INSTALLED)
 
 $(EXPORT)/saved_model.pb: $(MODEL) $(EXPORT_SRC) | $(INSTALLED)
 	$(RUN) export --model $(MODEL) --out $(EXPORT)
+
+# train writes train.json with the model
+$(ART)/train.json: $(MODEL) ;
+
+# baseline.json, when the run has one, is shown beside the run's own accuracy
+$(REPORT): $(METRICS) $(ART)/train.json $(PREDICTIONS) $(DATA) $(wildcard $(ART)/baseline.json) $(REPORT_SRC) \
+		| $(INSTALLED)
+	$(RUN) report --data $(DATA) --run $(ART) --out $@
 
 # ---- Sweeps: make sweep PARAM=BATCH_SIZE VALUES="16 64 256 1024 4096" [SEEDS="0 1 2"] ----
 # One run per value in $(SWEEP)/<value>/ (with SEEDS, per value and seed in <value>/seed-<s>/, SEED=<s>):

@@ -7,7 +7,21 @@ import sys
 
 import click
 
-from pipeline import NAME, __version__, evaluate, export, generate, importer, inspection, params, predict, sweep, train
+from pipeline import (
+    NAME,
+    __version__,
+    compare,
+    evaluate,
+    export,
+    generate,
+    importer,
+    inspection,
+    params,
+    predict,
+    report,
+    sweep,
+    train,
+)
 from pipeline.distributed import launcher
 
 
@@ -23,7 +37,7 @@ def cli(verbose):
 
 
 for command in (generate.cli, importer.cli, train.cli, launcher.cli, evaluate.cli, predict.cli, export.cli,
-                inspection.cli, sweep.cli):
+                inspection.cli, sweep.cli, compare.cli, report.cli):
     cli.add_command(command)
 
 

@@ -8,6 +8,8 @@ MODEL_PATH = "artifacts/model.keras"
 METRICS_PATH = "artifacts/metrics.json"
 PREDICTIONS_PATH = "artifacts/predictions.csv"
 EXPORT_PATH = "artifacts/export"
+RUN_FOLDER = "artifacts"  # a run's model, train.json, metrics.json, ... (a sweep's: artifacts/sweeps/<PARAM>/<value>)
+REPORT_PATH = "artifacts/report.md"
 
 # Batches of the stages that only run the model forward: large, since no gradients are kept, but
 # fewer rows for long sequences, so that a batch's float32 inputs stay within FORWARD_BYTES.

@@ -184,6 +184,17 @@ def _attr(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def label_counts(y) -> np.ndarray:
+    """How often each label occurs, read in blocks of about 4 MiB, whatever the split's size."""
+    block = max(1, config.UNIT_BYTES // y.shape[1])
+    return sum(y[s:s + block].sum(axis=0, dtype=np.int64) for s in range(0, len(y), block))
+
+
+def length_range(lengths) -> dict:
+    """A split's sequence lengths (its `lengths` array) as their min, median and max."""
+    return {"min": int(np.min(lengths)), "median": int(np.median(lengths)), "max": int(np.max(lengths))}
+
+
 def open_h5(path) -> h5py.File:
     """Open an HDF5 file for reading, or BadFile saying why it cannot be."""
     p = existing_file(path, "dataset")

@@ -31,6 +31,30 @@ def existing_file(path, what: str = "file") -> Path:
     return p
 
 
+def read_json(path, what: str = "file") -> dict:
+    """The JSON object in an existing file, or BadFile naming the file and what is wrong with it."""
+    p = existing_file(path, what)
+    try:
+        obj = json.loads(p.read_text(encoding=TEXT_ENCODING))
+    except OSError as e:
+        raise BadFile(f"{what} {p}: cannot read ({e.strerror})") from None
+    except ValueError as e:  # UnicodeDecodeError is one
+        raise BadFile(f"{what} {p}: not valid JSON ({e})") from None
+    if not isinstance(obj, dict):
+        raise BadFile(f"{what} {p}: not a JSON object")
+    return obj
+
+
+@contextlib.contextmanager
+def named_errors(command: str):
+    """Begin the message of a BadFile raised inside with the command's name ('compare: ...')."""
+    try:
+        yield
+    except BadFile as e:
+        e.message = f"{command}: {e.message}"
+        raise
+
+
 def writable_target(path, folder: bool = False) -> Path:
     """Check up front that `path` can be written: its folder exists and is writable, and it is not a
     folder (or, with folder=True, not a file)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import config, data, metrics, modelfile, sources, sweep, tokens
+from pipeline import data, metrics, modelfile, sources, sweep, tokens
 from pipeline.files import TEXT_ENCODING, BadFile, existing_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -36,7 +36,7 @@ def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
         for split in data.SPLITS:
             X, y = f[split]["X"], f[split]["y"]
             lines.append(f"  {split:5s} X {X.shape} {X.dtype} chunks {X.chunks}   y {y.shape} {y.dtype}")
-        lines += _balance(info, label_counts(f["train"]["y"]))
+        lines += _balance(info, data.label_counts(f["train"]["y"]))
         if info.variable:
             lines.append("  lengths: " + "; ".join(_lengths(split, f[split]["lengths"][:]) for split in data.SPLITS))
         lines.append(f"  first {rows} train rows:")
@@ -58,13 +58,7 @@ def _balance(info, counts) -> list:
 
 def _lengths(split: str, lengths) -> str:
     """A split's distribution of sequence lengths, as min / median / max."""
-    return f"{split} {int(lengths.min())}-{int(np.median(lengths))}-{int(lengths.max())} (min-median-max)"
-
-
-def label_counts(y) -> np.ndarray:
-    """How often each label occurs, read in blocks of about 4 MiB, whatever the split's size."""
-    block = max(1, config.UNIT_BYTES // y.shape[1])
-    return sum(y[s:s + block].sum(axis=0, dtype=np.int64) for s in range(0, len(y), block))
+    return f"{split} {'-'.join(map(str, data.length_range(lengths).values()))} (min-median-max)"
 
 
 def model_report(path) -> str:

@@ -1,11 +1,14 @@
 """The scores of a classifier, all from one confusion matrix (NumPy only): what evaluate writes to
-metrics.json, predict to predictions.json, and inspect prints for a predictions file.
+metrics.json, predict to predictions.json, inspect prints for a predictions file and report shows as
+Markdown.
 
 A confusion matrix counts test rows by (true class, predicted class): counts[i, j] rows of class i
 were predicted as class j. Everything else follows from it: accuracy, each class's precision, recall
 and F1, macro-F1 and balanced accuracy. A new score is a line in scores(), and every stage reports it.
 """
 import numpy as np
+
+from pipeline import tables
 
 
 def confusion(true, predicted, n_classes: int) -> np.ndarray:
@@ -57,3 +60,18 @@ def table(result: dict, most: int = 20) -> list:
     lines += [f"  {name:>{width}}  " + " ".join(f"{v:>{cell},}" for v in row)
               for name, row in zip(names, matrix["counts"])]
     return lines
+
+
+def markdown(result: dict, most: int = 20) -> str:
+    """The per-class table and, for up to `most` classes, the confusion matrix, as Markdown tables
+    (report): the counterpart of table()."""
+    per_class, matrix = result["per_class"], result["confusion"]
+    rows = [[name, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}"]
+            for name, c in per_class.items()]
+    text = tables.markdown(["class", "precision", "recall", "F1", "support"], rows, right=(1, 2, 3, 4))
+    names = matrix["classes"]
+    if len(names) > most:
+        return text + f"\n{len(names)} classes: the confusion matrix is in metrics.json.\n"
+    counts = [[name, *(f"{v:,}" for v in row)] for name, row in zip(names, matrix["counts"])]
+    return (text + "\nConfusion matrix (rows: true class, columns: predicted class):\n\n"
+            + tables.markdown(["true \\ predicted", *names], counts, right=range(1, len(names) + 1)))

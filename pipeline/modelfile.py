@@ -50,18 +50,23 @@ def add_metadata(path: Path, metadata: dict) -> None:
 
 
 def check_compatible(model_path, metadata: dict, info) -> None:
-    """Refuse a model whose problem (its inputs, their padding, its classes; for the echo problem its
-    position) differs from the dataset's; the message names what differs. The model standardises with
-    its own training statistics, so those may differ."""
+    """Refuse a model whose problem differs from the dataset's; the message names what differs."""
     trained = metadata.get("dataset", {}).get("problem", {})
-    differ = [k for k in sorted(set(trained) | set(info.problem)) if k not in ("feature_mean", "feature_std")
-              and trained.get(k) != info.problem.get(k)]
+    differ = problem_differences(trained, info.problem)
     if differ:
-        raise BadFile(f"model {model_path} was trained on a problem with {_fmt(trained, differ)} but dataset "
-                      f"{info.path} holds {_fmt(info.problem, differ)}")
+        raise BadFile(f"model {model_path} was trained on a problem with {problem_text(trained, differ)} but "
+                      f"dataset {info.path} holds {problem_text(info.problem, differ)}")
 
 
-def _fmt(problem: dict, keys) -> str:
+def problem_differences(a: dict, b: dict) -> list:
+    """The keys in which two problems (a dataset's inputs, their padding, its classes; for the echo problem
+    its position) differ, sorted. A model standardises with its own training statistics, so those are
+    left out: the same problem on other data has others."""
+    return [k for k in sorted(set(a) | set(b)) if k not in ("feature_mean", "feature_std") and a.get(k) != b.get(k)]
+
+
+def problem_text(problem: dict, keys) -> str:
+    """'n_classes=10, classes=[...]': the problem's values of `keys`, each shortened to 40 characters."""
     return ", ".join(f"{k}={_short(problem.get(k))}" for k in keys)
 
 

@@ -11,14 +11,13 @@ counts as "not reached" (above any number) in the sequences and seconds it took:
 """
 import csv
 import io
-import json
 import math
 import statistics
 from pathlib import Path
 
 import click
 
-from pipeline.files import BadFile, existing_file, published_together
+from pipeline.files import BadFile, published_together, read_json
 from pipeline.options import int_list
 
 NOT_REACHED = math.inf  # sequences or seconds of a run that never reached the target
@@ -29,16 +28,9 @@ FIELDS = ("value", "seeds", "reached", *(f"{m}_{s}" for m in MEASURES for s in (
           "final_val_accuracy_median")
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(existing_file(path, "run record").read_text())
-    except ValueError as e:
-        raise BadFile(f"run record {path}: not valid JSON ({e})") from None
-
-
 def run_row(folder: Path) -> dict:
     """One run's figures, from its train.json and metrics.json."""
-    trained, metrics = _read_json(folder / "train.json"), _read_json(folder / "metrics.json")
+    trained, metrics = read_json(folder / "train.json", "run record"), read_json(folder / "metrics.json", "run record")
     try:
         reached = bool(trained["target_reached"])
         return {"test_accuracy": metrics["accuracy"], "epochs": trained["epochs_run"], "reached": reached,

@@ -55,6 +55,52 @@ def report_without_tf(path) -> str:
     return r.stdout
 
 
+CLI_NO_TF = ("import sys; from pipeline.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+             "    assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n    raise")
+
+
+def cli_without_tf(*args):
+    """Run the command line with ARGS in a fresh process that must not import TensorFlow; returns what
+    run_cli does."""
+    r = subprocess.run([sys.executable, "-c", CLI_NO_TF, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    assert "TensorFlow was imported" not in r.stderr, r.stderr
+    return r
+
+
+def run_folder(record: dict, folder: Path, predictions: bool = False) -> Path:
+    """A run folder like artifacts/ made from a trained fixture (`trained`, `weak`): its model, train.json,
+    history and plots copied into `folder`, evaluated there (metrics.json, confusion.png) and, with
+    predictions=True, predicted (predictions.csv)."""
+    import shutil
+
+    from pipeline import evaluate, predict
+
+    shutil.copytree(Path(record["model_path"]).parent, folder)
+    evaluate.evaluate(record["data_path"], folder / "model.keras", folder / "metrics.json")
+    if predictions:
+        predict.predict(record["data_path"], folder / "model.keras", folder / "predictions.csv", show=0)
+    return folder
+
+
+def markdown_tables(text: str) -> list:
+    """Every Markdown table in `text` as lists of cells per row (header first, the separator row left out),
+    after checking it is one GitHub renders: a header, a separator row of --- cells, as many cells in each row."""
+    import re
+
+    tables, block = [], []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append(line)
+        elif block:
+            cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in block]
+            assert len(block) >= 2 and all(re.fullmatch(r":?-{3,}:?", c) for c in cells[1]), block[:2]
+            assert all(row.endswith("|") for row in block), block
+            assert {len(row) for row in cells} == {len(cells[0])}, block
+            tables.append([cells[0], *cells[2:]])
+            block = []
+    return tables
+
+
 def sweep_summary(folder) -> list:
     """The rows of a sweep's summary.csv."""
     import csv

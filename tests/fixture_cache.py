@@ -45,9 +45,12 @@ def build_trained(folder: Path, tiny: Path) -> dict:
     return _train(folder, tiny, {"seed": 1})
 
 
+WEAK = {"epochs": 1, "steps_per_epoch": 2, "seed": 5}  # the weak model's training options
+
+
 def build_weak(folder: Path, tiny: Path) -> dict:
     """A model trained for two batches only: far from perfect (about chance)."""
-    return _train(folder, tiny, {"epochs": 1, "steps_per_epoch": 2, "seed": 5})
+    return _train(folder, tiny, WEAK)
 
 
 def build_long_test_data(folder: Path) -> Path:

@@ -44,14 +44,14 @@ def test_inspect_dataset(tiny_data):
 
 def test_label_counts_read_in_blocks(tiny_data, monkeypatch):
     """A split longer than one read block (here 2,000 rows of 20,000) is counted whole."""
-    from pipeline import config, inspection
+    from pipeline import config, data, inspection
 
     monkeypatch.setattr(config, "UNIT_BYTES", 20_000)
     with h5py.File(tiny_data) as f:
         y = f["train"]["y"]
         assert len(y) > 3 * config.UNIT_BYTES // y.shape[1]
         expected = y[:].astype(np.int64).sum(axis=0)
-        assert np.array_equal(inspection.label_counts(y), expected)
+        assert np.array_equal(data.label_counts(y), expected)
     lines = inspection.report(tiny_data, rows=7).splitlines()
     for line in _expected_dataset_lines(tiny_data, rows=7):
         assert line in lines, line

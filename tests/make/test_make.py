@@ -43,6 +43,18 @@ def test_rerun_rules(project):
         assert planned(project) == set(), module
 
 
+def test_report_rule(project):
+    """`make report` writes the run's page once, and again when a baseline.json appears beside the run."""
+    make(project, "report")
+    page = project / "artifacts" / "report.md"
+    assert "## Test metrics" in page.read_text() and "`make baseline` adds them" in page.read_text()
+    assert "-m pipeline report" not in make(project, "-n", "report").stdout
+    (project / "artifacts" / "baseline.json").write_text('{"classifiers": {"1-NN DTW": {"accuracy": 0.5}}}')
+    assert make(project, "-n", "report").stdout.count("-m pipeline") == 1  # the report only
+    make(project, "report")
+    assert "| 1-NN DTW | 0.5000 |" in page.read_text()
+
+
 def test_failed_stage_leaves_nothing_done(project):
     make(project, "all")
     r = make(project, "train", "LR=-1", check=False)
@@ -79,7 +91,7 @@ def imported_modules(module: str) -> set:
     return {str(p.relative_to(ROOT)) for p in seen}
 
 
-@pytest.mark.parametrize("stage", ["generate", "import", "train", "evaluate", "predict", "export"])
+@pytest.mark.parametrize("stage", ["generate", "import", "train", "evaluate", "predict", "export", "report"])
 def test_each_rule_lists_every_module_its_stage_imports(stage):
     """Make's source lists are written by hand: one that misses a module would leave the stage
     up to date after that module changed."""
