@@ -115,6 +115,25 @@ def long_test_data(tmp_path_factory) -> Path:
     return _session_fixture("long_test_data", tmp_path_factory)[0]
 
 
+RAGGED = ["spam,3,1,4,1,5", "ham,9,2", "spam,6,5,3", "eggs,5,8,9,7", "ham,9,3,2,3,8,4,6", "eggs,2,6"]
+
+
+@pytest.fixture(scope="session")
+def ragged(tmp_path_factory) -> Path:
+    """A folder with own.h5, imported from token lines of different lengths with string labels (RAGGED;
+    the longest has 7 tokens), and model.keras, a model of it after one step."""
+    from pipeline import importer, train
+    from tests.test_importer import OPTIONS, write_lines
+
+    folder = tmp_path_factory.mktemp("ragged")
+    chosen = {**OPTIONS, "train_file": write_lines(folder / "train.csv", RAGGED * 4),
+              "test_file": write_lines(folder / "test.csv", RAGGED), "n_val": 4}
+    importer.import_files(folder / "own.h5", chosen)
+    options = train.Options(epochs=1, steps_per_epoch=1, units=4, dropout=0.5)  # dropout: only while training
+    train.train(folder / "own.h5", folder / "model.keras", options, verbose=0)
+    return folder
+
+
 @pytest.fixture
 def forward_xla(monkeypatch):
     """forward_xla(True) makes evaluate and predict compile any pass with XLA, forward_xla(False) none.
