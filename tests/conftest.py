@@ -3,7 +3,7 @@
 Tests that start a subprocess (the CLI, `make`, a cluster) are marked `slow` explicitly: the modules in
 tests/cli/, tests/make/ and tests/benchmarks/ as a whole (`pytestmark`), any other such test with
 `@pytest.mark.slow`. `make mutation` leaves them out: its mutants live in the test process
-(docs/testing.md)."""
+(docs/testing.md). A test that holds more memory than tests/memory_limit.py allows fails."""
 import os
 import subprocess
 import sys
@@ -16,6 +16,13 @@ if ROOT.name == "mutants":  # make mutation: mutmut forks each mutant's run from
     import pipeline.backend  # noqa: F401  # the tests, so TensorFlow is imported once, not once per mutant
 TINY = {"length": 5, "n_features": 10, "out_index": 2, "seed": 7, "n_train": 20_000, "n_val": 2_000,
         "n_test": 3_000, "problem": "reference"}
+
+
+def pytest_configure(config):
+    from tests import memory_limit  # a test that holds too much memory fails, the session goes on
+
+    memory_limit.install()
+    config.pluginmanager.register(memory_limit, "memory_limit")
 
 
 def run_cli(*args, cwd=None, timeout=300, **kw):
