@@ -3,7 +3,7 @@
 Tests that start a subprocess (the CLI, `make`, a cluster) are marked `slow` explicitly: the modules in
 tests/cli/, tests/make/ and tests/benchmarks/ as a whole (`pytestmark`), any other such test with
 `@pytest.mark.slow`. `make mutation` leaves them out: its mutants live in the test process
-(docs/testing.md)."""
+(docs/testing.md). A test that holds more memory than tests/memory_limit.py allows fails."""
 import os
 import subprocess
 import sys
@@ -16,6 +16,13 @@ if ROOT.name == "mutants":  # make mutation: mutmut forks each mutant's run from
     import pipeline.backend  # noqa: F401  # the tests, so TensorFlow is imported once, not once per mutant
 TINY = {"length": 5, "n_features": 10, "out_index": 2, "seed": 7, "n_train": 20_000, "n_val": 2_000,
         "n_test": 3_000, "problem": "reference"}
+
+
+def pytest_configure(config):
+    from tests import memory_limit  # a test that holds too much memory fails, the session goes on
+
+    memory_limit.install()
+    config.pluginmanager.register(memory_limit, "memory_limit")
 
 
 def run_cli(*args, cwd=None, timeout=300, **kw):
@@ -159,6 +166,25 @@ def weak(tiny_data, tmp_path_factory) -> dict:
 def long_test_data(tmp_path_factory) -> Path:
     """The tiny problem with a test split longer than one evaluation batch and one prediction batch."""
     return _session_fixture("long_test_data", tmp_path_factory)[0]
+
+
+RAGGED = ["spam,3,1,4,1,5", "ham,9,2", "spam,6,5,3", "eggs,5,8,9,7", "ham,9,3,2,3,8,4,6", "eggs,2,6"]
+
+
+@pytest.fixture(scope="session")
+def ragged(tmp_path_factory) -> Path:
+    """A folder with own.h5, imported from token lines of different lengths with string labels (RAGGED;
+    the longest has 7 tokens), and model.keras, a model of it after one step."""
+    from pipeline import importer, train
+    from tests.test_importer import OPTIONS, write_lines
+
+    folder = tmp_path_factory.mktemp("ragged")
+    chosen = {**OPTIONS, "train_file": write_lines(folder / "train.csv", RAGGED * 4),
+              "test_file": write_lines(folder / "test.csv", RAGGED), "n_val": 4}
+    importer.import_files(folder / "own.h5", chosen)
+    options = train.Options(epochs=1, steps_per_epoch=1, units=4, dropout=0.5)  # dropout: only while training
+    train.train(folder / "own.h5", folder / "model.keras", options, verbose=0)
+    return folder
 
 
 @pytest.fixture

@@ -1,9 +1,37 @@
-"""export in-process: a write that fails part-way keeps the previous export (tests/cli/test_portable.py
-serves the export in plain TensorFlow)."""
+"""export in-process: sequences padded to the model's length get plain Keras 3's answers on their real
+steps; a write that fails part-way keeps the previous export (tests/cli/test_portable.py serves the
+export in plain TensorFlow)."""
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from pipeline import export
+from tests.conftest import RAGGED
 from tests.failing_writes import fails_cleanly, tf_no_space
+
+
+def test_padded_sequences_get_keras_answers_on_their_real_steps(ragged, tmp_path):
+    """A model of sequences of different lengths: the SavedModel takes shorter ones padded with -1, and
+    answers each as plain Keras 3 answers its real steps alone, unpadded."""
+    from pipeline.backend import keras3, tf
+
+    export.export(ragged / "model.keras", tmp_path / "export")
+    serve = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
+    model = keras3().models.load_model(ragged / "model.keras")
+    sequences = [[int(token) for token in line.split(",")[1:]] for line in RAGGED]
+    length = model.input_shape[1]
+    served = {k: v.numpy() for k, v in serve(sequence=tf.constant(
+        [s + [-1] * (length - len(s)) for s in sequences], tf.int32)).items()}
+    classes, unpadded = ["eggs", "ham", "spam"], {}
+    for n in {len(s) for s in sequences}:  # the real steps of the sequences of each length
+        rows = [i for i, s in enumerate(sequences) if len(s) == n]
+        probs = model(np.eye(10, dtype=np.float32)[[sequences[i] for i in rows]], training=False).numpy()
+        unpadded.update({i: (int(p.argmax()), classes[p.argmax()], pytest.approx(p.max(), abs=1e-6))
+                         for i, p in zip(rows, probs)})
+    assert [(int(c), label.decode(), float(p)) for c, label, p in zip(
+        served["class"], served["label"], served["confidence"])] == [unpadded[i] for i in range(len(sequences))]
+    assert len({len(s) for s in sequences}) > 2 and min(map(len, sequences)) < length
 
 
 def test_export_failing_part_way_keeps_the_previous_export(trained, tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import config, data, echo, predict, tokens
 from pipeline.files import BadFile
-from tests.conftest import invoke
+from tests.conftest import RAGGED, invoke
 from tests.failing_writes import fail_after, fails_cleanly
 from tests.reference import independent
 
@@ -329,25 +329,9 @@ def test_predict_failing_part_way_keeps_the_previous_predictions(weak, long_test
     assert count[0] == 2
 
 
-# ---- a model of a user's ragged token sequences with named classes (in-process; no training needed) ----
+# ---- a model of a user's ragged token sequences with named classes (`ragged`, tests/conftest.py) ----
 
-RAGGED = ["spam,3,1,4,1,5", "ham,9,2", "spam,6,5,3", "eggs,5,8,9,7", "ham,9,3,2,3,8,4,6", "eggs,2,6"]
 VARIABLE = {"kind": "tokens", "length": 7, "n_features": 10, "variable": True}
-
-
-@pytest.fixture(scope="module")
-def ragged(tmp_path_factory):
-    """A dataset imported from ragged token lines with string labels, and a model of it after one step."""
-    from pipeline import importer, train
-    from tests.test_importer import OPTIONS, write_lines
-
-    folder = tmp_path_factory.mktemp("ragged")
-    chosen = {**OPTIONS, "train_file": write_lines(folder / "train.csv", RAGGED * 4),
-              "test_file": write_lines(folder / "test.csv", RAGGED), "n_val": 4}
-    importer.import_files(folder / "own.h5", chosen)
-    options = train.Options(epochs=1, steps_per_epoch=1, units=4, dropout=0.5)  # dropout: only while training
-    train.train(folder / "own.h5", folder / "model.keras", options, verbose=0)
-    return folder
 
 
 @pytest.mark.parametrize("xla", [False, True])

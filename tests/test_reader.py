@@ -19,10 +19,16 @@ def info(tiny_data):
     return data.describe(tiny_data)
 
 
-def _rows(ds, limit=None):
-    xs, ys = [], []
+def _rows(ds, limit=None, rows=None):
+    """(X, y) of the first `limit` batches, or of a pass that should end after `rows` rows: reading stops
+    one batch past them, so a dataset that never ends shows as rows too many."""
+    assert (limit is None) != (rows is None)
+    xs, ys, n = [], [], 0
     for X, y in ds.take(limit) if limit else ds:
         xs.append(X.numpy()), ys.append(y.numpy())
+        n += len(X)
+        if rows is not None and n > rows:
+            break
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -41,7 +47,7 @@ def test_each_training_row_once_per_pass(info, batch_size, rows_per_block):
     from pipeline import reader
 
     ds = reader.make_dataset(info, "train", batch_size, Reading(shuffle_seed=3, rows_per_block=rows_per_block))
-    X, y = _rows(ds)
+    X, y = _rows(ds, rows=info.rows["train"])
     FX, Fy = _file(info, "train")
     assert len(X) == len(FX)
     assert np.array_equal(_sorted_rows(X, y), _sorted_rows(FX, Fy))
@@ -103,7 +109,7 @@ def test_passes_are_shuffled_differently_but_reproducibly(info):
 def test_evaluation_order_is_file_order(info, split, batch_size):
     from pipeline import reader
 
-    X, y = _rows(reader.make_dataset(info, split, batch_size))
+    X, y = _rows(reader.make_dataset(info, split, batch_size), rows=info.rows[split])
     FX, Fy = _file(info, split)
     assert np.array_equal(X, FX) and np.array_equal(y, Fy)
 
@@ -111,8 +117,8 @@ def test_evaluation_order_is_file_order(info, split, batch_size):
 def test_shards_are_disjoint_and_cover_the_split(info):
     from pipeline import reader
 
-    parts = [_rows(reader.make_dataset(info, "train", 100, Reading(rows_per_block=1000, shard=(2, i))))[0]
-             for i in range(2)]
+    parts = [_rows(reader.make_dataset(info, "train", 100, Reading(rows_per_block=1000, shard=(2, i))),
+                   rows=info.rows["train"])[0] for i in range(2)]
     FX, _ = _file(info, "train")
     assert len(parts[0]) + len(parts[1]) == len(FX)
     assert np.array_equal(parts[0][:1000], FX[:1000]) and np.array_equal(parts[1][:1000], FX[1000:2000])
@@ -142,7 +148,7 @@ def test_block_order_is_seeded_and_differs_every_pass(info):
 def test_a_last_batch_of_one_row_is_kept(info):
     from pipeline import reader
 
-    X, y = _rows(reader.make_dataset(info, "val", info.rows["val"] - 1))
+    X, y = _rows(reader.make_dataset(info, "val", info.rows["val"] - 1), rows=info.rows["val"])
     FX, Fy = _file(info, "val")
     assert np.array_equal(X, FX) and np.array_equal(y, Fy)
 
@@ -217,7 +223,7 @@ def test_reader_yields_every_row_once_for_any_block_and_batch(small_info, batch_
 
     ds = reader.make_dataset(small_info, "train", batch_size, reader.Reading(
         shuffle_seed=seed if shuffle else None, rows_per_block=rows_per_block))
-    batches = [(X.numpy(), y.numpy()) for X, y in ds]
+    batches = [(X.numpy(), y.numpy()) for X, y in ds.take(small_info.rows["train"] + 1)]  # a pass, and one more
     assert all(len(X) <= batch_size for X, _ in batches)
     X = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
@@ -235,9 +241,13 @@ def test_reader_yields_every_row_once_for_any_block_and_batch(small_info, batch_
 def test_shards_split_the_blocks_among_workers(small_info, batch_size, rows_per_block, count):
     from pipeline import reader
 
-    parts = [np.concatenate([X.numpy() for X, _ in reader.make_dataset(
-        small_info, "train", batch_size, reader.Reading(rows_per_block=rows_per_block, shard=(count, i)))] or
-        [np.zeros((0, 5, 10), np.float32)]) for i in range(count)]
+    def part(i):  # a pass at most, and one batch more
+        ds = reader.make_dataset(small_info, "train", batch_size, reader.Reading(rows_per_block=rows_per_block,
+                                                                                shard=(count, i)))
+        batches = [X.numpy() for X, _ in ds.take(small_info.rows["train"] + 1)]
+        return np.concatenate(batches or [np.zeros((0, 5, 10), np.float32)])
+
+    parts = [part(i) for i in range(count)]
     with h5py.File(small_info.path) as f:
         FX = f["train"]["X"][:].astype(np.float32)
     starts = list(range(0, len(FX), rows_per_block))

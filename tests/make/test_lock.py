@@ -1,7 +1,10 @@
 """requirements.lock, the versions `make` installs: it satisfies every requirement pyproject.toml declares,
-it was written by the command `make lock` runs, and this environment holds exactly its versions."""
+it was written by the command `make lock` runs, this environment holds exactly its versions, and `make`
+installs exactly them into a new environment."""
+import json
 import re
 import subprocess
+import sys
 from importlib import metadata
 
 import pytest
@@ -89,3 +92,57 @@ def test_a_requirement_the_lock_does_not_meet_is_reported():
     assert unmet(["numpy<2.4"], pins, environment) == ["numpy<2.4 (locked: 2.4.6)"]
     with pytest.raises(ValueError, match="line 2: 'numpy>=2' is not name==version"):
         parse_lock("# x\nnumpy>=2\n", environment)
+
+
+# `make`'s own recipe, run with a Python whose `-m venv DIR` makes a new environment whose pip resolves
+# and reports what it would install there, instead of downloading it.
+FAKE_PYTHON = """#!{python}
+import os, shutil, subprocess, sys
+from pathlib import Path
+if sys.argv[1:3] == ["-m", "venv"]:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", *sys.argv[3:]], check=True)
+    shutil.copy({pip!r}, Path(sys.argv[-1]) / "bin" / "pip")
+else:
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+"""
+FAKE_PIP = """#!{python}
+import subprocess, sys
+from pathlib import Path
+venv = Path(sys.argv[0]).parent.parent
+assert sys.argv[1] == "install", sys.argv
+report = venv / f"report-{{len(list(venv.glob('report-*.json')))}}.json"
+sys.exit(subprocess.call([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+                          "--dry-run", "--report", str(report), *sys.argv[2:]]))
+"""
+HELD = ("tqdm", "4.66.0")  # an older release than the newest, needed by nothing but the project
+
+
+def fake(path, text: str, **values):
+    path.write_text(text.format(python=sys.executable, **values))
+    path.chmod(0o755)
+    return path
+
+
+def test_make_installs_the_locked_versions_into_a_new_environment(tmp_path):
+    """Every package `make` installs into a new environment, the project's dependencies and the dev extra,
+    is at the lock's version: none is missing from the lock, none at the newest release instead. The
+    lock is the project's, with tqdm held at an older release, so the lock, not the index, decides. pip
+    reads the package index but installs nothing."""
+    from benchmarks.bench import copy_project
+
+    project = copy_project(tmp_path / "p")
+    name, version = HELD
+    lock = re.sub(rf"(?m)^{name}==\S+", f"{name}=={version}", (ROOT / "requirements.lock").read_text())
+    (project / "requirements.lock").write_text(lock)
+    python = fake(tmp_path / "python", FAKE_PYTHON, pip=str(fake(tmp_path / "pip", FAKE_PIP)))
+    venv = tmp_path / "venv"
+    r = subprocess.run(["make", f"PYTHON={python}", f"VENV={venv}", f"{venv}/.installed"], cwd=project,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    reports = [json.loads(p.read_text())["install"] for p in venv.glob("report-*.json")]
+    would, = ({canonicalize_name(i["metadata"]["name"]): i["metadata"]["version"] for i in report}
+              for report in reports if any(i["metadata"]["name"] == "echo-pipeline" for i in report))
+    del would["echo-pipeline"]
+    pins = parse_lock(lock, default_environment())
+    assert {n: (v, pins.get(n)) for n, v in would.items() if pins.get(n) != v} == {}
+    assert would[name] == version and {"tensorflow", "keras", "pytest", "mutmut"} <= set(would)
