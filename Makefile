@@ -14,6 +14,7 @@ RUN := $(PY) -m pipeline
 ART ?= artifacts
 MODEL := $(ART)/model.keras
 METRICS := $(ART)/metrics.json
+BASELINE := $(ART)/baseline.json
 PREDICTIONS := $(ART)/predictions.csv
 REPORT := $(ART)/report.md
 EXPORT := $(ART)/export
@@ -62,7 +63,7 @@ MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/mo
 GENERATE_SRC := pipeline/generate.py $(CORE_SRC)
 IMPORT_SRC := pipeline/importer.py pipeline/sources.py $(CORE_SRC)
 DATA_SRC := $(if $(filter import,$(SOURCE)),$(IMPORT_SRC),$(GENERATE_SRC))
-TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py \
+TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py pipeline/recipe.py \
 	pipeline/distributed/__init__.py pipeline/distributed/role.py pipeline/distributed/worker.py $(MODEL_SRC)
 EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py pipeline/metrics.py pipeline/tables.py pipeline/plots.py \
 	$(MODEL_SRC)
@@ -70,7 +71,7 @@ PREDICT_SRC := pipeline/predict.py pipeline/inputs.py pipeline/metrics.py pipeli
 EXPORT_SRC := pipeline/export.py $(MODEL_SRC)
 REPORT_SRC := pipeline/report.py pipeline/metrics.py pipeline/tables.py $(CORE_SRC)
 
-.PHONY: help all data train evaluate predict export report inspect test lint clean bench sweep lock
+.PHONY: help all data train evaluate predict export baseline report inspect test lint clean bench suite sweep lock
 
 help: ## List targets and variables (the default goal)
 	@echo "Targets:"
@@ -95,10 +96,12 @@ predict: $(PREDICTIONS) ## Predict the test split (writes predictions.csv)
 
 export: $(EXPORT)/saved_model.pb ## Export the model as a TensorFlow SavedModel for serving (artifacts/export)
 
+baseline: $(BASELINE) ## Fit library classifiers on the same split: 1-NN Euclidean, 1-NN DTW, MiniRocket (baseline.json)
+
 report: $(REPORT) ## Write a Markdown report of the run: data, training, test metrics, baselines (report.md)
 
 inspect: | $(INSTALLED) ## Summarise the dataset and every artifact that exists
-	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(PREDICTIONS) $(EXPORT); do \
+	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(BASELINE) $(PREDICTIONS) $(EXPORT); do \
 		if [ -e $$f ]; then $(RUN) inspect $$f; echo; fi; done
 
 test: | $(INSTALLED) $(VENV)/.installed-ts ## Run the test suite (it reads a .ts file: the ts extra too)
@@ -107,6 +110,10 @@ test: | $(INSTALLED) $(VENV)/.installed-ts ## Run the test suite (it reads a .ts
 lint: | $(INSTALLED) ## Check style (ruff) and the architecture's import contracts (import-linter)
 	$(PY) -m ruff check pipeline tests benchmarks tools
 	$(VENV)/bin/lint-imports
+
+SUITE ?= $(ART)/suite
+suite: | $(INSTALLED) $(VENV)/.installed-ts ## Train the recipe on public datasets over seeds beside their baselines (suite.md; long)
+	$(PY) -m benchmarks.suite --out $(SUITE) --seeds "$(or $(strip $(SEEDS)),0 1 2)"
 
 BENCH_FLAGS ?=
 bench: | $(INSTALLED) ## Measure the speed goals against their baselines (docs/performance.md; minutes)
@@ -171,6 +178,10 @@ $(EXPORT)/saved_model.pb: $(MODEL) $(EXPORT_SRC) | $(INSTALLED)
 $(ART)/train.json: $(MODEL) ;
 
 # baseline.json, when the run has one, is shown beside the run's own accuracy
+BASELINE_SRC := pipeline/baseline.py $(CORE_SRC)
+$(BASELINE): $(DATA) $(BASELINE_SRC) | $(INSTALLED) $(VENV)/.installed-ts
+	$(RUN) baseline --data $(DATA) --out $@
+
 $(REPORT): $(METRICS) $(ART)/train.json $(PREDICTIONS) $(DATA) $(wildcard $(ART)/baseline.json) $(REPORT_SRC) \
 		| $(INSTALLED)
 	$(RUN) report --data $(DATA) --run $(ART) --out $@

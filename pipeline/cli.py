@@ -10,6 +10,7 @@ import click
 from pipeline import (
     NAME,
     __version__,
+    baseline,
     compare,
     evaluate,
     export,
@@ -37,7 +38,7 @@ def cli(verbose):
 
 
 for command in (generate.cli, importer.cli, train.cli, launcher.cli, evaluate.cli, predict.cli, export.cli,
-                inspection.cli, sweep.cli, compare.cli, report.cli):
+                baseline.cli, inspection.cli, sweep.cli, compare.cli, report.cli):
     cli.add_command(command)
 
 

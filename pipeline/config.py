@@ -6,6 +6,7 @@ No imports beyond the standard library: every module may read it, and `--help` s
 DATA_PATH = "data/echo.h5"
 MODEL_PATH = "artifacts/model.keras"
 METRICS_PATH = "artifacts/metrics.json"
+BASELINE_PATH = "artifacts/baseline.json"
 PREDICTIONS_PATH = "artifacts/predictions.csv"
 EXPORT_PATH = "artifacts/export"
 RUN_FOLDER = "artifacts"  # a run's model, train.json, metrics.json, ... (a sweep's: artifacts/sweeps/<PARAM>/<value>)

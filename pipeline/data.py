@@ -195,6 +195,16 @@ def length_range(lengths) -> dict:
     return {"min": int(np.min(lengths)), "median": int(np.median(lengths)), "max": int(np.max(lengths))}
 
 
+def split_rows(path, split: str) -> tuple:
+    """A whole split in memory, for the small datasets that baselines and resamples take whole:
+    (a list of each sequence's real steps, (length, n_features) float32; its class indices)."""
+    with open_h5(path) as f:
+        group = f[split]
+        X, y = group["X"][:], group["y"][:].argmax(axis=-1)
+        lengths = group["lengths"][:] if "lengths" in group else np.full(len(X), X.shape[1])
+    return [x[:n].astype(np.float32) for x, n in zip(X, lengths)], y
+
+
 def open_h5(path) -> h5py.File:
     """Open an HDF5 file for reading, or BadFile saying why it cannot be."""
     p = existing_file(path, "dataset")
@@ -359,3 +369,10 @@ def verify(path) -> str:
     if combine_digests(digests) != stored:
         raise BadFile(f"dataset {path}: content_hash does not match the data (corrupt)")
     return stored
+
+
+def train_lengths(path) -> np.ndarray:
+    """The training sequences' lengths (all the longest's when lengths do not vary)."""
+    with open_h5(path) as f:
+        group = f["train"]
+        return group["lengths"][:] if "lengths" in group else np.full(len(group["y"]), group["X"].shape[1])

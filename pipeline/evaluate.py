@@ -78,3 +78,6 @@ def cli(data_path, model_path, out):
     r = evaluate(data_path, model_path, out)
     click.echo(f"wrote {out} and confusion.png: test accuracy {r['accuracy']:.6f} on {r['n_test']:,} sequences "
                f"(macro-F1 {r['macro_f1']:.4f}, loss {r['loss']:.5f}, {r['samples_per_s']:,} samples/s)")
+    beside = metrics.baseline_beside(out, r["dataset"]["content_hash"])
+    for line in metrics.beside_baselines(r["accuracy"], beside):
+        click.echo(line.strip())

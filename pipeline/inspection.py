@@ -85,7 +85,9 @@ def json_report(path) -> str:
         raise BadFile(f"{path}: not valid JSON ({e})") from None
     if isinstance(obj, dict) and {"confusion", "per_class"} <= set(obj):  # metrics.json, predictions.json
         rest = {k: v for k, v in obj.items() if k not in ("confusion", "per_class")}
-        return f"{path}\n" + "\n".join([*metrics.table(obj), *_flatten(rest, "  ")])
+        beside = metrics.baseline_beside(path, obj.get("dataset", {}).get("content_hash"))
+        return f"{path}\n" + "\n".join([*metrics.table(obj), *metrics.beside_baselines(obj["accuracy"], beside),
+                                        *_flatten(rest, "  ")])
     return f"{path}\n" + "\n".join(_flatten(obj, "  "))
 
 

@@ -6,6 +6,9 @@ A confusion matrix counts test rows by (true class, predicted class): counts[i, 
 were predicted as class j. Everything else follows from it: accuracy, each class's precision, recall
 and F1, macro-F1 and balanced accuracy. A new score is a line in scores(), and every stage reports it.
 """
+import json
+from pathlib import Path
+
 import numpy as np
 
 from pipeline import tables
@@ -75,3 +78,36 @@ def markdown(result: dict, most: int = 20) -> str:
     counts = [[name, *(f"{v:,}" for v in row)] for name, row in zip(names, matrix["counts"])]
     return (text + "\nConfusion matrix (rows: true class, columns: predicted class):\n\n"
             + tables.markdown(["true \\ predicted", *names], counts, right=range(1, len(names) + 1)))
+
+
+NEAR = 0.02  # a model within this of a nearest-neighbour search is said to be near it
+
+
+def beside_baselines(accuracy: float, baseline: dict) -> list:
+    """Lines that put a model's test accuracy beside the baselines of the same split (baseline.json),
+    and say so when a nearest-neighbour search beats it or comes within NEAR of it."""
+    found = baseline.get("classifiers") or {}
+    if not found:
+        return []
+    lines = ["  baselines (same split): " + ", ".join(f"{name} {r['accuracy']:.4f}" for name, r in found.items())
+             + f"; the model {accuracy:.4f}"]
+    neighbours = {name: r["accuracy"] for name, r in found.items() if name.startswith("1-NN")}
+    if neighbours:
+        name = max(neighbours, key=neighbours.get)
+        if accuracy < neighbours[name]:
+            lines.append(f"  note: {name} beats the model ({neighbours[name]:.4f} against {accuracy:.4f})")
+        elif accuracy < neighbours[name] + NEAR:
+            lines.append(f"  note: the model is within {NEAR} of {name} ({accuracy:.4f} against "
+                         f"{neighbours[name]:.4f})")
+    return lines
+
+
+def baseline_beside(path, content_hash: str) -> dict:
+    """baseline.json in the folder of `path` (a run's file), when it was fitted on the dataset of that
+    content hash; else {}."""
+    try:
+        record = json.loads(Path(path).with_name("baseline.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    same = isinstance(record, dict) and record.get("dataset", {}).get("content_hash") == content_hash
+    return record if same else {}

@@ -154,6 +154,13 @@ def chrono_init(net, horizon: int, seed: int) -> None:
         lstm.set_weights([kernel, recurrent, bias])
 
 
+def learning_rate(rate: float, schedule: str, total_steps: int):
+    """The rate, or (cosine) a schedule that decays it on a cosine to 0 at the run's last step."""
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(1, total_steps))
+    return rate
+
+
 def make_optimizer(name: str, learning_rate: float, momentum: float = 0.0, clipnorm: float | None = None,
                    ema: float = 0.0):
     """Adam or SGD from tf-keras' fused-kernel optimizers: one op per variable per step, which traces

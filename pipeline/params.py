@@ -98,6 +98,8 @@ TRAIN = (
           "the recurrent layers (windows of twice as many steps); 0 = none.", make="CONV"),
     Param("batch_size", click.IntRange(min=1), "Batch size (the global batch under multi-worker).",
           make="BATCH_SIZE"),
+    Param("budget", click.IntRange(min=1), "Optimizer steps in all: the epochs they make take the place of "
+          "--epochs.", default=None, make="BUDGET"),
     Param("epochs", click.IntRange(min=1), "Most epochs to run (training stops earlier at --target-accuracy).",
           make="EPOCHS"),
     Param("steps_per_epoch", click.IntRange(min=0), "Batches per epoch, i.e. between validations; 0 = one pass "
@@ -124,6 +126,10 @@ TRAIN = (
           "with this momentum (e.g. 0.99) and end with it; 0 = off.", make="EMA"),
     Param("backwards", bool, "Read each sequence from its last step (still one LSTM, one direction).",
           flag=True),
+    Param("schedule", click.Choice(["constant", "cosine"]), "The learning rate over the run: constant, or "
+          "cosine decay from --learning-rate to 0 at the last step.", make="SCHEDULE"),
+    Param("keep_best", bool, "Keep the weights of the epoch of least validation loss, and stop once it has not "
+          "improved for a quarter of the epochs (model selection on the validation split only).", flag=True),
     Param("seed", SEED, "Seed of weight initialisation and shuffling.", default=0, make="SEED"),
     Param("target_accuracy", FiniteFloat(min=0, max=1, min_open=True), "Stop once validation accuracy reaches "
           "this, in (0, 1].", default=1.0),
@@ -280,8 +286,9 @@ def options_class(name: str, table):
     return dataclasses.make_dataclass(name, fields, frozen=True)
 
 
-def resolve(table, given: dict, preset: dict) -> dict:
-    """Each parameter of `table`: the value given (not None), else its default, a preset's from `preset`."""
+def resolve(table, given: dict, defaults: dict) -> dict:
+    """Each parameter of `table`: the value given (not None), else the one `defaults` holds (a preset's,
+    or the data-driven recipe's), else its declared default (PRESET: `defaults` must hold it)."""
     def default(p):
-        return preset[p.name] if p.default is PRESET else p.default
+        return defaults[p.name] if p.name in defaults or p.default is PRESET else p.default
     return {p.name: default(p) if given.get(p.name) is None else given[p.name] for p in table}

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import click
 
-from pipeline import config, curriculum, data, params
+from pipeline import config, curriculum, data, params, presets, recipe
 from pipeline.distributed.role import SINGLE, Role, per_worker_batch, worker_role
 from pipeline.files import (
     WriteFailed,
@@ -67,11 +67,13 @@ class Feeds:
 
 @dataclasses.dataclass(frozen=True)
 class Fitted:
-    """What model.fit left: the epoch log, the curriculum (None without one), batches per epoch, seconds."""
+    """What model.fit left: the epoch log, the curriculum (None without one), batches per epoch, seconds,
+    and with --keep-best the epoch whose weights were kept."""
     log: object
     curriculum: object
     steps: int
     seconds: float
+    kept_epoch: int | None = None
 
 
 def side_paths(model_path) -> dict:
@@ -81,13 +83,38 @@ def side_paths(model_path) -> dict:
             "backup": out.with_name(f".{out.stem}.backup"), "plots": out.with_name("plots")}
 
 
+def training_defaults(info) -> dict:
+    """What a run takes for the options not given, and `why`. The echo problem: its preset's (the keys
+    a preset leaves out: the default problem's). Imported data: the data-driven recipe (recipe.py), over
+    which its preset, if it has one, sets what it names."""
+    problem = info.attrs.get("problem")
+    if info.out_index is not None:
+        return {**params.preset_section(problem, "train"), "why": f"preset {problem or presets.DEFAULT_PROBLEM}"}
+    chosen = recipe.choose(recipe.facts(info, data.train_lengths(info.path)))
+    own = params.checked_presets().get(problem, {}).get("train") if problem else None
+    if own is None:
+        return chosen
+    needed = {p.name for p in params.TRAIN if p.default is params.PRESET}
+    return {**{k: v for k, v in chosen.items() if k in needed}, **own,
+            "why": f"preset {problem} (the recipe's for what it leaves out)"}
+
+
+def one_pass(info, batch_size: int) -> int:
+    """Batches of one pass over the training split (whole batches, unless the split is smaller)."""
+    rows = info.rows["train"]
+    return rows // batch_size if holds_a_batch(info, batch_size) else math.ceil(rows / batch_size)
+
+
 def resolve(options: Options, info, role: Role = SINGLE) -> dict:
-    """The run's parameters, as train.json records them: the options given, the rest from the
-    dataset's preset, checked against the dataset and the cluster."""
-    preset = params.preset_section(info.attrs.get("problem"), "train")
-    chosen = params.resolve(params.TRAIN, dataclasses.asdict(options), preset)
+    """The run's settings, as train.json records them: the options given, the rest from the dataset's
+    preset or the recipe (training_defaults), checked against the dataset and the cluster."""
+    defaults = training_defaults(info)
+    chosen = params.resolve(params.TRAIN, dataclasses.asdict(options), defaults)
     if isinstance(chosen["learning_rate"], dict):  # a preset's rate is per optimizer
         chosen["learning_rate"] = chosen["learning_rate"][chosen["optimizer"]]
+    if chosen["budget"]:
+        chosen["epochs"] = math.ceil(chosen["budget"] / (chosen["steps_per_epoch"] or
+                                                         one_pass(info, chosen["batch_size"])))
     if chosen["curriculum"] and info.out_index is None:
         raise click.BadParameter("a curriculum trains on prefixes of echo sequences; this dataset is not the echo "
                                  "problem: use --curriculum 0", param_hint="'--curriculum'")
@@ -98,6 +125,7 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     if 0 < chosen["chrono"] < 3:
         raise click.BadParameter(f"{chosen['chrono']}: 0 (off) or a lag of 3 steps or more", param_hint="'--chrono'")
     check_architecture(chosen)
+    check_selection(chosen)
     per_worker_batch(chosen["batch_size"], role.workers)
     if chosen["jit"] and role.workers > 1:
         click.echo("warning: --jit is off under multi-worker (XLA cannot compile collectives on CPU)", err=True)
@@ -106,7 +134,7 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
             "clipnorm": chosen["clipnorm"] or None, "curriculum": list(prefixes),
             "lr_at_length": chosen["lr_at_length"] if prefixes else 0,
             "unroll": False if prefixes else chosen["unroll"],  # the curriculum's model takes any length
-            "workers": role.workers}
+            "workers": role.workers, "chosen_by": defaults["why"]}
 
 
 def check_architecture(chosen: dict) -> None:
@@ -124,15 +152,27 @@ def check_architecture(chosen: dict) -> None:
             raise click.BadParameter(why, param_hint=hint)
 
 
+def check_selection(chosen: dict) -> None:
+    """Refuse ways of choosing the final weights that undo each other."""
+    if chosen["keep_best"] and chosen["ema"]:
+        raise click.BadParameter("--keep-best keeps one epoch's weights and --ema ends with their moving average: "
+                                 "use one", param_hint="'--keep-best'")
+    if chosen["schedule"] != "constant" and chosen["curriculum"]:
+        raise click.BadParameter("a curriculum sets the learning rate of each length itself: use --schedule "
+                                 "constant", param_hint="'--schedule'")
+
+
 def build(info, settings: dict, strategy=None):
     """The compiled model, its variables under the strategy's scope when there is one."""
-    from pipeline.model import build_model, chrono_init, compile_model, make_optimizer
+    from pipeline.model import build_model, chrono_init, compile_model, learning_rate, make_optimizer
 
     with strategy.scope() if strategy else contextlib.nullcontext():
         net = build_model(info.problem, settings)
         if settings["chrono"]:
             chrono_init(net, settings["chrono"], settings["seed"])
-        optimizer = make_optimizer(settings["optimizer"], settings["learning_rate"], settings["momentum"] or 0.0,
+        steps = settings["epochs"] * (settings["steps_per_epoch"] or one_pass(info, settings["batch_size"]))
+        rate = learning_rate(settings["learning_rate"], settings["schedule"], steps)
+        optimizer = make_optimizer(settings["optimizer"], rate, settings["momentum"] or 0.0,
                                    settings["clipnorm"], settings["ema"])
         compile_model(net, optimizer, settings["steps_per_execution"], settings["jit"], settings["label_smoothing"])
     return net
@@ -174,11 +214,8 @@ def datasets(info, settings: dict, worker=None, cast: bool = True) -> Feeds:
     batch_size = settings["batch_size"]
     if worker:
         train_ds, val_ds = worker.datasets(info, batch_size, settings["seed"], val_batch(info))
-        one_pass = math.ceil(info.rows["train"] / batch_size)
-        return Feeds(train_ds, val_ds, settings["steps_per_epoch"] or one_pass)
-    whole = holds_a_batch(info, batch_size)
-    one_pass = info.rows["train"] // batch_size if whole else math.ceil(info.rows["train"] / batch_size)
-    steps = settings["steps_per_epoch"] or one_pass
+        return Feeds(train_ds, val_ds, settings["steps_per_epoch"] or math.ceil(info.rows["train"] / batch_size))
+    steps = settings["steps_per_epoch"] or one_pass(info, batch_size)
     per_call = steps_per_call(settings, steps, info.rows["train"])
     train_ds = training_dataset(info, batch_size, settings["seed"], cast, per_call)
     val_ds = reader.make_dataset(info, "val", val_batch(info), reader.Reading(cache=True, cast=cast))
@@ -204,7 +241,10 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
     log = EpochLog(settings, paths["backup"] if chief else None, restored, info.length, lengths)
     # The checkpoint outlives fit: if writing the artifacts fails, a rerun resumes from it (write() removes it).
     backup = keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"), delete_checkpoint=False)
-    callbacks = [log, backup, *([lengths] if lengths else [])]
+    # --keep-best: the epoch of least validation loss, restored at the end (a resumed run tracks it anew)
+    best = keras.callbacks.EarlyStopping("val_loss", patience=max(1, settings["epochs"] // 4),
+                                         restore_best_weights=True) if settings["keep_best"] else None
+    callbacks = [log, backup, *([lengths] if lengths else []), *([best] if best else [])]
     if settings["tensorboard"] and chief:  # one folder per run, so TensorBoard can compare them
         logs = paths["history"].parent / "tensorboard" / time.strftime("run-%Y%m%d-%H%M%S")
         callbacks.append(keras.callbacks.TensorBoard(str(logs), histogram_freq=0, profile_batch=0))
@@ -219,7 +259,7 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
         if reason is None:
             raise
         raise WriteFailed(paths["backup"], reason) from None
-    return Fitted(log, lengths, feeds.steps, time.perf_counter() - t)
+    return Fitted(log, lengths, feeds.steps, time.perf_counter() - t, best.best_epoch + 1 if best else None)
 
 
 def multi_step_trainer(net, settings: dict):
@@ -245,6 +285,7 @@ def run_record(net, run: Run, fitted: Fitted) -> dict:
         "model": {"architecture": net.name, "units": settings["units"], "parameters": int(net.count_params()),
                   "path": str(run.out)},
         "epochs_run": len(rows),
+        "kept_epoch": fitted.kept_epoch,
         "resumed_after_epoch": log.resumed_after,
         "train_samples": len(rows) * steps * step_rows,
         "final": rows[-1] if rows else {},

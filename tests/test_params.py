@@ -118,6 +118,7 @@ def test_resolve_takes_what_is_given_else_the_default():
     assert params.resolve(table, {}, {"a": 1}) == {"a": 1, "b": 7, "c": None}
     assert params.resolve(table, {"a": 0, "b": 0, "c": 2}, {"a": 1}) == {"a": 0, "b": 0, "c": 2}  # 0 is given
     assert params.resolve(table, {"a": None, "b": None}, {"a": 5}) == {"a": 5, "b": 7, "c": None}
+    assert params.resolve(table, {}, {"a": 1, "b": 8}) == {"a": 1, "b": 8, "c": None}  # a preset's own value
 
 
 def test_default_help_names_each_presets_value_unless_all_agree():

@@ -1,0 +1,76 @@
+"""Training defaults chosen from what a dataset says about itself, for data that no preset names.
+
+A user's own sequences come without a preset, and the echo problem's settings (a tiny LSTM, a learning
+rate for one-hot tokens, stop at 100% validation accuracy) fit them badly. The rules here read only the
+dataset's facts (its rows, lengths, features, classes and kind) and never name a dataset; they were
+measured on a development suite of public datasets and are checked on others (docs/experiments.md).
+
+- The model: one bidirectional LSTM layer; series longer than LONG steps get a Conv1D front end that
+  shortens them to about STEPS steps, the length an LSTM handles well and fast.
+- The batch: about an eighth of the training rows, 8 to 64 (small data needs many updates).
+- The budget: a number of optimizer steps (not epochs), fewer for longer sequences so that a run fits in
+  about TIME_BUDGET seconds on two cores; the learning rate decays on a cosine to 0 at the last step.
+- Regularisation: dropout of the recurrent layers' inputs and label smoothing.
+- Model selection, on the validation split only: with enough validation rows, the epoch of least
+  validation loss is kept; with a handful, a choice between epochs would follow noise, so the run
+  trains its whole budget and ends with an exponential moving average of the weights instead.
+
+train.json records what was chosen and why (`chosen_by`).
+"""
+import dataclasses
+import math
+
+LONG = 96  # from this median length on, a conv front end shortens the series
+STEPS = 64  # about this many steps reach the recurrent layer
+UNITS = 64
+MIN_EPOCH_STEPS = 25  # an epoch (the steps between validations) of tiny data takes several passes
+MIN_SELECT_ROWS = 30  # fewer validation rows than this: no selection by validation loss
+STEP_BUDGET = 2000  # optimizer steps for short sequences
+TIME_BUDGET = 90  # seconds of training aimed at on 2 cores
+SECONDS_PER_STEP_STEP = 2.5e-5  # measured: seconds per (batch row x recurrent step) of the default model
+
+
+@dataclasses.dataclass(frozen=True)
+class Facts:
+    """What the recipe reads of a dataset."""
+    rows: int  # training sequences
+    val_rows: int
+    length: int  # the longest
+    median: int  # the median length of the training sequences
+    n_features: int
+    n_classes: int
+    kind: str
+
+
+def facts(info, lengths) -> Facts:
+    """The facts of a dataset (data.DatasetInfo) and its training sequences' lengths."""
+    median = int(sorted(lengths)[len(lengths) // 2]) if len(lengths) else info.length
+    return Facts(info.rows["train"], info.rows["val"], info.length, median, info.n_features, info.n_classes,
+                 info.kind)
+
+
+def choose(f: Facts) -> dict:
+    """The training settings for a dataset of these facts, with `why`: what was chosen and why, in a line."""
+    conv = math.ceil(f.median / STEPS) if f.median >= LONG else 0
+    steps = math.ceil(f.median / conv) if conv else f.median  # what reaches the recurrent layer
+    batch = min(64, max(8, 2 ** round(math.log2(max(f.rows, 1) / 8))))
+    per_epoch = max(math.ceil(f.rows / batch), MIN_EPOCH_STEPS)
+    seconds_per_step = SECONDS_PER_STEP_STEP * batch * steps
+    budget = int(max(per_epoch * 10, min(STEP_BUDGET, TIME_BUDGET / seconds_per_step)))
+    epochs = math.ceil(budget / per_epoch)
+    select = f.val_rows >= MIN_SELECT_ROWS
+    settings = {
+        "cell": "lstm", "layers": 1, "bidirectional": True, "conv": conv, "units": UNITS, "backwards": False,
+        "batch_size": batch, "steps_per_epoch": per_epoch, "epochs": epochs, "budget": None, "optimizer": "adam",
+        "learning_rate": 3e-3, "schedule": "cosine", "clipnorm": 1.0, "dropout": 0.2, "label_smoothing": 0.1,
+        "ema": 0.0 if select else 0.99, "keep_best": select, "stop_at_target": False, "settle_epochs": 0,
+        "curriculum": (), "lr_at_length": 0, "chrono": 0,
+    }
+    front = f"a conv front end (x{conv}) to {steps} steps, " if conv else ""
+    kept = ("the epoch of least validation loss" if select else
+            f"the last weights' moving average (only {f.val_rows} validation rows: too few to choose an epoch)")
+    why = (f"recipe for {f.rows} training sequences of {f.median} steps (median) x {f.n_features} "
+           f"{'token values' if f.kind == 'tokens' else 'features'}, {f.n_classes} classes: {front}"
+           f"bidirectional LSTM({UNITS}), batch {batch}, {epochs} epochs of {per_epoch} steps "
+           f"({epochs * per_epoch} steps), Adam 3e-3 on a cosine, dropout 0.2, label smoothing 0.1; keeps {kept}")
+    return {**settings, "why": why}
