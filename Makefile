@@ -231,8 +231,9 @@ print-%: ## Print a Make variable, e.g. make print-TRAIN_SRC
 .PHONY: mutation mutation-resume coverage
 MUTATION_JOBS ?= 2
 MUTANTS := pipeline.echo.* pipeline.data.* pipeline.generate.* pipeline.reader.* pipeline.files.* \
-	pipeline.evaluate.* pipeline.predict.* pipeline.params.* $(foreach f,resolve val_batch datasets training_dataset holds_a_batch step_group run_record,\
-	pipeline.train.x_$(f)__mutmut_*)
+	pipeline.evaluate.* pipeline.predict.* pipeline.params.* pipeline.metrics.* pipeline.recipe.* pipeline.tokens.* \
+	$(foreach f,resolve training_defaults one_pass check_selection val_batch datasets training_dataset holds_a_batch \
+	steps_per_call run_record,pipeline.train.x_$(f)__mutmut_*)
 
 coverage: | $(INSTALLED) $(VENV)/.installed-ts ## Run the suite under coverage, subprocesses included, and print the report
 	$(PY) -m coverage erase
