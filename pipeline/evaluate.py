@@ -30,7 +30,7 @@ def evaluate(data_path, model_path, out, batch_size: int | None = None) -> dict:
     batch_size = batch_size or data.forward_batch(config.EVAL_BATCH, info.length, info.n_features)
     n = info.rows["test"]
     net.compile(loss="categorical_crossentropy", metrics=[confusion_metric(info.n_classes)],
-                jit_compile=data.forward_compiles(n, info.length))
+                jit_compile=not info.variable and data.forward_compiles(n, info.length))
     ds = reader.make_dataset(info, "test", batch_size)
     t0 = time.perf_counter()
     warm_up(net, ds, n, batch_size)

@@ -29,7 +29,8 @@ def build_model(problem: dict, settings: dict, keras=keras):
     optionally unroll (None: for short sequences), dropout (of the LSTM's inputs, while training) and
     backwards (read each sequence from its last step). The echo problem's model is
     4 * units * (n_features + units + 1) + (units + 1) * n_features weights, nothing more."""
-    length, unroll = problem["length"], settings.get("unroll")
+    length = None if problem.get("variable") else problem["length"]  # variable: any length up to the longest
+    unroll = settings.get("unroll")
     if unroll is None:
         unroll = length is not None and length <= UNROLL_MAX_LENGTH
     layers = [keras.Input(shape=(length, problem["n_features"]), name="sequence")]

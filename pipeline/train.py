@@ -95,6 +95,9 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     if prefixes and role.workers > 1:
         raise click.BadParameter("a curriculum runs on one worker only; use --curriculum 0",
                                  param_hint="'--curriculum'")
+    if chosen["unroll"] and info.variable:
+        raise click.BadParameter("sequences of different lengths run through the LSTM's loop: use --no-unroll",
+                                 param_hint="'--unroll'")
     if 0 < chosen["chrono"] < 3:
         raise click.BadParameter(f"{chosen['chrono']}: 0 (off) or a lag of 3 steps or more", param_hint="'--chrono'")
     per_worker_batch(chosen["batch_size"], role.workers)
@@ -163,7 +166,7 @@ def datasets(info, settings: dict, worker=None, cast: bool = True) -> Feeds:
     whole = holds_a_batch(info, batch_size)
     one_pass = info.rows["train"] // batch_size if whole else math.ceil(info.rows["train"] / batch_size)
     steps = settings["steps_per_epoch"] or one_pass
-    per_call = steps_per_call(settings, steps, info.rows["train"])
+    per_call = 1 if info.variable else steps_per_call(settings, steps, info.rows["train"])  # lengths differ per batch
     train_ds = training_dataset(info, batch_size, settings["seed"], cast, per_call)
     val_ds = reader.make_dataset(info, "val", val_batch(info), reader.Reading(cache=True, cast=cast))
     return Feeds(train_ds, val_ds, steps, per_call)

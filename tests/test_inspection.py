@@ -8,17 +8,17 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import inspection
+from pipeline import data, inspection
 from tests.conftest import report_without_tf, run_cli
 
 
 def _expected_dataset_lines(path, rows=5):
     with h5py.File(path) as f:
         a = dict(f.attrs)
-        shapes = [f"  {s:5s} X {f[s]['X'].shape} uint8 chunks {f[s]['X'].chunks}   y {f[s]['y'].shape} uint8"
-                  for s in ("train", "val", "test")]
+        shapes = [f"  {s:5s} {len(f[s]['y']):,} sequences, {len(f[s]['X']):,} steps: X {f[s]['X'].shape} uint8 "
+                  f"chunks {f[s]['X'].chunks}   y {f[s]['y'].shape} uint8" for s in ("train", "val", "test")]
         counts = f["train"]["y"][:].astype(np.int64).sum(axis=0)
-        X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
+    X, y = data.read_padded(path, "train", 0, rows)
     share = counts / counts.sum()
     first = [f"    [{', '.join(map(str, t))}] -> {label}" for t, label in zip(X.argmax(-1).tolist(), y.argmax(-1))]
     listed = ", ".join(f"{name} {n:,}" for name, n in enumerate(counts.tolist()))

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import h5py
 import numpy as np
 import pytest
 
@@ -99,7 +98,7 @@ def test_chrono_initialisation_of_the_gate_biases(tiny_data):
 
 def _info(problem="reference", length=5, out_index=2, rows=None):
     return SimpleNamespace(attrs={"problem": problem}, length=length, n_features=10, out_index=out_index,
-                           rows=rows or {"train": 20_000, "val": 2_000, "test": 3_000})
+                           rows=rows or {"train": 20_000, "val": 2_000, "test": 3_000}, variable=False)
 
 
 def test_resolve_takes_options_over_the_preset():
@@ -211,8 +210,8 @@ def _batches(ds, n):
 
 
 def _file_rows(path, split):
-    with h5py.File(path) as f:
-        return f[split]["X"][:].astype(np.float32), f[split]["y"][:].astype(np.float32)
+    X, y = data.read_padded(path, split)
+    return X.astype(np.float32), y.astype(np.float32)
 
 
 def _keys(X, y):
