@@ -216,6 +216,7 @@ def _by_length(info, split: str, batch_size: int, how: Reading, rows_per_block: 
     x_type, drop = tf.as_dtype(data.KINDS[info.kind]), how.drop_remainder
 
     shapes = {"X": (None, F), "y": (None, C), "index": (None,), "table": (None, 4)}
+    rows = batch_size if drop else None  # whole batches only: a static batch size, as for one length
 
     def read(start, key):
         span = tf.stack([start, tf.minimum(start + rows_per_block, n)])
@@ -226,9 +227,10 @@ def _by_length(info, split: str, batch_size: int, how: Reading, rows_per_block: 
     def cut(block):
         def batch(line):
             first_step, first_row, size, width = line[0], line[1], line[2], line[3]
-            rows = slice(first_row, first_row + size)
-            return {"X": tf.reshape(block["X"][first_step:first_step + size * width], (size, width, F)),
-                    "y": block["y"][rows], "index": block["index"][rows]}
+            part = slice(first_row, first_row + size)
+            X = tf.reshape(block["X"][first_step:first_step + size * width], (size, width, F))
+            return {"X": tf.ensure_shape(X, (rows, None, F)), "y": tf.ensure_shape(block["y"][part], (rows, C)),
+                    "index": block["index"][part]}
 
         return tf.data.Dataset.from_tensor_slices(block["table"]).map(batch)
 

@@ -42,6 +42,20 @@ def test_inspect_dataset(tiny_data):
     assert any(line.startswith(storage) for line in lines)
 
 
+def test_inspect_a_dataset_of_sequences_of_different_lengths_cut_on_import(tmp_path):
+    from tests.test_importer import RAGGED, run_import
+
+    run_import(tmp_path, RAGGED, ["ham,1,2,3,4,5,6", "eggs,4"], n_val=2, seed=3, max_length=5, keep="tail")
+    lines = inspection.report(tmp_path / "d.h5", rows=3).splitlines()
+    assert "  test  2 sequences, 6 steps: X (6, 10) uint8 chunks (6, 10)   y (2, 3) uint8" in lines
+    assert "  sequences cut to at most 5 steps on import, keeping the tail" in lines
+    assert any(line.startswith("  lengths: train ") and line.endswith("; test 1-3-5 (min-median-max)")
+               for line in lines), lines
+    first = lines[lines.index("  first 3 train rows:") + 1:]
+    assert first == [f"    [{', '.join(line.split(',')[1:][-5:])}] -> {line.split(',')[0]}"
+                     for line in ("ham,9,2", "spam,6,5,3", "eggs,5,8,9,7")]  # the first not carved into val
+
+
 def test_label_counts_read_in_blocks(tiny_data, monkeypatch):
     """A split longer than one read block (here 2,000 rows of 20,000) is counted whole."""
     from pipeline import config, inspection

@@ -433,3 +433,20 @@ def test_rows_are_the_plain_csv_and_book_format_for_every_kind_of_dataset(kind, 
              "[" + ", ".join(str(t) for t in x[:k].argmax(-1)) + "]" for x, k in zip(X, lengths)]
     assert book == [f"Sequence: {s} Expected: {classes[e]} Predicted: {classes[p.argmax()]}"
                     for s, e, p in zip(steps[:3], expected, probs)]
+
+
+@pytest.mark.parametrize("keep, kept", [("head", [1, 2, 3]), ("tail", [5, 6, 7])])
+def test_a_model_of_sequences_cut_on_import_cuts_a_longer_one_the_same_way(keep, kept):
+    problem = {**VARIABLE, "length": 3, "max_length": 3, "keep": keep}
+    assert predict.check_sequence([1, 2, 3, 4, 5, 6, 7], problem).tolist() == kept
+    assert predict.check_sequence([4, 5], problem).tolist() == [4, 5]  # shorter: as it is
+    assert predict.parse_sequence("1,2,3,4,5,6,7", problem).tolist() == kept
+    with pytest.raises(ValueError, match=r"value 10 is outside \[0, 10\)"):
+        predict.check_sequence([1, 2, 3, 4, 10] if keep == "tail" else [10, 1, 2, 3], problem)
+
+
+def test_a_file_of_sequences_is_cut_like_the_training_data(tmp_path):
+    path = tmp_path / "seqs.txt"
+    path.write_text("1,2,3,4,5,6,7,8,9\n4 5\n")
+    rows = predict.read_sequences(path, {**VARIABLE, "length": 4, "max_length": 4, "keep": "tail"})
+    assert [r.tolist() for r in rows] == [[6, 7, 8, 9], [4, 5]]

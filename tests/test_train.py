@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import click
 import numpy as np
 import pytest
 
@@ -369,3 +370,31 @@ def fails_cleanly_but_backup(folder, target, run):
     after = {k: v for k, v in snapshot(folder).items() if not k.startswith(".model.backup")}
     assert after == before and (folder / ".model.backup").is_dir()
     return e.value
+
+
+def test_batches_of_sequences_of_different_lengths_trace_the_training_step_once(tmp_path):
+    """Their batches come in several widths (bucket lengths), but the batch spec's length is None: one
+    trace of the training step and one of the validation step, whatever the widths."""
+    from tests.test_importer import run_import
+    from tests.test_reader import _ragged_lines
+
+    info = run_import(tmp_path, _ragged_lines("tokens", 200, 1), _ragged_lines("tokens", 20, 2), n_val=20)
+    settings = train.resolve(train.Options(epochs=2, steps_per_epoch=0, batch_size=16, units=4), info)
+    assert settings["unroll"] is None  # decided by the model: no unrolling over a length not known
+    net = train.build(info, settings)
+    fitted = train.fit(net, train.Run(info, settings, tmp_path / "model.keras"), verbose=0)
+    feeds = train.datasets(info, settings)
+    assert fitted.steps == 180 // 16 and feeds.steps_per_call == 1
+    widths = {X.shape[1] for X, _ in feeds.train.take(2 * fitted.steps)}
+    assert len(widths) > 3 and feeds.train.element_spec[0].shape.as_list() == [16, None, 4]
+    assert net.train_function.experimental_get_tracing_count() == 1
+    assert net.test_function.experimental_get_tracing_count() == 1
+
+
+def test_unrolling_needs_sequences_of_one_length(tmp_path):
+    from tests.test_importer import run_import
+    from tests.test_reader import _ragged_lines
+
+    info = run_import(tmp_path, _ragged_lines("tokens", 20, 1), _ragged_lines("tokens", 5, 2), n_val=2)
+    with pytest.raises(click.BadParameter, match="use --no-unroll"):
+        train.resolve(train.Options(unroll=True), info)
