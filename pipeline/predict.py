@@ -173,7 +173,7 @@ def write_rows(f, ds, forward, rows: Rows, done: Written, show: int) -> None:
         else:
             f.write(rows.csv(done.rows, X, expected, probs))
         done.counts += metrics.confusion(expected, probs.argmax(axis=-1), len(rows.names))
-        wanted = index < show
+        wanted = np.flatnonzero(index < show)  # the first rows of the file, which the book shows
         done.shown.update(zip(index[wanted].tolist(), rows.lines(X[wanted], expected[wanted], probs[wanted], show)))
         done.rows += len(X)
         if done.t is None:  # the first batch traces the model; throughput is timed after it

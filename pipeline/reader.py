@@ -35,8 +35,8 @@ def _open(path: str):
 
 def _row_offsets(path, split) -> np.ndarray:
     """Where each row of a split starts among its steps (data.row_offsets), once per process and file."""
-    f = _open(path)
-    key = (os.getpid(), path, split, f.id.fileno, os.stat(path).st_mtime_ns)
+    f, st = _open(path), os.stat(path)
+    key = (os.getpid(), path, split, st.st_ino, st.st_mtime_ns)  # a regenerated file gets new offsets
     if key not in _offsets:
         _offsets[key] = data.row_offsets(f[split], int(f.attrs["length"]))
     return _offsets[key]
