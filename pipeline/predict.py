@@ -1,7 +1,8 @@
 """Stage 4, predict: predictions for the test split, streamed in batches, in file order.
 
 Reads --data and --model; writes --out (predictions.csv: index, sequence (its tokens; for real-valued
-features, its length), expected, predicted (class names), confidence; row i is test row i) and, beside
+features, its length), expected, predicted (class names), confidence; row i is test row i, though
+sequences of different lengths are read sorted by length within blocks) and, beside
 it, predictions.json (their scores, metrics.py's, and where they came from). Prints a few rows the
 way the reference book does. With --sequence, predicts one sequence of tokens and prints it.
 
