@@ -56,7 +56,7 @@ $(call stamp,$(STAMPS)/train,$(TRAIN_ARGS))
 
 # The modules each stage's code imports (tests/make/test_make.py fails when one is missing): a change to
 # any of them makes that stage stale.
-CORE_SRC := pipeline/__init__.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
+CORE_SRC := pipeline/__init__.py pipeline/batches.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
 	pipeline/options.py pipeline/params.py pipeline/presets.py pipeline/tokens.py
 MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/model.py pipeline/modelfile.py \
 	pipeline/reader.py

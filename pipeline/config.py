@@ -26,6 +26,7 @@ FORWARD_XLA_STEPS = 1 << 22
 UNIT_BYTES = 4 << 20  # a generation and hashing unit
 CHUNK_BYTES = 1 << 20  # an HDF5 chunk of X; h5py advises chunks of 10 KiB to 1 MiB
 BLOCK_BYTES = 4 << 20  # one read of the tf.data reader
+SORT_BYTES = 32 << 20  # one read of sequences of different lengths, sorted by length into batches
 READ_CACHE_BYTES = 64 << 20  # h5py's chunk cache per open file: larger than any compressed chunk we write
 READ_CACHE_SLOTS = 10007  # a prime over 100 times the chunks the cache holds, as h5py advises
 COMPRESSION = {"none": {}, "gzip": {"compression": "gzip", "compression_opts": 1}, "lzf": {"compression": "lzf"}}

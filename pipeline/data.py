@@ -1,22 +1,26 @@
 """The HDF5 dataset contract, shared by every stage (NumPy and h5py only).
 
 Layout of one file, for split in train, val, test:
-    /{split}/X        (N, length, n_features) inputs, chunked along N: uint8 one-hot tokens (kind
-                      "tokens") or float32 values (kind "features")
+    /{split}/X        (steps, n_features): every sequence's steps, one sequence after the other, without
+                      padding; chunked along steps: uint8 one-hot tokens (kind "tokens") or float32 values
+                      (kind "features")
     /{split}/y        (N, n_classes) uint8 one-hot labels
-    /{split}/lengths  (N,) int32, the real steps of each sequence; only when lengths vary. The steps
-                      after them are padding: pad_value in every feature (all zeros for tokens)
+    /{split}/lengths  (N,) int32, each sequence's steps; only when lengths vary (attribute variable_length),
+                      else every sequence has `length` steps. Sequence i is X[offsets[i]:offsets[i + 1]],
+                      offsets the running sum of the lengths (row_offsets)
     /                 attributes: kind, length (the longest), n_features, n_classes, classes (the
-                      label names, JSON), pad_value, seed, the split sizes, problem, format_version,
-                      unit_rows, content_hash and how it was made; out_index for the echo problem
-                      (its label is the input at that step); feature_mean and feature_std of the
-                      training split's real steps for kind "features" (the model standardises with them)
+                      label names, JSON), pad_value (what readers pad shorter sequences with in a batch, and
+                      the model masks), seed, the split sizes, problem, format_version, unit_rows,
+                      content_hash and how it was made; out_index for the echo problem (its label is the
+                      input at that step); feature_mean and feature_std of the training split's steps for
+                      kind "features" (the model standardises with them); max_length and keep when import
+                      cut longer sequences to max_length steps, keeping their head or tail (truncated)
 
-Content hash: each dataset is hashed in units of `unit_rows` rows (sha256 of each unit, then sha256 of
-those digests in order); content_hash is the sha256 of the "split/name:digest" lines. It depends only
-on the data, never on chunking or how the file was written. A unit of one-hot rows is hashed by its
-tokens (n_features times fewer bytes to hash; verify checks that every real step is one-hot and every
-padded step zero, so equal digests still mean equal bytes); other arrays by their bytes.
+Content hash: each dataset is hashed in units of `unit_rows` rows (sha256 of each unit: its rows' steps
+for X, then sha256 of those digests in order); content_hash is the sha256 of the "split/name:digest"
+lines. It depends only on the data, never on chunking or how the file was written. A unit of one-hot rows
+is hashed by its tokens (n_features times fewer bytes to hash; verify checks that every step is one-hot,
+so equal digests still mean equal bytes); other arrays by their bytes.
 """
 import hashlib
 import json
@@ -26,16 +30,17 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pipeline import NAME, __version__, config, tokens
+from pipeline import NAME, __version__, batches, config, tokens
 from pipeline.files import BadFile, existing_file
 
-FORMAT_VERSION = 3  # 3: kinds, classes and variable lengths; 2: echo only
+FORMAT_VERSION = 4  # 4: steps without padding; 3: sequences padded to the longest; 2: echo only
 SPLITS = ("train", "val", "test")
 ARRAYS = ("X", "y")
 KINDS = {"tokens": np.uint8, "features": np.float32}
 REQUIRED = ("format_version", "kind", "length", "n_features", "n_classes", "classes", "pad_value", "seed",
             "n_train", "n_val", "n_test", "content_hash", "unit_rows")
 ECHO_ATTRS = ("length", "n_features", "out_index", "seed", "n_train", "n_val", "n_test")  # generate's parameters
+KEEP = ("head", "tail")  # which steps of a sequence longer than max_length import keeps
 
 
 def sample_bytes(length: int, n_features: int, itemsize: int = 1) -> int:
@@ -111,29 +116,79 @@ def storage_attrs(unit_rows: int, chunk_rows: int, compression: str, content_has
                                         "hdf5": h5py.version.hdf5_version})}
 
 
-def steps_mask(lengths, rows: int, length: int) -> np.ndarray:
-    """(rows, length) bool: True at each row's real steps (all of them when lengths is None)."""
-    if lengths is None:
-        return np.ones((rows, length), bool)
-    return np.arange(length) < np.asarray(lengths)[:, None]
+def row_offsets(group, length: int) -> np.ndarray:
+    """(N + 1,) int64: where each row of a split's group starts in its X, and where the last one ends."""
+    n = len(group["y"])
+    if "lengths" not in group:
+        return np.arange(n + 1, dtype=np.int64) * length
+    lengths, block = group["lengths"], config.UNIT_BYTES // 4
+    offsets = np.zeros(n + 1, np.int64)
+    for start in range(0, n, block):
+        offsets[start + 1:start + block + 1] = lengths[start:start + block]
+    return np.cumsum(offsets, out=offsets)
+
+
+def read_rows(group, offsets: np.ndarray, start: int, stop: int) -> dict:
+    """Rows [start, stop) of a split's group: X (their steps, one row after the other), y and lengths."""
+    return {"X": group["X"][offsets[start]:offsets[stop]], "y": group["y"][start:stop],
+            "lengths": np.diff(offsets[start:stop + 1])}
+
+
+def read_padded(path, split: str, start: int = 0, stop: int | None = None) -> tuple:
+    """(X, y) of rows [start, stop) of a split, X padded with pad_value to the file's length (rows,
+    length, n_features), as a model takes them: for tests and small splits."""
+    with h5_reader(path) as f:
+        length, pad = int(f.attrs["length"]), float(f.attrs["pad_value"])
+        offsets = row_offsets(f[split], length)
+        rows = read_rows(f[split], offsets, start, len(offsets) - 1 if stop is None else stop)
+    return batches.pad_rows(rows["X"], rows["lengths"], length, pad), rows["y"]
+
+
+def kept_steps(lengths: np.ndarray, max_length: int | None, keep: str = "head") -> np.ndarray:
+    """Which steps of sequences of `lengths` (stored one after the other) a cut to max_length keeps:
+    the first max_length of each (head) or the last (tail); every step when max_length is None."""
+    lengths = np.asarray(lengths, np.int64)
+    total = int(lengths.sum())
+    if max_length is None:
+        return np.ones(total, bool)
+    step = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)  # position within its row
+    return step < max_length if keep == "head" else step >= np.repeat(lengths - max_length, lengths)
+
+
+def truncated(sequence, max_length: int | None, keep: str = "head"):
+    """One sequence cut as import cuts each: at most max_length steps, its head or its tail."""
+    if max_length is None or len(sequence) <= max_length:
+        return sequence
+    return sequence[:max_length] if keep == "head" else sequence[len(sequence) - max_length:]
 
 
 @dataclass
 class DatasetInfo:
     path: Path
     kind: str  # "tokens" (one-hot uint8) or "features" (float32)
-    length: int  # steps of the longest sequence; shorter ones are padded to it
+    length: int  # steps of the longest sequence
     n_features: int
     n_classes: int
     classes: list  # the label names, class i is classes[i]
     rows: dict  # split -> number of sequences
     content_hash: str
     attrs: dict = field(default_factory=dict)
+    steps: dict = field(default_factory=dict)  # split -> steps stored (the sum of its lengths)
 
     @property
     def variable(self) -> bool:
         """Whether lengths vary: the file stores them, and padding is masked."""
         return bool(self.attrs.get("variable_length"))
+
+    def mean_length(self, split: str) -> float:
+        return self.steps[split] / self.rows[split]
+
+    @property
+    def truncation(self) -> dict:
+        """{"max_length": N, "keep": "head" or "tail"} when import cut longer sequences, else {}."""
+        if not self.attrs.get("max_length"):
+            return {}
+        return {"max_length": int(self.attrs["max_length"]), "keep": str(self.attrs["keep"])}
 
     @property
     def pad_value(self) -> float:
@@ -155,7 +210,8 @@ class DatasetInfo:
     @property
     def made_with(self) -> dict:
         """How the data was made, as stored: generate's parameters, or import's."""
-        keys = ECHO_ATTRS if self.out_index is not None else ("source", "format", "seed", "n_train", "n_val", "n_test")
+        keys = ECHO_ATTRS if self.out_index is not None else ("source", "format", "seed", "n_train", "n_val", "n_test",
+                                                              "max_length", "keep")
         return {k: self.attrs[k] for k in keys if k in self.attrs}
 
     @property
@@ -166,6 +222,7 @@ class DatasetInfo:
                    "pad_value": self.pad_value}
         if self.out_index is not None:
             problem["out_index"] = self.out_index
+        problem.update(self.truncation)
         if self.kind == "features":
             problem["feature_mean"] = list(self.attrs["feature_mean"])
             problem["feature_std"] = list(self.attrs["feature_std"])
@@ -199,10 +256,10 @@ def split_rows(path, split: str) -> tuple:
     """A whole split in memory, for the small datasets that baselines and resamples take whole:
     (a list of each sequence's real steps, (length, n_features) float32; its class indices)."""
     with open_h5(path) as f:
-        group = f[split]
-        X, y = group["X"][:], group["y"][:].argmax(axis=-1)
-        lengths = group["lengths"][:] if "lengths" in group else np.full(len(X), X.shape[1])
-    return [x[:n].astype(np.float32) for x, n in zip(X, lengths)], y
+        offsets = row_offsets(f[split], int(f.attrs["length"]))
+        rows = read_rows(f[split], offsets, 0, len(offsets) - 1)
+    X = rows["X"].astype(np.float32)
+    return [X[a:b] for a, b in zip(offsets[:-1], offsets[1:])], rows["y"].argmax(axis=-1)
 
 
 def open_h5(path) -> h5py.File:
@@ -252,6 +309,9 @@ def _header(bad, attrs: dict) -> list:
     out_index = attrs.get("out_index")
     if out_index is not None and not 0 <= int(out_index) < length:
         raise bad(f"inconsistent attributes length={length} out_index={out_index}")
+    max_length = attrs.get("max_length") or 0
+    if max_length and not (length <= int(max_length) and attrs.get("keep") in KEEP):
+        raise bad(f"inconsistent attributes length={length} max_length={max_length} keep={attrs.get('keep')!r}")
     return classes
 
 
@@ -261,70 +321,90 @@ def _validate(p: Path, f: h5py.File) -> DatasetInfo:
 
     attrs = {k: _attr(v) for k, v in f.attrs.items()}
     classes = _header(bad, attrs)
-    kind, length, n_features = attrs["kind"], int(attrs["length"]), int(attrs["n_features"])
-    rows = {}
+    rows, steps = {}, {}
     for split in SPLITS:
-        if split not in f or not isinstance(f[split], h5py.Group):
-            raise bad(f"missing group '{split}'")
-        names = (*ARRAYS, "lengths") if attrs.get("variable_length") else ARRAYS
-        for name in names:
-            if name not in f[split] or not isinstance(f[split][name], h5py.Dataset):
-                raise bad(f"missing dataset '{split}/{name}'")
-        X, y = f[split]["X"], f[split]["y"]
-        if X.shape[1:] != (length, n_features):
-            raise bad(f"'{split}/X' has shape {X.shape}, expected (N, {length}, {n_features})")
-        if y.shape[1:] != (len(classes),) or y.ndim != 2:
-            raise bad(f"'{split}/y' has shape {y.shape}, expected (N, {len(classes)})")
-        if X.dtype != KINDS[kind] or y.dtype != np.uint8:
-            raise bad(f"'{split}' arrays must be X {np.dtype(KINDS[kind])} and y uint8 for kind {kind}, "
-                      f"found X {X.dtype}, y {y.dtype}")
-        lengths = f[split]["lengths"] if "lengths" in names else None
-        if len(X) != len(y) or (lengths is not None and len(lengths) != len(X)):
-            raise bad(f"'{split}/X' has {len(X)} rows but '{split}/y' has {len(y)}"
-                      + (f" and '{split}/lengths' {len(lengths)}" if lengths is not None else ""))
-        if len(X) != attrs[f"n_{split}"]:
-            raise bad(f"'{split}' has {len(X)} rows, attribute n_{split} says {attrs[f'n_{split}']}")
-        if len(X) < 1:
-            raise bad(f"'{split}' is empty")
-        _check_sample(bad, split, (X, y, lengths), attrs)
-        rows[split] = len(X)
-    return DatasetInfo(p, kind, length, n_features, len(classes), classes, rows, str(attrs["content_hash"]), attrs)
+        group = _split_group(bad, f, split, attrs)
+        offsets = _check_lengths(bad, split, group, attrs)
+        _check_sample(bad, split, group, offsets, attrs)
+        rows[split], steps[split] = len(offsets) - 1, int(offsets[-1])
+    return DatasetInfo(p, attrs["kind"], int(attrs["length"]), int(attrs["n_features"]), len(classes), classes, rows,
+                       str(attrs["content_hash"]), attrs, steps)
 
 
-def _check_sample(bad, split, arrays, attrs, rows=1024):
+def _split_group(bad, f: h5py.File, split: str, attrs: dict):
+    """A split's group, its datasets there with their shapes and types."""
+    if split not in f or not isinstance(f[split], h5py.Group):
+        raise bad(f"missing group '{split}'")
+    group, kind, n_features = f[split], attrs["kind"], int(attrs["n_features"])
+    names = (*ARRAYS, "lengths") if attrs.get("variable_length") else ARRAYS
+    for name in names:
+        if name not in group or not isinstance(group[name], h5py.Dataset):
+            raise bad(f"missing dataset '{split}/{name}'")
+    X, y, n_classes = group["X"], group["y"], int(attrs["n_classes"])
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise bad(f"'{split}/X' has shape {X.shape}, expected (steps, {n_features})")
+    if y.shape[1:] != (n_classes,) or y.ndim != 2:
+        raise bad(f"'{split}/y' has shape {y.shape}, expected (N, {n_classes})")
+    if X.dtype != KINDS[kind] or y.dtype != np.uint8:
+        raise bad(f"'{split}' arrays must be X {np.dtype(KINDS[kind])} and y uint8 for kind {kind}, "
+                  f"found X {X.dtype}, y {y.dtype}")
+    if "lengths" in names and (group["lengths"].shape != (len(y),) or group["lengths"].dtype.kind not in "iu"):
+        raise bad(f"'{split}/lengths' has shape {group['lengths'].shape} {group['lengths'].dtype}, expected "
+                  f"({len(y)},) integers, one per row of '{split}/y'")
+    if len(y) != attrs[f"n_{split}"]:
+        raise bad(f"'{split}' has {len(y)} rows, attribute n_{split} says {attrs[f'n_{split}']}")
+    if len(y) < 1:
+        raise bad(f"'{split}' is empty")
+    return group
+
+
+def _check_lengths(bad, split: str, group, attrs: dict) -> np.ndarray:
+    """Every length in [1, length], and the steps of X exactly theirs; returns the rows' offsets."""
+    length = int(attrs["length"])
+    try:
+        offsets = row_offsets(group, length)
+    except OSError as e:
+        raise bad(f"cannot read '{split}/lengths' (truncated or corrupt: {_short(e)})") from None
+    lengths = np.diff(offsets)
+    if not ((lengths >= 1) & (lengths <= length)).all():
+        row = int(np.argmax((lengths < 1) | (lengths > length)))
+        raise bad(f"'{split}/lengths' row {row} is {lengths[row]}, not in [1, {length}]")
+    if offsets[-1] != len(group["X"]):
+        rows_of = "its lengths add up to" if "lengths" in group else f"{len(lengths):,} rows of {length} make"
+        raise bad(f"'{split}/X' has {len(group['X']):,} steps, but {rows_of} {offsets[-1]:,}")
+    return offsets
+
+
+def _check_sample(bad, split, group, offsets, attrs, rows=1024):
     """Read the first and last rows of a split: catches truncation, malformed rows and wrong labels."""
-    X, y, lengths = arrays
-    n = len(X)
+    n = len(offsets) - 1
     for start in sorted({0, max(0, n - rows)}):
         stop = min(n, start + rows)
         try:
-            xb, yb = X[start:stop], y[start:stop]
-            lb = None if lengths is None else lengths[start:stop]
+            unit = read_rows(group, offsets, start, stop)
         except OSError as e:
             raise bad(f"cannot read '{split}' rows {start}-{stop} (truncated or corrupt: {_short(e)})") from None
-        problem = rows_problem(xb, yb, lb, attrs)
+        problem = rows_problem(unit, attrs)
         if problem:
             raise bad(f"'{split}/{problem[0]}' rows {start}-{stop} {problem[1]}")
 
 
-def rows_problem(X, y, lengths, attrs) -> tuple | None:
-    """What is wrong with stored rows, as (array name, why), or None: labels one-hot, lengths in range,
-    real steps one-hot (tokens) or finite (features), padded steps pad_value, the echo's label."""
-    if lengths is not None and not ((lengths >= 1) & (lengths <= X.shape[1])).all():
-        return "lengths", f"are not in [1, {X.shape[1]}]"
+def rows_problem(rows: dict, attrs) -> tuple | None:
+    """What is wrong with stored rows (read_rows' X, y and lengths), as (array name, why), or None:
+    labels one-hot, steps one-hot (tokens) or finite (features), the echo's label."""
+    X, y = rows["X"], rows["y"]
     if not tokens.is_one_hot(y):
         return "y", "are not one-hot"
-    real = steps_mask(lengths, len(X), X.shape[1])
     if attrs["kind"] == "tokens":
-        if not tokens.is_one_hot(X[real]):
+        if not tokens.is_one_hot(X):
             return "X", "are not one-hot"
-    elif not np.isfinite(X[real]).all():
+    elif not np.isfinite(X).all():
         return "X", "hold values that are not finite numbers"
-    if (X[~real] != attrs["pad_value"]).any():
-        return "X", f"are not padded with {attrs['pad_value']} after their lengths"
     out_index = attrs.get("out_index")
-    if out_index is not None and not (tokens.decode(y) == tokens.decode(X[:, int(out_index)])).all():
-        return "y", f"are not the input at out_index {out_index}"
+    if out_index is not None:
+        at = X.reshape(len(y), int(attrs["length"]), -1)[:, int(out_index)]
+        if not (tokens.decode(y) == tokens.decode(at)).all():
+            return "y", f"are not the input at out_index {out_index}"
     return None
 
 
@@ -346,14 +426,16 @@ def compute_digests(path) -> dict:
             group = f[split]
             names = [n for n in (*ARRAYS, "lengths") if n in group]
             digests = {name: [] for name in names}
-            for start in range(0, len(group["X"]), step):
-                units = {name: group[name][start:start + step] for name in names}
-                problem = rows_problem(units["X"], units["y"], units.get("lengths"), attrs)
+            offsets = row_offsets(group, int(attrs["length"]))
+            for start in range(0, len(offsets) - 1, step):
+                unit = read_rows(group, offsets, start, min(start + step, len(offsets) - 1))
+                problem = rows_problem(unit, attrs)
                 if problem:
                     raise BadFile(f"dataset {path}: '{split}/{problem[0]}' rows {start}-"
-                                  f"{start + len(units['X'])} {problem[1]} (corrupt)")
+                                  f"{start + len(unit['y'])} {problem[1]} (corrupt)")
+                unit["lengths"] = unit["lengths"].astype(np.int32)
                 for name in names:
-                    digests[name].append(unit_digest(name, units[name], kind, n_features))
+                    digests[name].append(unit_digest(name, unit[name], kind, n_features))
             out.update({f"{split}/{name}": top_digest(d) for name, d in digests.items()})
     return out
 
@@ -374,5 +456,4 @@ def verify(path) -> str:
 def train_lengths(path) -> np.ndarray:
     """The training sequences' lengths (all the longest's when lengths do not vary)."""
     with open_h5(path) as f:
-        group = f["train"]
-        return group["lengths"][:] if "lengths" in group else np.full(len(group["y"]), group["X"].shape[1])
+        return np.diff(row_offsets(f["train"], int(f.attrs["length"])))

@@ -1,10 +1,12 @@
-"""Stage 3, evaluate: model.evaluate over the whole test split, in file order.
+"""Stage 3, evaluate: model.evaluate over the whole test split, in file order (sequences of different
+lengths: each block of rows sorted by length into batches, reader.py).
 
 Reads --data and --model; writes --out (metrics.json: loss, the confusion matrix counted in the same
 pass and every score metrics.py derives from it (accuracy, per-class precision, recall and F1,
 macro-F1, balanced accuracy), number of test sequences, throughput, whether XLA compiled the pass, and
 the dataset and model it came from) and, beside it, confusion.png. A long pass (from
-config.FORWARD_XLA_STEPS time steps) is compiled with XLA: the long preset's evaluates about twice as fast.
+config.FORWARD_XLA_STEPS time steps) of sequences of one length is compiled with XLA: the long preset's
+evaluates about twice as fast (batches of different widths would each compile again).
 
     python -m pipeline evaluate --data data/echo.h5 --model artifacts/model.keras --out artifacts/metrics.json
 """
@@ -30,7 +32,7 @@ def evaluate(data_path, model_path, out, batch_size: int | None = None) -> dict:
     batch_size = batch_size or data.forward_batch(config.EVAL_BATCH, info.length, info.n_features)
     n = info.rows["test"]
     net.compile(loss="categorical_crossentropy", metrics=[confusion_metric(info.n_classes)],
-                jit_compile=data.forward_compiles(n, info.length))
+                jit_compile=not info.variable and data.forward_compiles(n, info.length))
     ds = reader.make_dataset(info, "test", batch_size)
     t0 = time.perf_counter()
     warm_up(net, ds, n, batch_size)

@@ -73,14 +73,16 @@ def write_dataset(path, spec: dict, *, chunk_rows: int, compression: str,
         for split_index, split in enumerate(data.SPLITS):
             n = spec[f"n_{split}"]
             g = f.create_group(split)
-            shapes = {"X": (n, length, n_features), "y": (n, n_features)}
-            dsets = {name: g.create_dataset(name, shape=shape, dtype=np.uint8,
-                                            chunks=(min(chunk_rows, n), *shape[1:]), **config.COMPRESSION[compression])
-                     for name, shape in shapes.items()}
+            steps = {"X": length, "y": 1}  # stored rows per sequence: X holds its steps one after the other
+            dsets = {name: g.create_dataset(name, shape=(n * k, n_features), dtype=np.uint8,
+                                            chunks=(min(chunk_rows, n) * k, n_features),
+                                            **config.COMPRESSION[compression])
+                     for name, k in steps.items()}
             unit_digests = {name: [] for name in data.ARRAYS}
             for start, unit in _units_in_order(pool, spec, split_index, n, step, window=2 * workers):
                 for name, (array, digest) in unit.items():
-                    dsets[name][start:start + len(array)] = array
+                    k = steps[name]
+                    dsets[name][start * k:(start + len(array)) * k] = array.reshape(-1, n_features)
                     unit_digests[name].append(digest)
                 bar.update(len(array))
             for name in data.ARRAYS:

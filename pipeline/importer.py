@@ -3,9 +3,11 @@
 Reads --train-file and --test-file (and --val-file, else --n-val rows carved from train by --seed) in
 text/CSV, .npz or .ts (sources.py says how each looks); writes --out with the layout of data.py, which
 every other stage reads unchanged. Tokens (whole numbers) are stored one-hot, anything else as float32
-features; sequences of different lengths are padded to the longest, with lengths stored; labels of any
-kind become classes, their names stored in the file. Two passes over the files: the first checks every
-row and learns the shape, the second writes, in units, so memory stays flat as the files grow.
+features; each sequence's steps are stored as they are, without padding, with its length when lengths
+differ (--max-length cuts longer ones to that many steps, keeping their head or, with --keep tail, their
+tail); labels of any kind become classes, their names stored in the file. Two passes over the files: the
+first checks every row and learns the shape, the second writes, in units, so memory follows the real
+steps and stays flat as the files grow.
 
     python -m pipeline import --train-file mine_train.csv --test-file mine_test.csv --out data/own.h5
     python -m pipeline import --problem japanese-vowels --out data/japanese-vowels.h5
@@ -31,6 +33,7 @@ from pipeline.files import BadFile, atomic_output, writable_target
 class Scan:
     """What the first pass learns of one file."""
     rows: int = 0
+    steps: int = 0  # as stored: each row cut to --max-length
     longest: int = 0
     shortest: int = sys.maxsize
     width: int = 0  # values per step
@@ -51,10 +54,20 @@ class Layout:
     classes: list
     variable: bool
     pad_value: float
+    typical: int  # steps of a row: the length, or the mean one rounded up when lengths vary
 
     @property
     def itemsize(self) -> int:
         return np.dtype(data.KINDS[self.kind]).itemsize
+
+    @property
+    def unit_rows(self) -> int:
+        return data.unit_rows(self.typical, self.n_features, self.itemsize)
+
+    @property
+    def chunk_rows(self) -> int:
+        """Rows of about config.CHUNK_BYTES: y's chunks, and X's in steps (times typical)."""
+        return data.power_of_two_rows(config.CHUNK_BYTES, self.typical, self.n_features, 1 << 14, self.itemsize)
 
 
 def files_of(chosen: dict) -> dict:
@@ -89,8 +102,9 @@ def scan(split: str, path: Path, fmt: str, known: dict) -> Scan:
         for block in sources.blocks(path, fmt, split):
             _check_block(s, block, known)
             v = block.values
-            s.rows += len(block.steps)
-            s.longest, s.shortest = max(s.longest, int(block.steps.max())), min(s.shortest, int(block.steps.min()))
+            kept = np.minimum(block.steps, known.get("max_length") or block.steps)
+            s.rows, s.steps = s.rows + len(kept), s.steps + int(kept.sum())
+            s.longest, s.shortest = max(s.longest, int(kept.max())), min(s.shortest, int(kept.min()))
             for label, n in collections.Counter(block.labels).items():
                 s.labels[label] = s.labels.get(label, 0) + n
             s.whole = s.whole and v.shape[1] == 1 and bool((v >= 0).all() and (v % 1 == 0).all())
@@ -160,6 +174,7 @@ def scan_all(files: dict, chosen: dict) -> dict:
     """Scan train first (it fixes the width and, unless declared, the classes), then the others."""
     declared_classes = _class_list(chosen["classes"]) if chosen.get("classes") else None
     known = {"kind": None if chosen["kind"] == "auto" else chosen["kind"], "n_features": chosen["n_features"],
+             "max_length": chosen.get("max_length"),
              "classes": dict.fromkeys(declared_classes) if declared_classes else None,
              "declared": declared_classes is not None}
     scans = {"train": scan("train", *files["train"], known)}
@@ -199,63 +214,63 @@ def decide(scans: dict, chosen: dict, train_path) -> Layout:
     if len(classes) < 2:
         raise BadFile(f"train file {train_path}: one label only ({classes[0]!r}); a classifier needs two or more")
     longest, shortest = max(s.longest for s in all_scans), min(s.shortest for s in all_scans)
-    return Layout(kind, longest, n_features, classes, longest != shortest, pad)
+    typical = math.ceil(sum(s.steps for s in all_scans) / sum(s.rows for s in all_scans))
+    return Layout(kind, longest, n_features, classes, longest != shortest, pad, typical)
 
 
 class SplitWriter:
-    """Rows of one split into its HDF5 datasets, encoded a block at a time and written a unit at a time,
-    with the units' digests (data.py)."""
+    """Rows of one split into its HDF5 datasets, a unit of rows at a time: their steps appended to X as
+    they are (no padding), their labels and lengths beside, with the units' digests (data.py). Memory
+    holds one unit of steps, whatever the longest row."""
 
-    def __init__(self, group, n: int, layout: Layout, chunk_rows: int):
-        self.layout, self.start, self.fill = layout, 0, 0
-        L, F, C = layout.length, layout.n_features, len(layout.classes)
-        self.unit = data.unit_rows(L, F, layout.itemsize)
-        chunks, dtype = min(chunk_rows, n), data.KINDS[layout.kind]
-        self.arrays = {"X": group.create_dataset("X", (n, L, F), dtype, chunks=(chunks, L, F)),
-                       "y": group.create_dataset("y", (n, C), np.uint8, chunks=(chunks, C))}
+    def __init__(self, group, n: int, layout: Layout, most_steps: int):
+        self.layout, self.rows_done, self.fill = layout, 0, 0
+        F, C, rows = layout.n_features, len(layout.classes), min(layout.chunk_rows, n)
+        steps = max(1, min(layout.chunk_rows * layout.typical, most_steps))
+        self.arrays = {"X": group.create_dataset("X", (0, F), data.KINDS[layout.kind], maxshape=(None, F),
+                                                 chunks=(steps, F)),
+                       "y": group.create_dataset("y", (n, C), np.uint8, chunks=(rows, C))}
         if layout.variable:
-            self.arrays["lengths"] = group.create_dataset("lengths", (n,), np.int32, chunks=(chunks,))
+            self.arrays["lengths"] = group.create_dataset("lengths", (n,), np.int32, chunks=(rows,))
         self.digests = {name: [] for name in self.arrays}
-        self.buffers = {"X": np.empty((self.unit, L, F), dtype), "y": np.empty(self.unit, np.int64),
-                        "lengths": np.empty(self.unit, np.int32)}
-        self.sums, self.steps = np.zeros((2, F)), 0  # of values and their squares over real steps; their count
+        self.pending = {"X": [], "y": [], "lengths": []}
+        self.sums, self.steps = np.zeros((2, F)), 0  # of values and their squares over the steps; their count
 
     def add(self, classes: np.ndarray, steps: np.ndarray, values: np.ndarray) -> None:
         """Rows given by their class indices, numbers of steps and (all their steps') values."""
         starts = np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
-        done = 0
+        done, unit = 0, self.layout.unit_rows
         while done < len(steps):
-            take = min(len(steps) - done, self.unit - self.fill)
-            self._encode(steps[done:done + take], values[starts[done]:starts[done + take]])
-            self.buffers["y"][self.fill:self.fill + take] = classes[done:done + take]
-            self.buffers["lengths"][self.fill:self.fill + take] = steps[done:done + take]
+            take = min(len(steps) - done, unit - self.fill)
+            self.pending["X"].append(self._encode(values[starts[done]:starts[done + take]]))
+            self.pending["y"].append(classes[done:done + take])
+            self.pending["lengths"].append(steps[done:done + take])
             self.fill, done = self.fill + take, done + take
-            if self.fill == self.unit:
+            if self.fill == unit:
                 self.flush()
 
-    def _encode(self, steps: np.ndarray, values: np.ndarray) -> None:
-        X = self.buffers["X"][self.fill:self.fill + len(steps)]
-        row = np.repeat(np.arange(len(steps)), steps)
-        col = np.arange(len(values)) - np.repeat(np.cumsum(steps) - steps, steps)
+    def _encode(self, values: np.ndarray) -> np.ndarray:
         if self.layout.kind == "tokens":
-            X[:] = 0
-            X[row, col, values[:, 0].astype(np.int64)] = 1
-        else:
-            X[:] = self.layout.pad_value
-            X[row, col] = values
-            self.sums += [values.sum(axis=0), np.square(values).sum(axis=0)]
-            self.steps += len(values)
+            return tokens.one_hot(values[:, 0].astype(np.int64), self.layout.n_features)
+        self.sums += [values.sum(axis=0), np.square(values).sum(axis=0)]
+        self.steps += len(values)
+        return values.astype(np.float32)
 
     def flush(self) -> None:
         if not self.fill:
             return
-        n, kind = self.fill, self.layout.kind
-        units = {"X": self.buffers["X"][:n], "y": tokens.one_hot(self.buffers["y"][:n], len(self.layout.classes)),
-                 "lengths": self.buffers["lengths"][:n]}
+        units = {name: np.concatenate(parts) for name, parts in self.pending.items()}
+        units["y"] = tokens.one_hot(units["y"], len(self.layout.classes))
+        units["lengths"] = units["lengths"].astype(np.int32)
+        X, start, n = self.arrays["X"], self.rows_done, self.fill
+        X.resize(len(X) + len(units["X"]), axis=0)
+        X[len(X) - len(units["X"]):] = units["X"]
         for name, array in self.arrays.items():
-            array[self.start:self.start + n] = units[name]
-            self.digests[name].append(data.unit_digest(name, units[name], kind, self.layout.n_features))
-        self.start, self.fill = self.start + n, 0
+            if name != "X":
+                array[start:start + n] = units[name]
+            self.digests[name].append(data.unit_digest(name, units[name], self.layout.kind, self.layout.n_features))
+        self.rows_done, self.fill = start + n, 0
+        self.pending = {name: [] for name in self.pending}
 
     def close(self, split: str) -> dict:
         """Write what is left; returns {"split/name": digest}, each also stored as the dataset's sha256."""
@@ -266,10 +281,18 @@ class SplitWriter:
         return out
 
     def statistics(self) -> tuple:
-        """(mean, std) of each feature over the real steps written; a constant feature gets std 1."""
+        """(mean, std) of each feature over the steps written; a constant feature gets std 1."""
         mean = self.sums[0] / max(self.steps, 1)
         std = np.sqrt(np.maximum(self.sums[1] / max(self.steps, 1) - mean ** 2, 0))
         return mean.tolist(), np.where(std > 1e-12, std, 1.0).tolist()
+
+
+def cut(block: sources.Block, max_length: int | None, keep: str) -> sources.Block:
+    """The block with each row cut to at most max_length steps, its head or its tail (data.kept_steps)."""
+    if not max_length or block.steps.max() <= max_length:
+        return block
+    return dataclasses.replace(block, steps=np.minimum(block.steps, max_length),
+                               values=block.values[data.kept_steps(block.steps, max_length, keep)])
 
 
 def val_rows(n_train: int, n_val: int, seed: int) -> np.ndarray:
@@ -284,18 +307,17 @@ def val_rows(n_train: int, n_val: int, seed: int) -> np.ndarray:
 
 def write(path, files: dict, layout: Layout, counts: dict, chosen: dict) -> str:
     """The second pass: every row into its split (train rows marked in counts["carve"] into val)."""
-    carve = counts.get("carve")
-    chunk_rows = data.power_of_two_rows(config.CHUNK_BYTES, layout.length, layout.n_features, 1 << 14,
-                                        layout.itemsize)
+    carve, most_steps = counts.get("carve"), counts["steps"]
     digests = {}
     with h5py.File(path, "w") as f, tqdm(total=sum(counts[s] for s in data.SPLITS), unit="rows", desc="import",
                                          disable=not chosen.get("progress")) as bar:
-        writers = {split: SplitWriter(f.create_group(split), counts[split], layout, chunk_rows)
-                   for split in data.SPLITS}
+        writers = {split: SplitWriter(f.create_group(split), counts[split], layout,
+                                      most_steps.get(split, most_steps["train"])) for split in data.SPLITS}
         index = {name: i for i, name in enumerate(layout.classes)}
         for split, (source, fmt) in files.items():
             first = 0
             for block in sources.blocks(source, fmt, split):
+                block = cut(block, chosen.get("max_length"), chosen["keep"])
                 classes = np.array([index[label] for label in block.labels], np.int64)
                 rows = np.arange(first, first + len(block.steps))
                 into_val = carve[rows] if carve is not None and split == "train" else np.zeros(len(rows), bool)
@@ -310,7 +332,7 @@ def write(path, files: dict, layout: Layout, counts: dict, chosen: dict) -> str:
             digests.update(writer.close(split))
         content_hash = data.combine_digests(digests)
         f.attrs.update(_attributes(layout, counts, chosen, writers["train"]))
-        f.attrs.update(data.storage_attrs(writers["train"].unit, chunk_rows, "none", content_hash))
+        f.attrs.update(data.storage_attrs(layout.unit_rows, layout.chunk_rows, "none", content_hash))
     return content_hash
 
 
@@ -321,6 +343,8 @@ def _attributes(layout: Layout, counts: dict, chosen: dict, train: SplitWriter) 
              "source": json.dumps({split: str(path) for split, (path, _) in chosen["files"].items()}),
              "format": json.dumps({split: fmt for split, (_, fmt) in chosen["files"].items()}),
              **{f"n_{split}": counts[split] for split in data.SPLITS}}
+    if chosen.get("max_length"):
+        attrs.update(max_length=chosen["max_length"], keep=chosen["keep"])
     if layout.kind == "features":
         attrs["feature_mean"], attrs["feature_std"] = train.statistics()
     return attrs
@@ -334,6 +358,7 @@ def import_files(out, chosen: dict) -> tuple:
     scans = scan_all(files, chosen)
     layout = decide(scans, chosen, files["train"][0])
     counts = {split: s.rows for split, s in scans.items()}
+    counts["steps"] = {split: s.steps for split, s in scans.items()}
     if "val" not in files:
         counts["carve"] = val_rows(counts["train"], chosen["n_val"] or max(1, round(counts["train"] / 10)),
                                    chosen["seed"])
@@ -356,6 +381,7 @@ def cli(out, **given):
     content_hash, layout = import_files(out, {**chosen, "progress": sys.stderr.isatty()})
     info = data.describe(out)
     shape = f"up to {layout.length}" if layout.variable else f"{layout.length}"
+    cut_to = f" (cut to at most {chosen['max_length']}, keeping the {chosen['keep']})" if chosen["max_length"] else ""
     click.echo(f"wrote {out}: {sum(info.rows.values()):,} sequences ({info.rows['train']:,} train, "
-               f"{info.rows['val']:,} val, {info.rows['test']:,} test) of {shape} steps, {layout.kind} "
+               f"{info.rows['val']:,} val, {info.rows['test']:,} test) of {shape} steps{cut_to}, {layout.kind} "
                f"({layout.n_features} per step), {len(layout.classes)} classes, content hash {content_hash[:12]}")

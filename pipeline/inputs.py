@@ -29,7 +29,8 @@ def open_inputs(data_path, model_path, out) -> Inputs:
     from pipeline.model import load_model
 
     net, metadata = load_model(model_path)
-    if tuple(net.input_shape[1:]) != (info.length, info.n_features):
+    takes = (None if info.variable else info.length, info.n_features)
+    if tuple(net.input_shape[1:]) != takes:
         raise BadFile(f"model {model_path} takes inputs {tuple(net.input_shape[1:])} but dataset {info.path} "
-                      f"holds ({info.length}, {info.n_features})")
+                      f"holds {takes}; run 'train' again")
     return Inputs(info, net, metadata, model_path)

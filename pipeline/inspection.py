@@ -35,15 +35,22 @@ def dataset_report(path, rows: int = 5, verify: bool = False) -> str:
     with data.open_h5(path) as f:
         for split in data.SPLITS:
             X, y = f[split]["X"], f[split]["y"]
-            lines.append(f"  {split:5s} X {X.shape} {X.dtype} chunks {X.chunks}   y {y.shape} {y.dtype}")
+            lines.append(f"  {split:5s} {info.rows[split]:,} sequences, {info.steps[split]:,} steps: X {X.shape} "
+                         f"{X.dtype} chunks {X.chunks}   y {y.shape} {y.dtype}")
         lines += _balance(info, data.label_counts(f["train"]["y"]))
         if info.variable:
-            lines.append("  lengths: " + "; ".join(_lengths(split, f[split]["lengths"][:]) for split in data.SPLITS))
+            lines.append("  lengths: " + "; ".join(_lengths(split, np.diff(data.row_offsets(f[split], info.length)))
+                                                   for split in data.SPLITS))
+        if info.truncation:
+            lines.append("  sequences cut to at most {max_length} steps on import, keeping the {keep}".format(
+                **info.truncation))
         lines.append(f"  first {rows} train rows:")
-        X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
-        lengths = f["train"]["lengths"][:rows] if info.variable else [info.length] * len(X)
-        for x, n, label in zip(X, lengths, tokens.decode(y)):
-            shown = tokens.format_sequence(tokens.decode(x[:n])) if info.kind == "tokens" else \
+        offsets = data.row_offsets(f["train"], info.length)[:rows + 1]
+        first = data.read_rows(f["train"], offsets, 0, len(offsets) - 1)
+        starts = np.cumsum(first["lengths"]) - first["lengths"]
+        for start, n, label in zip(starts, first["lengths"], tokens.decode(first["y"])):
+            x = first["X"][start:start + n]
+            shown = tokens.format_sequence(tokens.decode(x)) if info.kind == "tokens" else \
                 f"{n} steps, first {np.array2string(x[0], precision=3, threshold=6, max_line_width=200)}"
             lines.append(f"    {shown} -> {info.classes[label]}")
     return "\n".join(lines)

@@ -36,13 +36,13 @@ def build_model(problem: dict, settings: dict, keras=keras):
     (data.DatasetInfo.problem), in tf-keras or (keras=backend.keras3()) in Keras 3, both with the same
     weights in the same layout. settings: units, and optionally cell, layers, bidirectional, conv (see
     the module's docstring), unroll (None: for short sequences), dropout (of the recurrent layers'
-    inputs, while training; unrolled: fixed-length models only, so that a model of sequences of different
-    lengths takes any length) and backwards (the last recurrent layer reads from the last step). The echo
-    problem's vanilla model is 4 * units * (n_features + units + 1) + (units + 1) * n_features weights."""
-    length, unroll = problem["length"], settings.get("unroll")
+    inputs, while training) and backwards (the last recurrent layer reads from the last step). A model
+    of sequences of different lengths takes any length up to the longest (it is never unrolled). The
+    echo problem's vanilla model is 4 * units * (n_features + units + 1) + (units + 1) * n_features weights."""
+    length = None if problem.get("variable") else problem["length"]
+    unroll = settings.get("unroll")
     if unroll is None:
-        unroll = (length is not None and length <= UNROLL_MAX_LENGTH and not problem.get("variable")
-                  and not settings.get("conv"))
+        unroll = length is not None and length <= UNROLL_MAX_LENGTH and not settings.get("conv")
     layers = [keras.Input(shape=(length, problem["n_features"]), name="sequence")]
     layers += conv_front(problem, settings, keras) if settings.get("conv") else input_layers(problem, keras)
     layers += recurrent_layers(settings, unroll, keras)

@@ -86,6 +86,11 @@ IMPORT = (
           "largest seen + 1]", default=None),
     Param("classes", str, "The label names, in order, separated by commas; a label not among them is refused.  "
           "[default: the training labels, sorted]", default=None),
+    Param("max_length", click.IntRange(min=1), "Cut each sequence to at most this many steps (for a few far "
+          "longer than the rest), as --keep says; predict and the export cut the same way.  [default: no cut]",
+          default=None, make="MAX_LENGTH"),
+    Param("keep", click.Choice(["head", "tail"]), "Which steps --max-length keeps: the first (head) or the "
+          "last (tail).", default="head", make="KEEP"),
 )
 
 TRAIN = (

@@ -1,7 +1,8 @@
 """Stage 4, predict: predictions for the test split, streamed in batches, in file order.
 
 Reads --data and --model; writes --out (predictions.csv: index, sequence (its tokens; for real-valued
-features, its length), expected, predicted (class names), confidence; row i is test row i) and, beside
+features, its length), expected, predicted (class names), confidence; row i is test row i, though
+sequences of different lengths are read sorted by length within blocks) and, beside
 it, predictions.json (their scores, metrics.py's, and where they came from). Prints a few rows the
 way the reference book does. With --sequence, predicts one sequence of tokens and prints it.
 
@@ -9,6 +10,7 @@ way the reference book does. With --sequence, predicts one sequence of tokens an
     python -m pipeline predict --model artifacts/model.keras --sequence 7,0,2,6,7
 """
 import csv
+import dataclasses
 import io
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from pipeline import config, data, metrics, modelfile, tokens
+from pipeline import batches, config, data, metrics, modelfile, tokens
 from pipeline.files import TEXT_ENCODING, BadFile, existing_file, json_text, published_together
 from pipeline.inputs import open_inputs
 from pipeline.options import data_option, int_list, model_option
@@ -92,8 +94,13 @@ class Rows:
         predicted, confidence = probs.argmax(axis=-1), probs.max(axis=-1)
         if self.digits:
             return csv_single_digits(first, tokens.decode(X), expected, predicted, confidence)
-        return csv_lines(first, self.sequences(X, self.lengths(X)), self.names[expected].tolist(),
-                         self.names[predicted].tolist(), confidence)
+        return csv_lines(first, *zip(*self.fields(X, expected, probs))) if len(X) else ""
+
+    def fields(self, X, expected, probs) -> list:
+        """Each row's CSV fields after its index: (sequence, expected, predicted, confidence)."""
+        predicted = probs.argmax(axis=-1)
+        return list(zip(self.sequences(X, self.lengths(X)), self.names[expected].tolist(),
+                        self.names[predicted].tolist(), probs.max(axis=-1).tolist()))
 
     def lines(self, X, expected, probs, n: int) -> list:
         """The first n rows as the book prints them."""
@@ -105,6 +112,17 @@ class Rows:
         return [prediction_line(s, self.names[e], self.names[p]) for s, e, p in zip(shown, expected, predicted)]
 
 
+@dataclasses.dataclass
+class Written:
+    """What predict has written so far: rows, their confusion counts, the first rows as the book shows
+    them (by row), and when the first batch (which traces the model) was done."""
+    counts: np.ndarray
+    rows: int = 0
+    shown: dict = dataclasses.field(default_factory=dict)
+    t: float | None = None
+    timed_from: int = 0
+
+
 def predict(data_path, model_path, out, batch_size: int | None = None, show: int = 5) -> dict:
     """Write predictions for every test row; returns the summary written to predictions.json.
     batch_size: None for config.PREDICT_BATCH, or fewer rows for long sequences (data.forward_batch)."""
@@ -114,44 +132,61 @@ def predict(data_path, model_path, out, batch_size: int | None = None, show: int
     from pipeline.backend import tf
 
     batch_size = batch_size or data.forward_batch(config.PREDICT_BATCH, info.length, info.n_features)
-    ds = reader.make_dataset(info, "test", batch_size)
+    ds = reader.make_dataset(info, "test", batch_size, reader.Reading(row_index=info.variable))
     # One trace for every batch size: predict_on_batch would trace again for the last, shorter batch.
-    spec, jit = ds.element_spec[0], data.forward_compiles(info.rows["test"], info.length)
+    spec = ds.element_spec["X"] if info.variable else ds.element_spec[0]
+    jit = not info.variable and data.forward_compiles(info.rows["test"], info.length)
     forward = tf.function(lambda X: net(X, training=False), input_signature=[spec], jit_compile=jit)
-    out, rows = Path(out), Rows(info)
-    counts, first, shown = np.zeros((info.n_classes, info.n_classes), np.int64), 0, []
+    out, done = Path(out), Written(np.zeros((info.n_classes, info.n_classes), np.int64))
     t0 = time.perf_counter()
     last = data.short_last_batch(info.rows["test"], batch_size)
     if jit and last:  # XLA compiles each batch shape: the last one now, before the timing
         forward(tf.zeros((last, *spec.shape[1:]), spec.dtype))
-    t = None
     with published_together() as outputs:  # the CSV and its JSON replace the previous pair together
         with outputs.output(out) as tmp, open(tmp, "w") as f:
             f.write(",".join(columns(info.problem)) + "\n")
-            for X, y in ds:
-                X, probs, expected = X.numpy(), forward(X).numpy(), y.numpy().argmax(axis=-1)
-                f.write(rows.csv(first, X, expected, probs))
-                counts += metrics.confusion(expected, probs.argmax(axis=-1), info.n_classes)
-                shown += rows.lines(X, expected, probs, show - len(shown))
-                first += len(X)
-                if t is None:  # the first batch traces the model; throughput is timed after it
-                    t, timed_from = time.perf_counter(), first
+            write_rows(f, ds, forward, Rows(info), done, show)
         end = time.perf_counter()
-        summary = {"path": str(out), "rows": first, **metrics.scores(counts, info.classes),
+        summary = {"path": str(out), "rows": done.rows, **metrics.scores(done.counts, info.classes),
                    "seconds": round(end - t0, 4),
-                   "samples_per_s": round((first - timed_from) / (end - t) if first > timed_from
-                                          else first / (end - t0)),
+                   "samples_per_s": round((done.rows - done.timed_from) / (end - done.t) if done.rows > done.timed_from
+                                          else done.rows / (end - t0)),
                    "columns": list(columns(info.problem)), "batch_size": batch_size, "xla": jit,
                    **inputs.provenance()}
         with outputs.output(out.with_suffix(".json")) as tmp:
             tmp.write_text(json_text(summary))
-    summary["shown"] = shown
+    summary["shown"] = [done.shown[i] for i in sorted(done.shown)][:show]
     return summary
+
+
+def write_rows(f, ds, forward, rows: Rows, done: Written, show: int) -> None:
+    """Every batch's predictions into the CSV file f, in file order: batches of sequences of different
+    lengths come with their rows' indices (sorted by length within a block), and wait there for the rows
+    before them."""
+    in_order = batches.InFileOrder()
+    for batch in ds:
+        batch = batch if isinstance(batch, dict) else dict(zip("Xy", batch))
+        X, probs, expected = batch["X"].numpy(), forward(batch["X"]).numpy(), batch["y"].numpy().argmax(axis=-1)
+        index = batch["index"].numpy() if "index" in batch else np.arange(done.rows, done.rows + len(X))
+        if "index" in batch:
+            due = in_order.add(index, rows.fields(X, expected, probs))
+            f.write(csv_lines(in_order.next - len(due), *zip(*due)) if due else "")
+        else:
+            f.write(rows.csv(done.rows, X, expected, probs))
+        done.counts += metrics.confusion(expected, probs.argmax(axis=-1), len(rows.names))
+        wanted = np.flatnonzero(index < show)  # the first rows of the file, which the book shows
+        done.shown.update(zip(index[wanted].tolist(), rows.lines(X[wanted], expected[wanted], probs[wanted], show)))
+        done.rows += len(X)
+        if done.t is None:  # the first batch traces the model; throughput is timed after it
+            done.t, done.timed_from = time.perf_counter(), done.rows
 
 
 def check_sequence(tokens: list, problem: dict) -> np.ndarray:
     """The tokens as an array, or ValueError saying why the model cannot take them. A model trained on
-    sequences of different lengths takes any length up to the longest."""
+    sequences of different lengths takes any length up to the longest; one trained on sequences cut to
+    max_length takes any length, cut the same way (data.truncated)."""
+    if problem.get("max_length") and tokens:
+        tokens = data.truncated(tokens, problem["max_length"], problem["keep"])
     if len(tokens) != problem["length"] and not (problem.get("variable") and 1 <= len(tokens) <= problem["length"]):
         takes = f"up to {problem['length']}" if problem.get("variable") else f"of length {problem['length']}"
         raise ValueError(f"has {len(tokens)} values; the model takes sequences {takes}")
@@ -206,7 +241,8 @@ def predict_lines(model_path, sequences: list) -> list:
     net, metadata = load_model(model_path)  # the model file is read once, its metadata with it
     problem = metadata["dataset"]["problem"]
     batch_size = data.forward_batch(config.PREDICT_BATCH, problem["length"], problem["n_features"])
-    X = tokens.padded_one_hot(sequences, problem["length"], problem["n_features"])
+    width = max(map(len, sequences)) if problem.get("variable") else problem["length"]  # padded to the longest given
+    X = tokens.padded_one_hot(sequences, width, problem["n_features"])
     predicted = net.predict(X, batch_size=batch_size, verbose=0).argmax(axis=-1)
     names, out_index = problem["classes"], problem.get("out_index")
     return [prediction_line(tokens.format_sequence(t), None if out_index is None else names[t[out_index]], names[p])

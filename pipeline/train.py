@@ -122,6 +122,9 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     if prefixes and role.workers > 1:
         raise click.BadParameter("a curriculum runs on one worker only; use --curriculum 0",
                                  param_hint="'--curriculum'")
+    if chosen["unroll"] and info.variable:
+        raise click.BadParameter("sequences of different lengths run through the LSTM's loop: use --no-unroll",
+                                 param_hint="'--unroll'")
     if 0 < chosen["chrono"] < 3:
         raise click.BadParameter(f"{chosen['chrono']}: 0 (off) or a lag of 3 steps or more", param_hint="'--chrono'")
     check_architecture(chosen)
@@ -216,7 +219,7 @@ def datasets(info, settings: dict, worker=None, cast: bool = True) -> Feeds:
         train_ds, val_ds = worker.datasets(info, batch_size, settings["seed"], val_batch(info))
         return Feeds(train_ds, val_ds, settings["steps_per_epoch"] or math.ceil(info.rows["train"] / batch_size))
     steps = settings["steps_per_epoch"] or one_pass(info, batch_size)
-    per_call = steps_per_call(settings, steps, info.rows["train"])
+    per_call = 1 if info.variable else steps_per_call(settings, steps, info.rows["train"])  # lengths differ per batch
     train_ds = training_dataset(info, batch_size, settings["seed"], cast, per_call)
     val_ds = reader.make_dataset(info, "val", val_batch(info), reader.Reading(cache=True, cast=cast))
     return Feeds(train_ds, val_ds, steps, per_call)

@@ -1,7 +1,8 @@
 """What the model says of the test split, computed without the reader: the independent side of the
 evaluate and predict tests."""
-import h5py
 import numpy as np
+
+from pipeline import data
 
 
 def independent(model_path, data_path, split="test"):
@@ -9,8 +10,7 @@ def independent(model_path, data_path, split="test"):
     from pipeline.model import load_model
 
     net, _ = load_model(model_path)
-    with h5py.File(data_path) as f:
-        X, y = f[split]["X"][:], f[split]["y"][:]
+    X, y = data.read_padded(data_path, split)
     probs = net.predict(X.astype(np.float32), batch_size=1000, verbose=0)
     tokens, labels = X.argmax(-1), y.argmax(-1)
     p_true = probs[np.arange(len(labels)), labels].astype(np.float64)

@@ -46,6 +46,13 @@ def _group_for_dataset(f):
     f.create_group("test/y")
 
 
+def _padded_layout(f):
+    """A file as format 3 wrote it: sequences padded to the longest, X (N, length, n_features)."""
+    for split in data.SPLITS:
+        replace(f"{split}/X", lambda X: X.reshape(-1, 5, 10))(f)
+    f.attrs["format_version"] = 3
+
+
 def _dataset_for_group(f):
     del f["val"]
     f["val"] = np.zeros(3)
@@ -55,7 +62,9 @@ DAMAGES = {
     "missing attributes": (lambda f: [f.attrs.__delitem__(k) for k in ("unit_rows", "content_hash")],
                            "missing attribute(s) content_hash, unit_rows; not made by 'generate' or 'import'?"),
     "older format": (set_attr("format_version", 1),
-                     "format_version 1, expected 3; make it again ('generate' or 'import')"),
+                     "format_version 1, expected 4; make it again ('generate' or 'import')"),
+    "the padded layout of format 3": (_padded_layout, "format_version 3, expected 4; make it again ('generate' or "
+                                      "'import')"),
     "no features": (set_attr("n_features", 0), "inconsistent attributes length=5 n_features=0"),
     "no steps": (set_attr("length", 0), "inconsistent attributes length=0 n_features=10"),
     "unknown kind": (set_attr("kind", "words"), "unknown kind 'words' (expected tokens or features)"),
@@ -67,8 +76,11 @@ DAMAGES = {
     "negative out_index": (set_attr("out_index", -1), "inconsistent attributes length=5 out_index=-1"),
     # Consistent attributes that disagree with the arrays: the first check they fail names them.
     "length 1": (lambda f: f.attrs.update({"length": 1, "out_index": 0}),
-                 "'train/X' has shape (3000, 5, 10), expected (N, 1, 10)"),
-    "two features": (set_attr("n_features", 2), "'train/X' has shape (3000, 5, 10), expected (N, 5, 2)"),
+                 "'train/X' has 15,000 steps, but 3,000 rows of 1 make 3,000"),
+    "two features": (set_attr("n_features", 2), "'train/X' has shape (15000, 10), expected (steps, 2)"),
+    "a step missing": (replace("val/X", lambda X: X[:-1]), "'val/X' has 24 steps, but 5 rows of 5 make 25"),
+    "inputs not 2-D": (replace("val/X", lambda X: X.reshape(5, 5, 10)),
+                       "'val/X' has shape (5, 5, 10), expected (steps, 10)"),
     "out_index 0": (set_attr("out_index", 0), "'train/y' rows 0-1024 are not the input at out_index 0"),
     "missing group": (drop("val"), "missing group 'val'"),
     "a dataset for a group": (_dataset_for_group, "missing group 'val'"),
@@ -81,7 +93,7 @@ DAMAGES = {
                      "'test' arrays must be X uint8 and y uint8 for kind tokens, found X float32, y uint8"),
     "int labels": (replace("test/y", lambda y: y.astype(np.int8)),
                    "'test' arrays must be X uint8 and y uint8 for kind tokens, found X uint8, y int8"),
-    "lengths disagree": (replace("val/y", lambda y: y[:-1]), "'val/X' has 5 rows but 'val/y' has 4"),
+    "a label missing": (replace("val/y", lambda y: y[:-1]), "'val' has 4 rows, attribute n_val says 5"),
     "row count attribute": (set_attr("n_val", 4), "'val' has 5 rows, attribute n_val says 4"),
     "empty split": (_empty_test_split, "'test' is empty"),
     "first input row": (set_row("train/X", 0, 0), "'train/X' rows 0-1024 are not one-hot"),
@@ -123,13 +135,18 @@ def series(tmp_path_factory):
 
 
 SERIES_DAMAGES = {
-    "a length of 0": (set_row("train/lengths", 0, 0), "'train/lengths' rows 0-3 are not in [1, 3]"),
-    "a length past the end": (set_row("train/lengths", 2, 4), "'train/lengths' rows 0-3 are not in [1, 3]"),
+    "a length of 0": (set_row("train/lengths", 0, 0), "'train/lengths' row 0 is 0, not in [1, 3]"),
+    "a length past the end": (set_row("train/lengths", 2, 4), "'train/lengths' row 2 is 4, not in [1, 3]"),
     "a value not finite": (set_row("test/X", 0, np.nan), "'test/X' rows 0-1 hold values that are not finite numbers"),
-    "a padded step not pad_value": (lambda f: f["test/X"].__setitem__((0, 2), 7.0),
-                                    "'test/X' rows 0-1 are not padded with 0.0 after their lengths"),
+    "a step missing": (replace("test/X", lambda X: X[:-1]), "'test/X' has 1 steps, but its lengths add up to 2"),
     "lengths disagree": (replace("val/lengths", lambda a: np.concatenate([a, a])),
-                         "'val/X' has 1 rows but 'val/y' has 1 and 'val/lengths' 2"),
+                         "'val/lengths' has shape (2,) int32, expected (1,) integers, one per row of 'val/y'"),
+    "lengths not integers": (replace("val/lengths", lambda a: a.astype(np.float32)),
+                             "'val/lengths' has shape (1,) float32, expected (1,) integers, one per row of 'val/y'"),
+    "cut longer than max_length": (lambda f: f.attrs.update({"max_length": 2, "keep": "head"}),
+                                   "inconsistent attributes length=3 max_length=2 keep='head'"),
+    "keep neither head nor tail": (lambda f: f.attrs.update({"max_length": 3, "keep": "middle"}),
+                                   "inconsistent attributes length=3 max_length=3 keep='middle'"),
 }
 
 

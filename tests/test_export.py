@@ -20,7 +20,7 @@ def test_padded_sequences_get_keras_answers_on_their_real_steps(ragged, tmp_path
     serve = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
     model = keras3().models.load_model(ragged / "model.keras")
     sequences = [[int(token) for token in line.split(",")[1:]] for line in RAGGED]
-    length = model.input_shape[1]
+    length = max(map(len, sequences)) + 2  # padded past the longest too
     served = {k: v.numpy() for k, v in serve(sequence=tf.constant(
         [s + [-1] * (length - len(s)) for s in sequences], tf.int32)).items()}
     classes, unpadded = ["eggs", "ham", "spam"], {}
@@ -67,3 +67,69 @@ def test_a_model_of_an_older_version_is_refused_in_one_line(tmp_path):
     assert (r.returncode, r.stderr) == (1, f"echo-pipeline: error: model {old}: its echo_pipeline.json has no kind, "
                                            "n_classes, classes (made by an older version?); run 'train' again\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.keras"]
+
+
+# ---- the serving function of a model of sequences of different lengths, and of sequences cut on import ----
+
+def _serving(problem: dict):
+    """The export's serving function over an untrained Keras 3 model of `problem`, and the model."""
+    from pipeline.backend import keras3, tf
+    from pipeline.model import build_model
+
+    keras3().utils.set_random_seed(0)
+    net = build_model(problem, {"units": 4}, keras=keras3())
+    serve, signature = export.serving_function(net, problem)
+    return tf.function(serve, input_signature=signature), net
+
+
+TOKENS = {"kind": "tokens", "length": 6, "n_features": 4, "n_classes": 3, "classes": ["a", "b", "c"],
+          "variable": True, "pad_value": 0.0}
+
+
+def _probs(net, rows: list, n_features: int = 4):
+    from pipeline import tokens
+
+    return net(tokens.padded_one_hot(rows, max(map(len, rows)), n_features)).numpy().max(-1)
+
+
+def test_a_model_of_sequences_of_different_lengths_serves_them_padded_to_any_width():
+    import numpy as np
+    import pytest
+
+    from pipeline.backend import tf
+
+    serve, net = _serving(TOKENS)
+    rows = [[1, 2, 3], [3, 0, 1, 2, 2, 1], [2]]
+    for width in (6, 9):
+        padded = np.full((3, width), -1, np.int32)
+        for p, row in zip(padded, rows):
+            p[:len(row)] = row
+        np.testing.assert_allclose(serve(tf.constant(padded))["confidence"].numpy(), _probs(net, rows), atol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at most 6 steps"):
+        serve(tf.constant([[1, 2, 3, 0, 1, 2, 3]], tf.int32))
+
+
+def test_a_model_of_sequences_cut_on_import_serves_longer_ones_cut_the_same_way():
+    import numpy as np
+
+    from pipeline.backend import tf
+
+    long, short = [3, 0, 1, 2, 2, 1, 0, 3, 3], [1, 2]
+    for keep, kept in (("head", [3, 0, 1, 2, 2, 1]), ("tail", [2, 2, 1, 0, 3, 3])):
+        serve, net = _serving({**TOKENS, "max_length": 6, "keep": keep})
+        padded = tf.constant([long, short + [-1] * 7], tf.int32)
+        np.testing.assert_allclose(serve(padded)["confidence"].numpy(), _probs(net, [kept, short]), atol=1e-6)
+
+
+def test_real_valued_sequences_cut_on_import_keep_their_tail_when_served():
+    import numpy as np
+
+    from pipeline.backend import tf
+
+    problem = {**TOKENS, "kind": "features", "n_features": 2, "pad_value": -9.0, "max_length": 3, "keep": "tail",
+               "feature_mean": [0.0, 0.0], "feature_std": [1.0, 1.0]}
+    serve, net = _serving(problem)
+    rows = np.random.default_rng(0).normal(size=(2, 5, 2)).astype(np.float32)
+    rows[1, 2:] = -9.0  # the second has 2 steps, then padding
+    expected = net(np.stack([rows[0, 2:], rows[1, :3]])).numpy().max(-1)
+    np.testing.assert_allclose(serve(tf.constant(rows))["confidence"].numpy(), expected, atol=1e-6)

@@ -31,15 +31,20 @@ def test_layout_and_attributes(tiny_data):
         for split in data.SPLITS:
             X, y = f[split]["X"], f[split]["y"]
             n = TINY[f"n_{split}"]
-            assert X.shape == (n, 5, 10) and y.shape == (n, 10)
-            assert X.dtype == np.uint8 and y.dtype == np.uint8
-            assert X.chunks[1:] == (5, 10) and X.chunks[0] <= n
-            Xa, ya = X[:], y[:]
+            assert X.shape == (n * 5, 10) and y.shape == (n, 10)  # every sequence's 5 steps, one after the other
+            assert X.dtype == np.uint8 and y.dtype == np.uint8 and "lengths" not in f[split]
+            assert X.chunks[1:] == (10,) and X.chunks[0] <= n * 5 and X.chunks[0] % 5 == 0
+            Xa, ya = X[:].reshape(n, 5, 10), y[:]
             assert tokens.is_one_hot(Xa) and tokens.is_one_hot(ya)
             assert (tokens.decode(ya) == tokens.decode(Xa[:, 2])).all()
     info = data.describe(tiny_data)
     assert info.rows == {"train": 20_000, "val": 2_000, "test": 3_000}
     assert data.verify(tiny_data) == info.content_hash
+
+
+def ROW(i, length=5):
+    """The steps of row i of a split of sequences of `length` steps."""
+    return slice(i * length, (i + 1) * length)
 
 
 def _first_step_rolled(row):
@@ -57,7 +62,7 @@ def test_verify_finds_a_changed_row(tiny_data, tmp_path, change, message):
     path = tmp_path / "changed.h5"
     shutil.copy(tiny_data, path)
     with h5py.File(path, "r+") as f:  # a row in the middle, which describe's sampling does not read
-        f["train/X"][10_000] = change(f["train/X"][10_000])
+        f["train/X"][ROW(10_000)] = change(f["train/X"][ROW(10_000)])
     data.describe(path)
     with pytest.raises(BadFile, match=message):
         data.verify(path)
@@ -65,7 +70,7 @@ def test_verify_finds_a_changed_row(tiny_data, tmp_path, change, message):
 
 def test_splits_differ_and_labels_are_balanced(tiny_data):
     with h5py.File(tiny_data) as f:
-        train, val = f["train"]["X"][:2000], f["val"]["X"][:2000]
+        train, val = f["train"]["X"][:10_000], f["val"]["X"][:10_000]
         counts = f["train"]["y"][:].sum(axis=0)
     assert not np.array_equal(train, val)
     assert counts.min() > 0.08 * counts.sum() and counts.max() < 0.12 * counts.sum()
@@ -73,7 +78,8 @@ def test_splits_differ_and_labels_are_balanced(tiny_data):
 
 def _arrays(path):
     with h5py.File(path) as f:
-        return {f"{s}/{n}": f[s][n][:] for s in data.SPLITS for n in data.ARRAYS}, f.attrs["content_hash"]
+        return ({f"{s}/{n}": f[s][n][:].reshape(len(f[s]["y"]), *([-1, 10] if n == "X" else [-1]))
+                 for s in data.SPLITS for n in data.ARRAYS}, f.attrs["content_hash"])
 
 
 def _independent_split(params, split):
@@ -122,7 +128,7 @@ def test_verify_names_what_does_not_match(tmp_path):
     params = {**TINY, "n_train": 300, "n_val": 20, "n_test": 20}
     generate.generate(path, params)
     with h5py.File(path, "r+") as f:
-        f["val/X"][3] = np.ones((5, 10), np.uint8)
+        f["val/X"][ROW(3)] = np.ones((5, 10), np.uint8)
     with pytest.raises(BadFile) as e:
         data.verify(path)
     assert e.value.message == f"dataset {path}: 'val/X' rows 0-20 are not one-hot (corrupt)"
@@ -148,7 +154,7 @@ def test_wide_tokens_are_hashed_as_wide_tokens(tmp_path):
 def test_generate_chunks_by_default_about_one_mib_uncompressed(tmp_path):
     generate.generate(tmp_path / "d.h5", {**TINY, "n_val": 50, "n_test": 50})  # 20,000 training rows
     with h5py.File(tmp_path / "d.h5") as f:
-        assert f["train/X"].chunks == (generate.default_chunk_rows(5, 10), 5, 10) == (16_384, 5, 10)
+        assert f["train/X"].chunks == (generate.default_chunk_rows(5, 10) * 5, 10) == (16_384 * 5, 10)
         assert f["train/X"].compression is None
 
 
@@ -171,7 +177,7 @@ def test_generate_checks_chunks_and_disk_before_writing(tmp_path, monkeypatch):
     with pytest.raises(click.BadParameter, match="7000 rows make gzip chunks of 67 MiB"):
         generate.generate(out, params, chunk_rows=7_000, compression="gzip")
     generate.generate(out, {**params, "n_train": 100}, chunk_rows=64, compression="gzip")  # accepted
-    assert h5py.File(out)["train/X"].chunks[0] == 64 and h5py.File(out)["train/X"].compression == "gzip"
+    assert h5py.File(out)["train/X"].chunks[0] == 64 * 1000 and h5py.File(out)["train/X"].compression == "gzip"
     out.unlink()
     need = generate.estimate_bytes(params)
     usage = shutil.disk_usage(tmp_path)
@@ -240,7 +246,8 @@ def test_the_rows_do_not_depend_on_the_threads_or_the_chunks(tmp_path, chunk_row
         for split in data.SPLITS:
             for name in data.ARRAYS:
                 assert np.array_equal(a[split][name][:], b[split][name][:])
-        assert b["train/X"].chunks[0] == min(chunk_rows, 3_000) and a.attrs["content_hash"] == b.attrs["content_hash"]
+        assert b["train/X"].chunks[0] == min(chunk_rows, 3_000) * 5
+        assert a.attrs["content_hash"] == b.attrs["content_hash"]
 
 
 # ---- generate.check_spec, check_chunks, estimate_bytes ----
@@ -314,7 +321,7 @@ def test_compressed_chunks_larger_than_the_read_cache_are_refused(tmp_path):
     r = invoke("generate", "--out", out, *WIDE, "--n-train", 1000, "--compression", "lzf", "--chunk-rows", rows)
     assert r.returncode == 0, r.stderr
     with h5py.File(out) as f:
-        assert f["train/X"].chunks == (1000, 25, 100) and f["train/X"].compression == "lzf"
+        assert f["train/X"].chunks == (1000 * 25, 100) and f["train/X"].compression == "lzf"
 
 
 # ---- each split from (seed, split, unit) (hypothesis) ----
@@ -324,7 +331,7 @@ SMALL_SPLITS = {**TINY, "n_train": 300, "n_val": 70, "n_test": 50}
 
 def _split_arrays(path):
     with h5py.File(path) as f:
-        return ({s: (f[s]["X"][:], f[s]["y"][:]) for s in data.SPLITS},
+        return ({s: (f[s]["X"][:].reshape(-1, 5, 10), f[s]["y"][:]) for s in data.SPLITS},
                 {f"{s}/{n}": f[s][n].attrs["sha256"] for s in data.SPLITS for n in data.ARRAYS},
                 f.attrs["content_hash"])
 
@@ -375,7 +382,7 @@ def test_content_hash_changes_when_only_one_split_changes(tmp_path, split):
     assert np.array_equal(b[split][0][:-1], a[split][0])  # the same rows, one more
     before = data.compute_digests(base)
     with h5py.File(base, "r+") as f:  # one row of this split becomes another valid echo row
-        f[split]["X"][1] = _first_step_rolled(f[split]["X"][1])
+        f[split]["X"][ROW(1)] = _first_step_rolled(f[split]["X"][ROW(1)])
     after = data.compute_digests(base)
     assert {k for k in before if before[k] != after[k]} == {f"{split}/X"}
     assert data.combine_digests(after) != data.combine_digests(before)

@@ -1,6 +1,7 @@
 """import: a user's files (text/CSV, .npz, .ts) into the dataset contract, in-process. Every bad row is
-refused with the file, the line and why, and nothing is written; ragged sequences are padded and their
-lengths kept; labels of any kind become named classes; validation is carved from train by the seed."""
+refused with the file, the line and why, and nothing is written; ragged sequences are stored as they are
+(no padding) with their lengths, and come back the same, in file order (--max-length cuts each to its head
+or tail); labels of any kind become named classes; validation is carved from train by the seed."""
 import json
 
 import h5py
@@ -12,7 +13,8 @@ from pipeline.files import BadFile
 from tests.conftest import invoke
 
 OPTIONS = {"train_file": None, "test_file": None, "val_file": None, "format": "auto", "kind": "auto",
-           "n_features": None, "classes": None, "n_val": None, "seed": 0, "problem": None}
+           "n_features": None, "classes": None, "n_val": None, "seed": 0, "problem": None, "max_length": None,
+           "keep": "head"}
 
 
 def write_lines(path, lines):
@@ -36,16 +38,24 @@ def test_ragged_tokens_with_string_labels(tmp_path):
     info = run_import(tmp_path, RAGGED, ["ham,1,2,3", "eggs,4"], n_val=2, seed=3)
     assert (info.kind, info.length, info.n_features, info.classes) == ("tokens", 7, 10, ["eggs", "ham", "spam"])
     assert info.variable and info.rows == {"train": 8, "val": 2, "test": 2} and info.pad_value == 0.0
+    assert stored_lines(tmp_path / "d.h5", "test", info.classes) == ["ham,1,2,3", "eggs,4"]
     with h5py.File(tmp_path / "d.h5") as f:
-        X, y, lengths = f["test"]["X"][:], f["test"]["y"][:], f["test"]["lengths"][:]
-        rows = [(int(n), x[:n].argmax(-1).tolist(), info.classes[c]) for x, n, c in zip(X, lengths, y.argmax(-1))]
-        assert rows == [(3, [1, 2, 3], "ham"), (1, [4], "eggs")]
-        assert not X[0, 3:].any() and not X[1, 1:].any()  # padding: all zeros
-        train_val = sorted(
-            ",".join([info.classes[c], *map(str, x[:n].argmax(-1))]) for split in ("train", "val")
-            for x, n, c in zip(f[split]["X"][:], f[split]["lengths"][:], f[split]["y"][:].argmax(-1)))
-    assert train_val == sorted(RAGGED)  # every training line once, in train or val
+        assert f["test"]["X"].shape == (4, 10) and f["test"]["lengths"][:].tolist() == [3, 1]  # no padding stored
+    X, _ = data.read_padded(tmp_path / "d.h5", "test")
+    assert X.shape == (2, 7, 10) and not X[0, 3:].any() and not X[1, 1:].any()  # padded to the longest: zeros
+    train_val = stored_lines(tmp_path / "d.h5", "train", info.classes) + stored_lines(tmp_path / "d.h5", "val",
+                                                                                      info.classes)
+    assert sorted(train_val) == sorted(RAGGED)  # every training line once, in train or val
     assert data.verify(tmp_path / "d.h5") == info.content_hash
+
+
+def stored_lines(path, split, classes) -> list:
+    """A split's rows as the lines of a file of tokens: label,token,token,... (read without the reader)."""
+    with h5py.File(path) as f:
+        X, y = f[split]["X"][:], f[split]["y"][:]
+        lengths = f[split]["lengths"][:] if "lengths" in f[split] else np.full(len(y), len(X) // len(y))
+    rows = np.split(X.argmax(-1), np.cumsum(lengths)[:-1])
+    return [",".join([classes[c], *map(str, row)]) for row, c in zip(rows, y.argmax(-1))]
 
 
 def test_validation_is_carved_by_the_seed(tmp_path):
@@ -69,9 +79,8 @@ def test_real_valued_multivariate_series(tmp_path):
     info = run_import(tmp_path, train, ["run,1 2,3 4"], n_val=1)
     assert (info.kind, info.length, info.n_features, info.classes) == ("features", 3, 2, ["run", "walk"])
     with h5py.File(tmp_path / "d.h5") as f:
-        assert f["test"]["X"].dtype == np.float32 and f["test"]["X"][0].tolist() == [[1, 2], [3, 4], [0, 0]]
-        train_rows = [x[:n] for x, n in zip(f["train"]["X"][:], f["train"]["lengths"][:])]
-    steps = np.concatenate(train_rows)  # the statistics are of the training split's real steps only
+        assert f["test"]["X"].dtype == np.float32 and f["test"]["X"][:].tolist() == [[1, 2], [3, 4]]
+        steps = f["train"]["X"][:]  # the statistics are of the training split's steps
     assert np.allclose(info.problem["feature_mean"], steps.mean(0))
     assert np.allclose(info.problem["feature_std"], steps.std(0))
 
@@ -90,8 +99,8 @@ def test_verify_finds_any_changed_value_of_a_real_valued_series_or_its_label(tmp
         else:
             row, step, feature, value = change
             name, lengths = f"{split}/X", f[split]["lengths"][:]
-            assert step < lengths[row]  # a real step, not padding
-            f[split]["X"][row, step, feature] = value
+            assert step < lengths[row]
+            f[split]["X"][lengths[:row].sum() + step, feature] = value
     with pytest.raises(BadFile) as e:
         data.verify(tmp_path / "d.h5")
     assert str(e.value) == f"dataset {tmp_path / 'd.h5'}: '{name}' does not match its stored sha256 (corrupt)"
@@ -100,8 +109,7 @@ def test_verify_finds_any_changed_value_of_a_real_valued_series_or_its_label(tmp
 def test_an_all_zero_step_moves_the_padding_below_every_value(tmp_path):
     info = run_import(tmp_path, ["a,0 0,1 2", "b,-2.5 1", "a,3 3", "b,1 1,1 1,1 1"], ["a,0 0"], n_val=1)
     assert info.pad_value == -4.0  # floor(-2.5) - 1: no real step is all -4.0
-    with h5py.File(tmp_path / "d.h5") as f:
-        assert f["test"]["X"][0].tolist() == [[0, 0], [-4, -4], [-4, -4]]
+    assert data.read_padded(tmp_path / "d.h5", "test")[0][0].tolist() == [[0, 0], [-4, -4], [-4, -4]]
 
 
 def test_numeric_labels_sort_as_numbers_and_declared_classes_keep_their_order(tmp_path):
@@ -115,7 +123,7 @@ def test_fixed_length_tokens_need_no_padding(tmp_path):
     info = run_import(tmp_path, ["a,1,2,3", "b,3,2,1", "a,0,0,0"], ["b,1,1,1"], n_val=1, n_features=5)
     assert not info.variable and info.n_features == 5
     with h5py.File(tmp_path / "d.h5") as f:
-        assert "lengths" not in f["train"] and f["train"]["X"].shape[1:] == (3, 5)
+        assert "lengths" not in f["train"] and f["train"]["X"].shape == (3 * 2, 5)
 
 
 def test_npz_arrays(tmp_path):
@@ -129,7 +137,8 @@ def test_npz_arrays(tmp_path):
     assert (info.kind, info.classes, info.rows["test"], info.variable) == ("tokens", ["even", "odd"], 3, True)
     with h5py.File(tmp_path / "d.h5") as f:
         assert f["test"]["lengths"][:].tolist() == [2, 6, 6]
-        assert f["test"]["X"][0, :2].argmax(-1).tolist() == X[0, :2].tolist()
+    assert stored_lines(tmp_path / "d.h5", "test", info.classes) == [
+        ",".join(["odd", *map(str, row[:n])]) for row, n in zip(X[:3].tolist(), [2, 6, 6])]
 
 
 BAD_ROWS = {  # train lines, test lines, extra options -> the end of the message
@@ -287,3 +296,43 @@ def test_the_file_records_where_it_came_from(tmp_path):
         assert json.loads(f.attrs["source"]) == {"train": str(tmp_path / "train.csv"),
                                                  "test": str(tmp_path / "test.csv")}
         assert json.loads(f.attrs["format"]) == {"train": "text", "test": "text"}
+
+
+# ---- --max-length: each sequence cut to its head or its tail ----
+
+def _cut(line: str, most: int, keep: str) -> str:
+    label, *steps = line.split(",")
+    return ",".join([label, *(steps[:most] if keep == "head" else steps[-most:])])
+
+
+@pytest.mark.parametrize("keep", ["head", "tail"])
+def test_max_length_keeps_the_head_or_the_tail_of_each_sequence(tmp_path, keep):
+    test = ["ham,1,2,3,4,5", "eggs,4", "spam,7,8,9"]
+    info = run_import(tmp_path, RAGGED, test, n_val=2, max_length=3, keep=keep)
+    assert info.length == 3 and info.variable and info.truncation == {"max_length": 3, "keep": keep}
+    assert info.problem["max_length"] == 3 and info.problem["keep"] == keep
+    assert stored_lines(tmp_path / "d.h5", "test", info.classes) == [_cut(line, 3, keep) for line in test]
+    stored = stored_lines(tmp_path / "d.h5", "train", info.classes) + stored_lines(tmp_path / "d.h5", "val",
+                                                                                    info.classes)
+    assert sorted(stored) == sorted(_cut(line, 3, keep) for line in RAGGED)
+    assert data.verify(tmp_path / "d.h5") == info.content_hash
+
+
+def test_max_length_cuts_real_valued_series_too_and_may_leave_one_length(tmp_path):
+    train = ["walk,0.5 1.0,1.5 2.0,2.5 3.0", "run,-1 0,3 4", "walk,1 1,2 2", "run,2 2,4 4,6 6"]
+    info = run_import(tmp_path, train, ["run,1 2,3 4,5 6"], n_val=1, max_length=2, keep="tail")
+    assert (info.kind, info.length, info.variable) == ("features", 2, False)  # every sequence now has 2 steps
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert f["test"]["X"][:].tolist() == [[3, 4], [5, 6]] and "lengths" not in f["test"]
+        steps = np.concatenate([f["train"]["X"][:], f["val"]["X"][:]])
+    assert sorted(map(tuple, steps.tolist())) == sorted([(1.5, 2), (2.5, 3), (-1, 0), (3, 4), (1, 1), (2, 2),
+                                                         (4, 4), (6, 6)])
+
+
+def test_a_sequence_as_long_as_max_length_is_kept_whole():
+    block = sources.parse_lines([(1, "a,1,2,3"), (2, "b,4,5"), (3, "c,6,7,8,9")])
+    for keep, last in (("head", [6, 7, 8]), ("tail", [7, 8, 9])):
+        cut = importer.cut(block, 3, keep)
+        assert cut.steps.tolist() == [3, 2, 3] and cut.values[:5, 0].tolist() == [1, 2, 3, 4, 5]
+        assert cut.values[5:, 0].tolist() == last
+    assert importer.cut(block, 4, "tail") is block and importer.cut(block, None, "head") is block

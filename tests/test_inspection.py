@@ -8,17 +8,17 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import inspection
+from pipeline import data, inspection
 from tests.conftest import report_without_tf, run_cli
 
 
 def _expected_dataset_lines(path, rows=5):
     with h5py.File(path) as f:
         a = dict(f.attrs)
-        shapes = [f"  {s:5s} X {f[s]['X'].shape} uint8 chunks {f[s]['X'].chunks}   y {f[s]['y'].shape} uint8"
-                  for s in ("train", "val", "test")]
+        shapes = [f"  {s:5s} {len(f[s]['y']):,} sequences, {len(f[s]['X']):,} steps: X {f[s]['X'].shape} uint8 "
+                  f"chunks {f[s]['X'].chunks}   y {f[s]['y'].shape} uint8" for s in ("train", "val", "test")]
         counts = f["train"]["y"][:].astype(np.int64).sum(axis=0)
-        X, y = f["train"]["X"][:rows], f["train"]["y"][:rows]
+    X, y = data.read_padded(path, "train", 0, rows)
     share = counts / counts.sum()
     first = [f"    [{', '.join(map(str, t))}] -> {label}" for t, label in zip(X.argmax(-1).tolist(), y.argmax(-1))]
     listed = ", ".join(f"{name} {n:,}" for name, n in enumerate(counts.tolist()))
@@ -40,6 +40,20 @@ def test_inspect_dataset(tiny_data):
     with h5py.File(tiny_data) as f:
         storage = f"  storage: chunk_rows {f.attrs['chunk_rows']}, compression none, unit_rows {f.attrs['unit_rows']}"
     assert any(line.startswith(storage) for line in lines)
+
+
+def test_inspect_a_dataset_of_sequences_of_different_lengths_cut_on_import(tmp_path):
+    from tests.test_importer import RAGGED, run_import
+
+    run_import(tmp_path, RAGGED, ["ham,1,2,3,4,5,6", "eggs,4"], n_val=2, seed=3, max_length=5, keep="tail")
+    lines = inspection.report(tmp_path / "d.h5", rows=3).splitlines()
+    assert "  test  2 sequences, 6 steps: X (6, 10) uint8 chunks (6, 10)   y (2, 3) uint8" in lines
+    assert "  sequences cut to at most 5 steps on import, keeping the tail" in lines
+    assert any(line.startswith("  lengths: train ") and line.endswith("; test 1-3-5 (min-median-max)")
+               for line in lines), lines
+    first = lines[lines.index("  first 3 train rows:") + 1:]
+    assert first == [f"    [{', '.join(line.split(',')[1:][-5:])}] -> {line.split(',')[0]}"
+                     for line in ("ham,9,2", "spam,6,5,3", "eggs,5,8,9,7")]  # the first not carved into val
 
 
 def test_label_counts_read_in_blocks(tiny_data, monkeypatch):

@@ -1,6 +1,7 @@
-"""The model: padding never changes a prediction. A sequence predicted alone gives the same output as in
-a batch with longer ones, and as a model made for exactly its length, in tf-keras (which trains) and in
-the Keras 3 copy (which is saved), for seqs and for standardised real-valued features."""
+"""The model: padding never changes a prediction. A sequence predicted alone, padded to any width (the
+reader pads a batch to its bucket length, predict to the longest given), gives the same output as in a
+batch with longer ones, and as a model made for exactly its length, in tf-keras (which trains) and in the
+Keras 3 copy (which is saved), for tokens and for standardised real-valued features."""
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,8 +28,8 @@ def sequence(kind: str, rng, n: int) -> np.ndarray:
     return rng.normal(size=(n, FEATURES)).astype(np.float32)
 
 
-def padded(rows, pad: float) -> np.ndarray:
-    out = np.full((len(rows), LENGTH, FEATURES), pad, np.float32)
+def padded(rows, pad: float, width: int = LENGTH) -> np.ndarray:
+    out = np.full((len(rows), width, FEATURES), pad, np.float32)
     for x, row in zip(out, rows):
         x[:len(row)] = row
     return out
@@ -77,13 +78,13 @@ def models():
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(["tokens", "features"]), arch=st.sampled_from(list(ARCHITECTURES)),
        n=st.integers(1, LENGTH - 1), seed=st.integers(0, 10 ** 6),
-       others=st.lists(st.integers(1, LENGTH), min_size=1, max_size=4))
-def test_padding_never_changes_a_prediction(models, kind, arch, n, seed, others):
+       others=st.lists(st.integers(1, LENGTH), min_size=1, max_size=4), wider=st.integers(0, LENGTH))
+def test_padding_never_changes_a_prediction(models, kind, arch, n, seed, others, wider):
     tf_keras, copy, exact, pad = models[kind, arch]
     rng = np.random.default_rng(seed)
     x = sequence(kind, rng, n)
-    batch = padded([x] + [sequence(kind, rng, m) for m in others], pad)
-    alone = padded([x], pad)
+    batch = padded([x] + [sequence(kind, rng, m) for m in others], pad, max(n, *others) + wider)
+    alone = padded([x], pad, min(n + wider, LENGTH))
     unpadded = exact(n)(x[None], training=False).numpy()
     for model in (tf_keras, copy):
         np.testing.assert_allclose(model(alone, training=False).numpy(), unpadded, atol=1e-6)
@@ -96,6 +97,13 @@ def test_each_member_is_another_model(arch):
     vanilla = build_model(problem("tokens"), {"units": 6})
     member = build_model(problem("tokens"), {"units": 6, **ARCHITECTURES[arch]})
     assert member.count_params() != vanilla.count_params() and member.name != vanilla.name
+
+
+def test_a_model_of_sequences_of_different_lengths_takes_any_length(models):
+    for kind in ("tokens", "features"):
+        tf_keras, copy, exact, _ = models[kind, "vanilla"]
+        assert tf_keras.input_shape == copy.input_shape == (None, None, FEATURES)
+        assert exact(3).input_shape == (None, 3, FEATURES)  # one length: a static one, as before
 
 
 def test_the_echo_model_is_unchanged():

@@ -194,7 +194,7 @@ def test_preset_reaches_generate_and_train(tmp_path):
     assert r.returncode == 0, r.stderr
     with h5py.File(data) as f:
         assert f.attrs["problem"] == "long" and f.attrs["length"] == 12 and f.attrs["n_features"] == 10
-        assert f["train/X"].shape == (512, 12, 10)
+        assert f["train/X"].shape == (512 * 12, 10)
     preset = presets.PRESETS["long"]["train"]
     record = train.train(data, tmp_path / "a.keras", train.Options(epochs=1, steps_per_epoch=2), verbose=0)
     p = record["settings"]

@@ -7,7 +7,6 @@ import re
 import time
 
 import click
-import h5py
 import numpy as np
 import pytest
 
@@ -207,8 +206,7 @@ def _probs(model_path, seqs, n_features=10):
 
 
 def _test_tokens(data_path, n=300):
-    with h5py.File(data_path) as f:
-        return f["test"]["X"][:n].argmax(-1).astype(np.int64)
+    return data.read_padded(data_path, "test", 0, n)[0].argmax(-1).astype(np.int64)
 
 
 def test_predict_lines_are_the_books_lines(weak):
@@ -336,10 +334,11 @@ VARIABLE = {"kind": "tokens", "length": 7, "n_features": 10, "variable": True}
 
 @pytest.mark.parametrize("xla", [False, True])
 def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(ragged, forward_xla, xla):
-    """Also compiled with XLA: the padded steps stay masked."""
+    """In file order, though batches come sorted by length; never compiled with XLA (which would compile
+    every batch width again)."""
     forward_xla(xla)
     summary = predict.predict(ragged / "own.h5", ragged / "model.keras", ragged / "predictions.csv")
-    assert summary["xla"] is xla
+    assert summary["xla"] is False
     rows = list(csv.DictReader(open(ragged / "predictions.csv")))
     assert [(r["index"], r["sequence"], r["expected"]) for r in rows] == [
         (str(i), " ".join(line.split(",")[1:]), line.split(",")[0]) for i, line in enumerate(RAGGED)]
@@ -347,8 +346,7 @@ def test_predictions_of_ragged_tokens_show_each_sequence_and_the_label_names(rag
     from pipeline.model import load_model
 
     net, _ = load_model(ragged / "model.keras")
-    with h5py.File(ragged / "own.h5") as f:
-        probs = net.predict(f["test"]["X"][:].astype(np.float32), verbose=0)
+    probs = net.predict(data.read_padded(ragged / "own.h5", "test")[0].astype(np.float32), verbose=0)
     classes = np.array(["eggs", "ham", "spam"])
     assert [(r["predicted"], float(r["confidence"])) for r in rows] == [
         (c, pytest.approx(p, abs=2e-6)) for c, p in zip(classes[probs.argmax(-1)], probs.max(-1))]
@@ -419,3 +417,20 @@ def test_rows_are_the_plain_csv_and_book_format_for_every_kind_of_dataset(kind, 
              "[" + ", ".join(str(t) for t in x[:k].argmax(-1)) + "]" for x, k in zip(X, lengths)]
     assert book == [f"Sequence: {s} Expected: {classes[e]} Predicted: {classes[p.argmax()]}"
                     for s, e, p in zip(steps[:3], expected, probs)]
+
+
+@pytest.mark.parametrize("keep, kept", [("head", [1, 2, 3]), ("tail", [5, 6, 7])])
+def test_a_model_of_sequences_cut_on_import_cuts_a_longer_one_the_same_way(keep, kept):
+    problem = {**VARIABLE, "length": 3, "max_length": 3, "keep": keep}
+    assert predict.check_sequence([1, 2, 3, 4, 5, 6, 7], problem).tolist() == kept
+    assert predict.check_sequence([4, 5], problem).tolist() == [4, 5]  # shorter: as it is
+    assert predict.parse_sequence("1,2,3,4,5,6,7", problem).tolist() == kept
+    with pytest.raises(ValueError, match=r"value 10 is outside \[0, 10\)"):
+        predict.check_sequence([1, 2, 3, 4, 10] if keep == "tail" else [10, 1, 2, 3], problem)
+
+
+def test_a_file_of_sequences_is_cut_like_the_training_data(tmp_path):
+    path = tmp_path / "seqs.txt"
+    path.write_text("1,2,3,4,5,6,7,8,9\n4 5\n")
+    rows = predict.read_sequences(path, {**VARIABLE, "length": 4, "max_length": 4, "keep": "tail"})
+    assert [r.tolist() for r in rows] == [[6, 7, 8, 9], [4, 5]]

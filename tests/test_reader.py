@@ -33,8 +33,8 @@ def _rows(ds, limit=None, rows=None):
 
 
 def _file(info, split):
-    with h5py.File(info.path) as f:
-        return f[split]["X"][:].astype(np.float32), f[split]["y"][:].astype(np.float32)
+    X, y = data.read_padded(info.path, split)
+    return X.astype(np.float32), y.astype(np.float32)
 
 
 def _sorted_rows(X, y):
@@ -172,7 +172,7 @@ def test_only_a_dataset_asked_to_cache_keeps_what_it_read(tmp_path):
     shutil.copy(path, changed)
     with h5py.File(changed, "r+") as f:
         for split in data.SPLITS:
-            f[split]["X"][:] = f[split]["X"][:][:, ::-1]  # each sequence reversed: still one-hot
+            f[split]["X"][:] = f[split]["X"][:].reshape(-1, 5, 10)[:, ::-1].reshape(-1, 10)  # each reversed
     changed.replace(path)
     second = {name: _rows(ds, 6)[0] for name, ds in datasets.items()}
     assert [name for name in datasets if np.array_equal(first[name], second[name])] == ["val, cached"]
@@ -196,8 +196,7 @@ def test_blocks_read_are_recorded_once_recording_starts(tiny_data, monkeypatch):
 
 
 def test_read_block_rows_and_permutation(tiny_data):
-    with h5py.File(tiny_data) as f:
-        X, y = f["val"]["X"][5:25], f["val"]["y"][5:25]
+    X, y = data.read_padded(tiny_data, "val", 5, 25)
     bx, by = reader.read_block(str(tiny_data), "val", 5, 25)
     assert (bx == X).all() and (by == y).all()
     px, py = reader.read_block(str(tiny_data), "val", 5, 25, key=0)
@@ -227,8 +226,7 @@ def test_reader_yields_every_row_once_for_any_block_and_batch(small_info, batch_
     assert all(len(X) <= batch_size for X, _ in batches)
     X = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
-    with h5py.File(small_info.path) as f:
-        FX, Fy = f["train"]["X"][:].astype(np.float32), f["train"]["y"][:].astype(np.float32)
+    FX, Fy = _file(small_info, "train")
     if not shuffle:
         assert np.array_equal(X, FX) and np.array_equal(y, Fy)
     key = [r.tobytes() for r in np.concatenate([X.reshape(len(X), -1), y], 1)]
@@ -248,9 +246,103 @@ def test_shards_split_the_blocks_among_workers(small_info, batch_size, rows_per_
         return np.concatenate(batches or [np.zeros((0, 5, 10), np.float32)])
 
     parts = [part(i) for i in range(count)]
-    with h5py.File(small_info.path) as f:
-        FX = f["train"]["X"][:].astype(np.float32)
+    FX, _ = _file(small_info, "train")
     starts = list(range(0, len(FX), rows_per_block))
     for i, part in enumerate(parts):
         expected = [FX[s:s + rows_per_block] for s in starts[i::count]]
         assert np.array_equal(part, np.concatenate(expected) if expected else part[:0])
+
+
+# ---- sequences of different lengths: batches of similar length, padded to a bucket ----
+
+def _ragged_lines(kind: str, n: int, seed: int) -> list:
+    """n lines of a user's file: 3 classes, lengths 1 to 60, tokens over 4 values or 2 features per step."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(n):
+        steps = rng.integers(0, 4, int(rng.integers(1, 61))) if kind == "tokens" else \
+            rng.normal(size=(int(rng.integers(1, 61)), 2)).round(3)
+        values = [str(v) for v in steps] if kind == "tokens" else [" ".join(map(str, v)) for v in steps]
+        lines.append(",".join([f"c{rng.integers(0, 3)}", *values]))
+    return lines
+
+
+@pytest.fixture(scope="module", params=["tokens", "features"])
+def ragged(request, tmp_path_factory):
+    """(the dataset's info, each split's rows as stored: a list of (steps, class) per split)."""
+    from tests.test_importer import run_import
+
+    folder = tmp_path_factory.mktemp(f"ragged-{request.param}")
+    info = run_import(folder, _ragged_lines(request.param, 300, 1), _ragged_lines(request.param, 77, 2), n_val=30)
+    assert info.variable and info.kind == request.param
+    rows = {}
+    with h5py.File(info.path) as f:
+        for split in data.SPLITS:
+            g = f[split]
+            steps = np.split(g["X"][:].astype(np.float32), np.cumsum(g["lengths"][:])[:-1])
+            rows[split] = list(zip(steps, g["y"][:].argmax(-1).tolist()))
+    return info, rows
+
+
+def _unpadded(batch: dict, info) -> list:
+    """A batch's rows without their padding (all pad_value steps after the real ones), with their classes."""
+    X, y = batch["X"].numpy(), batch["y"].numpy().argmax(-1)
+    real = (X != info.pad_value).any(-1)
+    lengths = real.sum(-1)
+    assert (real == (np.arange(X.shape[1]) < lengths[:, None])).all()  # padding only after the real steps
+    return [(x[:k], c) for x, k, c in zip(X, lengths, y.tolist())]
+
+
+@pytest.mark.parametrize("split, batch_size, rows_per_block, seed", [
+    ("train", 16, 0, None), ("train", 16, 0, 5), ("train", 7, 50, 3), ("test", 10, 20, None), ("val", 64, 0, None)])
+def test_rows_of_different_lengths_come_back_whole_once_each_with_their_file_row(ragged, split, batch_size,
+                                                                               rows_per_block, seed):
+    """What went in comes out: every row once per pass, its steps and class, at the index of its file row."""
+    from pipeline import batches
+
+    info, rows = ragged
+    ds = reader.make_dataset(info, split, batch_size, Reading(shuffle_seed=seed, rows_per_block=rows_per_block,
+                                                              row_index=True))
+    seen, buckets = {}, set(batches.bucket_lengths(info.length).tolist())
+    for batch in ds:
+        assert len(batch["X"]) <= batch_size and batch["X"].shape[1] in buckets
+        longest = max(len(x) for x, _ in _unpadded(batch, info))
+        assert batch["X"].shape[1] == batches.bucket_of(longest, np.array(sorted(buckets)))  # padded no further
+        for i, row in zip(batch["index"].numpy().tolist(), _unpadded(batch, info)):
+            assert i not in seen
+            seen[i] = row
+    assert sorted(seen) == list(range(len(rows[split])))
+    for i, (x, c) in enumerate(rows[split]):
+        assert np.array_equal(seen[i][0], x) and seen[i][1] == c
+
+
+def test_training_batches_of_different_lengths_are_whole_shuffled_and_sorted_by_length(ragged):
+    info, rows = ragged
+    n, batch_size = info.rows["train"], 16
+    ds = reader.make_dataset(info, "train", batch_size, Reading(shuffle_seed=3, repeat=True, drop_remainder=True,
+                                                                row_index=True))
+    per_pass = n // batch_size
+    passes = [[b for b in ds.skip(k * per_pass).take(per_pass)] for k in range(2)]
+    for batches_ in passes:
+        assert all(len(b["X"]) == batch_size for b in batches_)
+        index = np.concatenate([b["index"].numpy() for b in batches_])
+        assert len(set(index.tolist())) == len(index) == per_pass * batch_size  # rows past whole batches left out
+    lengths = np.array([len(x) for x, _ in rows["train"]])
+    spread = [np.ptp(lengths[b["index"].numpy()]) for b in passes[0]]
+    assert np.median(spread) < np.ptp(lengths) / 4  # rows of similar lengths together
+    firsts = [[b["index"].numpy()[0] for b in p] for p in passes]
+    assert firsts[0] != firsts[1]  # another order, other batches, on the next pass
+
+
+def test_shorter_sequences_ask_for_fewer_steps(ragged):
+    """The steps a pass reads follow the real steps, not the longest times the rows."""
+    info, _ = ragged
+    padded = sum(int(np.prod(X.shape[:2])) for X, _ in reader.make_dataset(info, "train", 16))
+    assert info.steps["train"] <= padded < 1.3 * info.steps["train"]
+    assert info.rows["train"] * info.length > 1.8 * info.steps["train"]  # what padding to the longest would read
+
+
+def test_batches_of_different_lengths_cannot_be_stacked(ragged):
+    info, _ = ragged
+    with pytest.raises(ValueError, match="cannot be stacked"):
+        reader.make_dataset(info, "train", 16, Reading(steps_per_call=2))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import h5py
+import click
 import numpy as np
 import pytest
 
@@ -99,7 +99,7 @@ def test_chrono_initialisation_of_the_gate_biases(tiny_data):
 
 def _info(problem="reference", length=5, out_index=2, rows=None):
     return SimpleNamespace(attrs={"problem": problem}, length=length, n_features=10, out_index=out_index,
-                           rows=rows or {"train": 20_000, "val": 2_000, "test": 3_000})
+                           rows=rows or {"train": 20_000, "val": 2_000, "test": 3_000}, variable=False)
 
 
 def test_resolve_takes_options_over_the_preset():
@@ -149,7 +149,7 @@ def _refusal(options, info, role=SINGLE):
     return e.value.param_hint, e.value.format_message()
 
 
-def test_resolve_refusals_name_their_option():
+def test_resolve_refusals_name_their_option(ragged):
     two = Role(workers=2, index=0, chief=True)
     assert _refusal(train.Options(curriculum=(5,)), _info("long", 12), two) == ("'--curriculum'", (
         "Invalid value for '--curriculum': a curriculum runs on one worker only; use --curriculum 0"))
@@ -157,7 +157,7 @@ def test_resolve_refusals_name_their_option():
         assert _refusal(train.Options(chrono=chrono), _info()) == (
             "'--chrono'", f"Invalid value for '--chrono': {chrono}: 0 (off) or a lag of 3 steps or more")
     assert [train.resolve(train.Options(chrono=c), _info())["chrono"] for c in (0, 3)] == [0, 3]
-    assert _refusal(train.Options(curriculum=(5,)), _info("own", 12, out_index=None)) == ("'--curriculum'", (
+    assert _refusal(train.Options(curriculum=(5,)), data.describe(ragged / "own.h5")) == ("'--curriculum'", (
         "Invalid value for '--curriculum': a curriculum trains on prefixes of echo sequences; this dataset is "
         "not the echo problem: use --curriculum 0"))
     assert _refusal(train.Options(curriculum=(3, 6)), _info("long", 12, out_index=3)) == ("'--curriculum'", (
@@ -211,8 +211,8 @@ def _batches(ds, n):
 
 
 def _file_rows(path, split):
-    with h5py.File(path) as f:
-        return f[split]["X"][:].astype(np.float32), f[split]["y"][:].astype(np.float32)
+    X, y = data.read_padded(path, split)
+    return X.astype(np.float32), y.astype(np.float32)
 
 
 def _keys(X, y):
@@ -370,3 +370,31 @@ def fails_cleanly_but_backup(folder, target, run):
     after = {k: v for k, v in snapshot(folder).items() if not k.startswith(".model.backup")}
     assert after == before and (folder / ".model.backup").is_dir()
     return e.value
+
+
+def test_batches_of_sequences_of_different_lengths_trace_the_training_step_once(tmp_path):
+    """Their batches come in several widths (bucket lengths), but the batch spec's length is None: one
+    trace of the training step and one of the validation step, whatever the widths."""
+    from tests.test_importer import run_import
+    from tests.test_reader import _ragged_lines
+
+    info = run_import(tmp_path, _ragged_lines("tokens", 200, 1), _ragged_lines("tokens", 20, 2), n_val=20)
+    settings = train.resolve(train.Options(epochs=2, steps_per_epoch=0, batch_size=16, units=4), info)
+    assert settings["unroll"] is None  # decided by the model: no unrolling over a length not known
+    net = train.build(info, settings)
+    fitted = train.fit(net, train.Run(info, settings, tmp_path / "model.keras"), verbose=0)
+    feeds = train.datasets(info, settings)
+    assert fitted.steps == 180 // 16 and feeds.steps_per_call == 1
+    widths = {X.shape[1] for X, _ in feeds.train.take(2 * fitted.steps)}
+    assert len(widths) > 3 and feeds.train.element_spec[0].shape.as_list() == [16, None, 4]
+    assert net.train_function.experimental_get_tracing_count() == 1
+    assert net.test_function.experimental_get_tracing_count() == 1
+
+
+def test_unrolling_needs_sequences_of_one_length(tmp_path):
+    from tests.test_importer import run_import
+    from tests.test_reader import _ragged_lines
+
+    info = run_import(tmp_path, _ragged_lines("tokens", 20, 1), _ragged_lines("tokens", 5, 2), n_val=2)
+    with pytest.raises(click.BadParameter, match="use --no-unroll"):
+        train.resolve(train.Options(unroll=True), info)

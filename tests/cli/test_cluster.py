@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
+from pipeline import data
 from tests.conftest import ROOT, TINY, run_cli
 
 pytestmark = pytest.mark.slow
@@ -126,8 +126,7 @@ def test_workers_end_identical_and_agree_on_validation(runs, tiny_data):
     assert cluster["identical_weights"] and chief["weights_sha256"] == other["weights_sha256"] == saved
     metrics = [{k: v for k, v in r["final"].items() if k != "seconds"} for r in (chief, other)]
     assert metrics[0] == metrics[1]  # all-reduced: the same metrics, and the same last epoch
-    with h5py.File(tiny_data) as f:
-        X, y = f["val"]["X"][:].astype(np.float32), f["val"]["y"][:].astype(np.float32)
+    X, y = (a.astype(np.float32) for a in data.read_padded(tiny_data, "val"))
     p = np.clip(net.predict(X, batch_size=1000, verbose=0), 1e-7, 1)
     val_loss = float(-(y * np.log(p)).sum(axis=1).mean())
     assert abs(chief["final"]["val_loss"] - val_loss) < 1e-4  # metrics over the whole val split

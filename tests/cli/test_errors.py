@@ -105,18 +105,26 @@ def _bad_option_cases():
             ["--sequence", expected]
 
 
+def _padded_layout(f):
+    """A file as format 3 wrote it: each split's sequences padded, X (N, length, n_features)."""
+    for split in ("train", "val", "test"):
+        _replace(f"{split}/X", lambda X: X.reshape(-1, 5, 10))(f)
+    f.attrs["format_version"] = 3
+
+
 # Bad datasets, made from a good one by damage(h5py file).
 DAMAGES = {
     "no_group": (_drop("val"), "missing group 'val'"),
     "no_dataset": (_drop("test/y"), "missing dataset 'test/y'"),
     "no_attribute": (lambda f: f.attrs.__delitem__("content_hash"), "missing attribute(s) content_hash"),
-    "lengths_disagree": (_replace("val/y", lambda y: y[:-1]), "'val/X' has 2000 rows but 'val/y' has 1999"),
+    "labels_missing": (_replace("val/y", lambda y: y[:-1]), "'val' has 1999 rows, attribute n_val says 2000"),
+    "steps_missing": (_replace("val/X", lambda X: X[:-1]), "'val/X' has 9,999 steps, but 2,000 rows of 5 make 10,000"),
     "shapes_disagree": (_replace("train/y", lambda y: y[:, :-1]), "'train/y' has shape (20000, 9)"),
     "label_not_one_hot": (_set_row("test/y", 3, 0), "'test/y' rows 0-1024 are not one-hot"),
     "input_not_one_hot": (_set_row("train/X", -2, 1), "'train/X' rows 18976-20000 are not one-hot"),
     "label_not_the_echo": (_set_row("val/y", 0, np.roll(np.eye(10, dtype=np.uint8)[0], 1)), "out_index 2"),
     "wrong_dtype": (_replace("test/X", lambda X: X.astype(np.float32)), "must be X uint8 and y uint8"),
-    "older_format": (lambda f: f.attrs.__setitem__("format_version", 1), "format_version 1, expected 3; make it"),
+    "older_format": (_padded_layout, "format_version 3, expected 4; make it again ('generate' or 'import')"),
 }
 OTHER_BAD_DATA = {"truncated": "not a readable HDF5 file", "not_hdf5": "not a readable HDF5 file",
                   "empty_hdf5": "missing attribute(s)", "folder": "is a directory", "missing": "no such file"}

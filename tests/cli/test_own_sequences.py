@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
+from pipeline import data
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -108,11 +109,10 @@ def test_the_savedmodel_answers_padded_batches_with_label_names(own):
 def test_echo_data_written_as_a_users_file_trains_like_generated_echo_data(tiny_data, tmp_path):
     """The same echo sequences, generated or written out as CSV and imported (a general classifier now,
     whose classes are the values "0".."9"), train with the same options to the same test accuracy."""
-    with h5py.File(tiny_data) as f:
-        for split in ("train", "val", "test"):
-            X, y = f[split]["X"][:].argmax(-1), f[split]["y"][:].argmax(-1)
-            with open(tmp_path / f"{split}.csv", "w") as out:
-                out.writelines(",".join(map(str, [label, *tokens])) + "\n" for label, tokens in zip(y, X))
+    for split in ("train", "val", "test"):
+        X, y = (a.argmax(-1) for a in data.read_padded(tiny_data, split))
+        with open(tmp_path / f"{split}.csv", "w") as out:
+            out.writelines(",".join(map(str, [label, *tokens])) + "\n" for label, tokens in zip(y, X))
     r = run_cli("import", "--train-file", tmp_path / "train.csv", "--val-file", tmp_path / "val.csv",
                 "--test-file", tmp_path / "test.csv", "--out", tmp_path / "imported.h5")
     assert r.returncode == 0, r.stderr
@@ -155,8 +155,8 @@ def test_a_ts_file_reads_through_the_ts_extra(tmp_path):
     assert r.returncode == 0, r.stderr
     with h5py.File(tmp_path / "d.h5") as f:
         assert f.attrs["kind"] == "features" and json.loads(f.attrs["classes"]) == ["down", "up"]
-        assert f["test"]["X"].shape[1:] == (6, 2) and f["test"]["lengths"][:].min() >= 3
+        assert f.attrs["length"] == 6 and f["test"]["X"].shape[1:] == (2,) and f["test"]["lengths"][:].min() >= 3
         first = (tmp_path / "t_TEST.ts").read_text().split("@data\n")[1].splitlines()[0].split(":")
         n = f["test"]["lengths"][0]
-        assert np.allclose(f["test"]["X"][0, :n].T, [[float(v) for v in dim.split(",")] for dim in first[:2]],
+        assert np.allclose(f["test"]["X"][:n].T, [[float(v) for v in dim.split(",")] for dim in first[:2]],
                            atol=1e-4)

@@ -46,8 +46,8 @@ def test_plain_keras_3_loads_the_model_and_predicts_as_the_pipeline(trained, pre
     got = outside(f"""
 import json, h5py, keras, numpy as np
 model = keras.models.load_model({str(trained["model_path"])!r})
-with h5py.File({str(trained["data_path"])!r}) as f:
-    X = f["test/X"][:].astype("float32")
+with h5py.File({str(trained["data_path"])!r}) as f:  # every sequence's steps, one after the other
+    X = f["test/X"][:].astype("float32").reshape(len(f["test/y"]), f.attrs["length"], -1)
 probs = model.predict(X, batch_size=4096, verbose=0)
 print(json.dumps({{"keras": keras.__version__, "predicted": probs.argmax(-1).tolist(),
                   "confidence": probs.max(-1).tolist()}}))
@@ -63,7 +63,7 @@ def test_export_serves_integer_sequences_in_plain_tensorflow(trained, prediction
     r = run_cli("export", "--model", trained["model_path"], "--out", out)
     assert r.returncode == 0, r.stderr
     with h5py.File(trained["data_path"]) as f:
-        seqs = tokens.decode(f["test/X"][:])
+        seqs = tokens.decode(f["test/X"][:]).reshape(len(f["test/y"]), -1)
     np.save(tmp_path / "tokens.npy", seqs.astype(np.int32))
     got = outside(f"""
 import json, numpy as np, tensorflow as tf
