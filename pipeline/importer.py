@@ -41,7 +41,6 @@ class Scan:
     whole: bool = True  # every value a whole number >= 0: tokens
     top: float = -math.inf
     low: float = math.inf
-    zero_step: bool = False  # some step is all zeros
     plain: dict = dataclasses.field(default_factory=dict)  # label as it looks (plain_label) -> label
 
 
@@ -109,7 +108,6 @@ def scan(split: str, path: Path, fmt: str, known: dict) -> Scan:
                 s.labels[label] = s.labels.get(label, 0) + n
             s.whole = s.whole and v.shape[1] == 1 and bool((v >= 0).all() and (v % 1 == 0).all())
             s.top, s.low = max(s.top, float(v.max())), min(s.low, float(v.min()))
-            s.zero_step = s.zero_step or bool((v == 0).all(axis=1).any())
     except sources.BadRow as e:
         raise BadFile(f"{split} file {path}, {e}") from None
     if not s.rows:
@@ -208,8 +206,7 @@ def decide(scans: dict, chosen: dict, train_path) -> Layout:
         pad = 0.0
     else:
         n_features = scans["train"].width
-        zero_step = any(s.zero_step for s in all_scans)
-        pad = 0.0 if not zero_step else math.floor(min(s.low for s in all_scans)) - 1.0
+        pad = math.floor(min(s.low for s in all_scans)) - 1.0  # below every value: no real step equals it
     classes = _class_list(chosen["classes"]) if chosen.get("classes") else sources.class_order(scans["train"].labels)
     if len(classes) < 2:
         raise BadFile(f"train file {train_path}: one label only ({classes[0]!r}); a classifier needs two or more")

@@ -71,22 +71,27 @@ def input_layers(problem: dict, keras) -> list:
 
 
 def conv_front(problem: dict, settings: dict, keras) -> list:
-    """A Conv1D that shortens the sequence by `conv` (windows of 2 * conv steps, stride conv), then a
-    Dense layer per window. Padding is kept out without masking the convolution (Keras' Conv1D takes
-    no mask): features are shifted so that a padded step is exactly zero (x - pad_value, scaled by the
-    training std; no real step equals the pad value), the convolution has no bias and zero padding at
-    the end, so a window that lies wholly past a sequence's end gives exactly zero and Masking(0) skips
-    it, and every other window sees what the unpadded sequence gives it."""
+    """Three convolutions of `units` filters (windows of 8, 2 * conv and 3 steps), the second with
+    stride conv, so the sequence is `conv` times shorter; each is layer-normalised and rectified.
+
+    Padding is kept out without masking the convolutions (Keras' Conv1D takes no mask): features are
+    shifted so that a padded step is exactly zero (x - pad_value, scaled by the training std; no real
+    step equals the pad value), and each convolution has no bias, reads the steps from its own on
+    (zeros past the end) and keeps zeros zero (layer normalisation without centring, ReLU). So a
+    window that lies wholly past a sequence's end gives exactly zero, which Masking(0) skips, and every
+    other window gives what the unpadded sequence gives it."""
     stride, units = settings["conv"], settings["units"]
     layers = []
     if problem["kind"] == "features":
         shift = _Standardise if keras is _tf_keras else keras.layers.Normalization
         layers.append(shift(mean=[problem["pad_value"]] * problem["n_features"],
                             variance=np.square(problem["feature_std"]), name="shift"))
-    return layers + [keras.layers.ZeroPadding1D((0, 2 * stride - 1), name="window_end"),
-                     keras.layers.Conv1D(units, 2 * stride, strides=stride, use_bias=False, name="conv"),
-                     keras.layers.Masking(mask_value=0.0, name="padding"),
-                     keras.layers.Dense(units, activation="relu", name="conv_dense")]
+    for i, (width, step) in enumerate(((8, 1), (2 * stride, stride), (3, 1)), start=1):
+        layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
+                   keras.layers.Conv1D(units, width, strides=step, use_bias=False, name=f"conv_{i}"),
+                   keras.layers.LayerNormalization(center=False, name=f"conv_norm_{i}"),
+                   keras.layers.Activation("relu", name=f"conv_relu_{i}")]
+    return layers + [keras.layers.Masking(mask_value=0.0, name="padding")]
 
 
 def recurrent_layers(settings: dict, unroll: bool, keras) -> list:

@@ -106,7 +106,8 @@ def test_verify_finds_any_changed_value_of_a_real_valued_series_or_its_label(tmp
     assert str(e.value) == f"dataset {tmp_path / 'd.h5'}: '{name}' does not match its stored sha256 (corrupt)"
 
 
-def test_an_all_zero_step_moves_the_padding_below_every_value(tmp_path):
+def test_features_are_padded_below_every_value(tmp_path):
+    """So no real step, an all-zero one included, is ever taken for padding (the model masks pad_value)."""
     info = run_import(tmp_path, ["a,0 0,1 2", "b,-2.5 1", "a,3 3", "b,1 1,1 1,1 1"], ["a,0 0"], n_val=1)
     assert info.pad_value == -4.0  # floor(-2.5) - 1: no real step is all -4.0
     assert data.read_padded(tmp_path / "d.h5", "test")[0][0].tolist() == [[0, 0], [-4, -4], [-4, -4]]
