@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import click
 
-from pipeline import config, presets
+from pipeline import config, presets, sources
 from pipeline.files import BadFile
 from pipeline.options import SEED, FiniteFloat, int_list
 
@@ -78,7 +78,7 @@ IMPORT = (
     Param("n_val", click.IntRange(min=1), "Training sequences carved out for validation.  [default: a tenth]",
           default=None, make="N_VAL"),
     Param("seed", SEED, "Seed of the validation carve (and, through Make, of training).", default=0, make="SEED"),
-    Param("format", click.Choice(["auto", "text", "npz", "ts"]), "The files' format; auto: from their names "
+    Param("format", click.Choice(["auto", *sources.FORMATS]), "The files' format; auto: from their names "
           "(.csv .txt .tsv, .npz, .ts).", default="auto"),
     Param("kind", click.Choice(["auto", "tokens", "features"]), "tokens: whole numbers, stored one-hot; features: "
           "real values; auto: tokens when every value is a whole number >= 0, one per step.", default="auto"),

@@ -27,8 +27,7 @@ import numpy as np
 
 from pipeline.files import TEXT_ENCODING, BadFile, existing_file
 
-FORMATS = ("text", "npz", "ts")
-SUFFIXES = {".csv": "text", ".txt": "text", ".tsv": "text", ".npz": "npz", ".ts": "ts"}
+SUFFIXES = {".csv": "text", ".txt": "text", ".tsv": "text", ".npz": "npz", ".ts": "ts"}  # a name's format
 BLOCK_LINES = 8192  # rows read at a time: memory stays flat whatever the file's size
 
 
@@ -64,11 +63,7 @@ def detect(path, given: str = "auto") -> str:
 
 def blocks(path, fmt: str, split: str):
     """Yield the file's rows as Blocks."""
-    path = existing_file(path, f"{split} file")
-    if fmt == "text":
-        yield from _text_blocks(path)
-    else:
-        yield from _array_blocks(*(_npz_arrays(path, split) if fmt == "npz" else _ts_arrays(path)))
+    yield from READERS[fmt](existing_file(path, f"{split} file"), split)
 
 
 def _text_blocks(path: Path):
@@ -254,3 +249,12 @@ def _array_blocks(rows, labels):
                          "not supported)")
         yield Block([f"row {start + i + 1}" for i in range(len(part))], labels[start:start + BLOCK_LINES],
                     np.array([len(r) for r in part], np.int64), values)
+
+
+# Each format's reader: (path, split) -> Blocks. A new format is a reader here and its suffixes above.
+READERS = {
+    "text": lambda path, split: _text_blocks(path),
+    "npz": lambda path, split: _array_blocks(*_npz_arrays(path, split)),
+    "ts": lambda path, split: _array_blocks(*_ts_arrays(path)),
+}
+FORMATS = tuple(READERS)
