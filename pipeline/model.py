@@ -51,11 +51,12 @@ def build_model(problem: dict, settings: dict, keras=keras):
 
 
 def architecture_name(settings: dict) -> str:
-    """'vanilla_lstm', or e.g. 'conv4_2x_bidirectional_gru'."""
+    """'vanilla_lstm', or e.g. 'conv4_2x_bidirectional_gru_mean'."""
     cell, stacked = settings.get("cell") or "lstm", settings.get("layers") or 1
     parts = [f"conv{settings['conv']}" if settings.get("conv") else "", f"{stacked}x" if stacked > 1 else "",
-             "bidirectional" if settings.get("bidirectional") else "", cell]
-    return "_".join(filter(None, parts)) if any(parts[:3]) or cell != "lstm" else "vanilla_lstm"
+             "bidirectional" if settings.get("bidirectional") else "", cell,
+             "mean" if settings.get("pool") == "mean" else ""]
+    return "_".join(filter(None, parts)) if any(parts[:3]) or parts[4] or cell != "lstm" else "vanilla_lstm"
 
 
 def input_layers(problem: dict, keras) -> list:
@@ -72,44 +73,49 @@ def input_layers(problem: dict, keras) -> list:
 
 def conv_front(problem: dict, settings: dict, keras) -> list:
     """Three convolutions of `units` filters (windows of 8, 2 * conv and 3 steps), the second with
-    stride conv, so the sequence is `conv` times shorter; each is layer-normalised and rectified.
+    stride conv, so the sequence is `conv` times shorter; each normalised and rectified.
 
-    Padding is kept out without masking the convolutions (Keras' Conv1D takes no mask): features are
-    shifted so that a padded step is exactly zero (x - pad_value, scaled by the training std; no real
-    step equals the pad value), and each convolution has no bias, reads the steps from its own on
-    (zeros past the end) and keeps zeros zero (layer normalisation without centring, ReLU). So a
-    window that lies wholly past a sequence's end gives exactly zero, which Masking(0) skips, and every
-    other window gives what the unpadded sequence gives it."""
-    stride, units = settings["conv"], settings["units"]
-    layers = []
-    if problem["kind"] == "features":
+    Sequences of one length: standardised, each convolution batch-normalised. Sequences of different
+    lengths: padding is kept out without masking the convolutions (Keras' Conv1D takes no mask):
+    features are shifted so that a padded step is exactly zero (x - pad_value, scaled by the training
+    std; no real step equals the pad value), and each convolution has no bias, reads the steps from its
+    own on (zeros past the end) and keeps zeros zero (layer normalisation without centring, which works
+    step by step, then ReLU). So a window that lies wholly past a sequence's end gives exactly zero,
+    which Masking(0) skips, and every other window gives what the unpadded sequence gives it."""
+    stride, units, variable = settings["conv"], settings["units"], bool(problem.get("variable"))
+    if variable:
         shift = _Standardise if keras is _tf_keras else keras.layers.Normalization
-        layers.append(shift(mean=[problem["pad_value"]] * problem["n_features"],
-                            variance=np.square(problem["feature_std"]), name="shift"))
+        layers = [shift(mean=[problem["pad_value"]] * problem["n_features"],
+                        variance=np.square(problem["feature_std"]), name="shift")] \
+            if problem["kind"] == "features" else []
+    else:
+        layers = input_layers(problem, keras)
     for i, (width, step) in enumerate(((8, 1), (2 * stride, stride), (3, 1)), start=1):
+        norm = (keras.layers.LayerNormalization(center=False, name=f"conv_norm_{i}") if variable else
+                keras.layers.BatchNormalization(name=f"conv_norm_{i}"))
         layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
                    keras.layers.Conv1D(units, width, strides=step, use_bias=False, name=f"conv_{i}"),
-                   keras.layers.LayerNormalization(center=False, name=f"conv_norm_{i}"),
-                   keras.layers.Activation("relu", name=f"conv_relu_{i}")]
-    return layers + [keras.layers.Masking(mask_value=0.0, name="padding")]
+                   norm, keras.layers.Activation("relu", name=f"conv_relu_{i}")]
+    return layers + ([keras.layers.Masking(mask_value=0.0, name="padding")] if variable else [])
 
 
 def recurrent_layers(settings: dict, unroll: bool, keras) -> list:
     """`layers` recurrent layers of the cell (each but the last returning its sequence), each wrapped
-    to read both ways when bidirectional; with backwards, the last reads from the last step. A
+    to read both ways when bidirectional; with backwards, the last reads from the last step. With pool
+    "mean", the last returns its sequence too, averaged over the real steps (a masked average). A
     bidirectional layer that returns its sequence is never unrolled: Keras' unrolled backward pass
     misplaces its outputs against the padding mask (predictions then change with padding, by 1e-2)."""
     cell, bidirectional = settings.get("cell") or "lstm", bool(settings.get("bidirectional"))
     kind, stacked = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell], settings.get("layers") or 1
-    out = []
+    out, mean = [], settings.get("pool") == "mean"
     for i in range(1, stacked + 1):
         name = cell if i == 1 else f"{cell}_{i}"
-        layer = kind(settings["units"], unroll=unroll and not (bidirectional and i < stacked),
+        layer = kind(settings["units"], unroll=unroll and not (bidirectional and (i < stacked or mean)),
                      dropout=settings.get("dropout") or 0.0,
-                     return_sequences=i < stacked, name=name,
+                     return_sequences=i < stacked or mean, name=name,
                      go_backwards=bool(settings.get("backwards")) and i == stacked and not bidirectional)
         out.append(keras.layers.Bidirectional(layer, name=f"bidirectional_{name}") if bidirectional else layer)
-    return out
+    return out + ([keras.layers.GlobalAveragePooling1D(name="mean_over_steps")] if mean else [])
 
 
 def lstm_layers(net) -> list:

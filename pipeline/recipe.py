@@ -63,7 +63,8 @@ def choose(f: Facts) -> dict:
     epochs = math.ceil(budget / per_epoch)
     select = f.val_rows >= MIN_SELECT_ROWS
     settings = {
-        "cell": "lstm", "layers": 1, "bidirectional": True, "conv": conv, "units": UNITS, "backwards": False,
+        "cell": "lstm", "layers": 1, "bidirectional": True, "conv": conv, "pool": "mean" if conv else "last",
+        "units": UNITS, "backwards": False,
         "batch_size": batch, "steps_per_epoch": per_epoch, "epochs": epochs, "budget": None, "optimizer": "adam",
         "learning_rate": 3e-3, "schedule": "cosine", "clipnorm": 1.0, "dropout": 0.2, "label_smoothing": 0.1,
         "ema": 0.0 if select else 0.99, "keep_best": select, "stop_at_target": False, "settle_epochs": 0,

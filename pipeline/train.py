@@ -143,12 +143,14 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
 def check_architecture(chosen: dict) -> None:
     """Refuse an option that means nothing for the member of the model family chosen."""
     refusals = [
-        (chosen["chrono"] and chosen["cell"] == "gru", "'--chrono'",
-         "chrono initialisation sets an LSTM's forget gates; a GRU has none: use --chrono 0"),
+        (chosen["chrono"] and chosen["cell"] != "lstm", "'--chrono'",
+         f"chrono initialisation sets an LSTM's forget gates; a {chosen['cell'].upper()} has none: use --chrono 0"),
         (chosen["chrono"] and chosen["conv"], "'--chrono'",
          "chrono lags count input steps, which the conv front end shortens: use --chrono 0 with --conv"),
         (chosen["backwards"] and chosen["bidirectional"], "'--backwards'",
          "a bidirectional model already reads from the last step: use --no-backwards"),
+        (chosen["backwards"] and chosen["pool"] == "mean", "'--backwards'",
+         "the mean over the steps reads every step whichever way: use --no-backwards with --pool mean"),
     ]
     for refused, hint, why in refusals:
         if refused:
