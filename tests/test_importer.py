@@ -287,3 +287,16 @@ def test_the_file_records_where_it_came_from(tmp_path):
         assert json.loads(f.attrs["source"]) == {"train": str(tmp_path / "train.csv"),
                                                  "test": str(tmp_path / "test.csv")}
         assert json.loads(f.attrs["format"]) == {"train": "text", "test": "text"}
+
+
+@pytest.mark.parametrize("problem", ["japanese-vowels", "reference"])
+def test_a_preset_with_ones_own_files_imports_those_files_and_records_the_preset(tmp_path, problem):
+    """--problem names the preset whose training defaults the data takes (an imported preset's or a generated
+    one's); files given win over those its import section names (JapaneseVowels' here)."""
+    train = write_lines(tmp_path / "train.csv", [f"{'ab'[i % 2]},{i % 3},{i % 2}" for i in range(20)])
+    r = invoke("import", "--problem", problem, "--train-file", train, "--test-file",
+               write_lines(tmp_path / "test.csv", ["a,1,0", "b,2,1"]), "--n-val", 2, "--out", tmp_path / "d.h5")
+    assert r.returncode == 0, r.stderr
+    info = data.describe(tmp_path / "d.h5")
+    assert info.attrs["problem"] == problem
+    assert (info.classes, info.rows) == (["a", "b"], {"train": 18, "val": 2, "test": 2})
