@@ -85,7 +85,7 @@ help: ## List targets and variables (the default goal)
 	@echo "  train: $(TRAIN_VARS)"
 	@echo "         TRAIN_FLAGS (any other train option, e.g. --tensorboard)"
 	@echo "  sweep: PARAM (any data or train variable) VALUES (e.g. \"16 64 256\") SEEDS"
-	@echo "  ensemble: SEEDS (default \"0 1 2 3 4\")"
+	@echo "  ensemble: SEEDS (default \"0 1 2 3 4\"); resamples: N (e.g. 10)"
 	@echo "  paths: DATA=$(DATA) ART=$(ART) VENV=$(VENV) PYTHON=$(PYTHON)"
 
 all: data train evaluate predict ## Run the whole pipeline: generate, train, evaluate, predict
@@ -241,6 +241,34 @@ $(ENSEMBLE)/model.keras: $(ENSEMBLE)/.params/members $(MEMBERS) $(ENSEMBLE_SRC) 
 
 $(ENSEMBLE)/metrics.json: $(ENSEMBLE)/model.keras $(DATA) $(EVALUATE_SRC) | $(INSTALLED)
 	$(RUN) evaluate --data $(DATA) --model $< --out $@
+
+# ---- Resampled splits: make resamples N=10 ----
+# Resample i of $(DATA) in $(RESAMPLES)/<i>/ (0: the standard split; i > 0 drawn by seed i): a recursive
+# `make evaluate` whose own files are the resample's .npz (RESAMPLE_OF, RESAMPLE_INDEX), imported, trained and
+# evaluated with the settings `make all` uses (the problem's preset; generated data's default one too), each
+# resample with its own stamps, so that it reruns only when stale.
+N ?=
+RESAMPLES := $(ART)/resamples
+RESAMPLE_OF ?=
+RESAMPLE_INDEX ?=
+RESAMPLE_SRC := pipeline/resample.py $(CORE_SRC)
+resample_problem = $(or $(PROBLEM),$(if $(filter generate,$(SOURCE)),$(shell $(PYTHON) tools/presets.py default)))
+resample_run = ART=$(RESAMPLES)/$(1) DATA=$(RESAMPLES)/$(1)/data.h5 DATA_STAMP=$(RESAMPLES)/$(1)/.params/data \
+	RESAMPLE_OF=$(DATA) RESAMPLE_INDEX=$(1) PROBLEM=$(resample_problem) \
+	$(foreach f,TRAIN TEST VAL,$(f)_FILE=$(RESAMPLES)/$(1)/resample.npz)
+
+.PHONY: resamples
+resamples: data | $(INSTALLED) ## Train and evaluate on N resampled splits (0: the standard one), e.g. N=10
+	@[[ "$(N)" =~ ^[0-9]+$$ ]] && [ "$(N)" -ge 2 ] || \
+		{ echo "make resamples: N='$(N)' must be a whole number, 2 or more; e.g. N=10" >&2; exit 2; }
+	@for i in $$(seq 0 $$(( $(N) - 1 ))); do $(MAKE) --no-print-directory $(call resample_run,$$i) evaluate || exit; done
+	$(RUN) resamples-summary $(RESAMPLES) --n $(N) --data $(DATA)
+
+ifneq ($(RESAMPLE_OF),)
+$(call stamp,$(STAMPS)/resample,--data $(RESAMPLE_OF) --index $(RESAMPLE_INDEX))
+$(ART)/resample.npz: $(STAMPS)/resample $(RESAMPLE_OF) $(RESAMPLE_SRC) | $(INSTALLED)
+	$(RUN) resample --data $(RESAMPLE_OF) --index $(RESAMPLE_INDEX) --out $@
+endif
 
 # ---- Multi-worker training on this machine: make train-cluster WORKERS=2 ----
 # WORKERS local processes of `train --strategy multi-worker` (tf.distribute) on loopback; the chief

@@ -95,6 +95,9 @@ def _bad_option_cases():
         yield f"train {' '.join(map(str, args))}", ["train", "--data", "{data}", *args], 2, [option]
     yield "predict --sequence and --sequences", ["predict", "--model", "{model}", "--sequence", "1,2,3,4,5",
                                                  "--sequences", "x.txt"], 2, ["not both"]
+    yield "resample --index -1", ["resample", "--data", "{data}", "--index", -1, "--out", "artifacts/r.npz"], 2, \
+        ["--index"]
+    yield "resamples-summary --n 1", ["resamples-summary", "artifacts", "--n", 1, "--data", "{data}"], 2, ["--n"]
     yield "train --settle-epochs -1", ["train", "--data", "{data}", "--settle-epochs", -1], 2, ["--settle-epochs"]
     for bad in (-1, 2):
         yield f"train --chrono {bad}", ["train", "--data", "{data}", "--chrono", bad], 2, ["--chrono"]
@@ -160,6 +163,10 @@ def _bad_file_cases():
         ["{bad}/text.keras", "not a Keras .keras model"]
     yield "ensemble of models of other data", [*ensemble, "--model", "{bad}/other_data.keras"], 1, \
         ["{bad}/other_data.keras", "other data", "000000000000", "{model}", "share one dataset"]
+    yield "resample of a damaged dataset", ["resample", "--data", "{bad}/truncated.h5", "--index", 1, "--out",
+                                            "artifacts/r.npz"], 1, ["{bad}/truncated.h5", "not a readable HDF5 file"]
+    yield "resamples-summary without runs", ["resamples-summary", "artifacts", "--n", 2, "--data", "{data}"], 1, \
+        ["artifacts/0/metrics.json", "no such file"]
     yield "ensemble of models of other problems", [*ensemble, "--model", "{bad}/other_problem.keras"], 1, \
         ["{bad}/other_problem.keras", "n_classes=3", "{model}", "n_classes=10", "share one problem"]
     yield "generate too large for the disk", ["generate", "--n-train", 10**12], 1, \
