@@ -43,7 +43,10 @@ DATA ?= data/$(if $(filter import,$(SOURCE)),$(or $(PROBLEM),own),echo).h5
 DATA_VARS := $(call vars,$(DATA_PARAMS))
 TRAIN_VARS := $(filter-out SEED,$(call vars,$(TRAIN_PARAMS)))
 args = $(foreach p,$(1),$(if $(strip $($(call var,$(p)))),--$(lastword $(subst :, ,$(p))) $(strip $($(call var,$(p))))))
-DATA_ARGS := $(strip $(call args,$(DATA_PARAMS)) $(if $(filter import,$(SOURCE)),$(IMPORT_FLAGS)))
+# The data's seed is SEED's, except in the runs of a seed sweep or an ensemble: they share one dataset (made
+# with the SEED given to the sweep, DATA_SEED) and differ in the training seed only.
+DATA_SEED ?= $(SEED)
+DATA_ARGS := $(strip $(call args,$(subst SEED:,DATA_SEED:,$(DATA_PARAMS))) $(if $(filter import,$(SOURCE)),$(IMPORT_FLAGS)))
 TRAIN_ARGS := $(strip $(call args,$(TRAIN_PARAMS)) $(TRAIN_FLAGS))
 
 # A stamp holds the arguments a stage was run with; it is rewritten only when they change, so a
@@ -81,7 +84,8 @@ help: ## List targets and variables (the default goal)
 	@echo "  your own files: $(call vars,$(IMPORT_PARAMS)); IMPORT_FLAGS (any other import option)"
 	@echo "  train: $(TRAIN_VARS)"
 	@echo "         TRAIN_FLAGS (any other train option, e.g. --tensorboard)"
-	@echo "  sweep: PARAM (any data or train variable) VALUES (e.g. \"16 64 256\")"
+	@echo "  sweep: PARAM (any data or train variable) VALUES (e.g. \"16 64 256\") SEEDS"
+	@echo "  ensemble: SEEDS (default \"0 1 2 3 4\"); resamples: N (e.g. 10)"
 	@echo "  paths: DATA=$(DATA) ART=$(ART) VENV=$(VENV) PYTHON=$(PYTHON)"
 
 all: data train evaluate predict ## Run the whole pipeline: generate, train, evaluate, predict
@@ -190,7 +194,8 @@ $(REPORT): $(METRICS) $(ART)/train.json $(PREDICTIONS) $(DATA) $(wildcard $(ART)
 # One run per value in $(SWEEP)/<value>/ (with SEEDS, per value and seed in <value>/seed-<s>/, SEED=<s>):
 # a recursive `make evaluate` with that folder as ART, so each run has its own stamps and reruns only
 # when stale. A training parameter shares its data: $(DATA) and its stamp, or with SEEDS one file per
-# seed in $(SWEEP)/data/; a problem parameter gets its own data file in the run folder.
+# seed in $(SWEEP)/data/; a problem parameter gets its own data file in the run folder. PARAM=SEED sweeps
+# the training seed on $(DATA): its runs are those of `make ensemble` (seed_run).
 PARAM ?=
 VALUES ?=
 SEEDS ?=
@@ -198,8 +203,10 @@ SWEEP := $(ART)/sweeps/$(PARAM)
 run_folder = $(SWEEP)/$(1)$(if $(2),/seed-$(2))
 shared_data = $(if $(1),DATA=$(SWEEP)/data/seed-$(1).h5 DATA_STAMP=$(SWEEP)/data/.seed-$(1).params,\
 	DATA=$(DATA) DATA_STAMP=$(DATA_STAMP))
-sweep_run = ART=$(call run_folder,$(1),$(2)) $(PARAM)=$(1) $(if $(2),SEED=$(2)) \
-	$(if $(filter $(PARAM),$(DATA_VARS)),DATA=$(call run_folder,$(1),$(2))/echo.h5,$(call shared_data,$(2)))
+sweep_run = $(if $(filter SEED,$(PARAM)),$(call seed_run,$(1)),ART=$(call run_folder,$(1),$(2)) $(PARAM)=$(1) \
+	$(if $(2),SEED=$(2)) $(if $(filter $(PARAM),$(DATA_VARS)),DATA=$(call run_folder,$(1),$(2))/echo.h5,\
+	$(call shared_data,$(2))))
+seed_run = ART=$(ART)/sweeps/SEED/$(1) SEED=$(1) DATA_SEED=$(DATA_SEED) $(call shared_data,)
 sweep_runs = $(foreach v,$(VALUES),$(if $(SEEDS),$(foreach s,$(SEEDS),$(v):$(s)),$(v):))
 
 sweep: | $(INSTALLED) ## One run per value (and seed), e.g. make sweep PARAM=BATCH_SIZE VALUES="16 64 256" SEEDS="0 1 2"
@@ -211,6 +218,57 @@ sweep: | $(INSTALLED) ## One run per value (and seed), e.g. make sweep PARAM=BAT
 	@$(foreach r,$(sweep_runs),$(MAKE) --no-print-directory \
 		$(call sweep_run,$(firstword $(subst :, ,$(r))),$(word 2,$(subst :, ,$(r)))) evaluate && ) true
 	$(RUN) sweep-summary $(SWEEP) $(VALUES) $(if $(strip $(SEEDS)),--seeds "$(strip $(SEEDS))")
+
+# ---- Ensembles: make ensemble SEEDS="0 1 2 3 4" ----
+# One run per seed, the runs of `make sweep PARAM=SEED VALUES="$(SEEDS)"` (the same folders: neither trains
+# what the other has), then one model that averages their probabilities, evaluated on the same test split.
+# The recursive make of the ensemble's metrics runs once its members exist.
+ENSEMBLE := $(ART)/ensemble
+ENSEMBLE_SEEDS := $(or $(strip $(SEEDS)),0 1 2 3 4)
+MEMBERS := $(foreach s,$(ENSEMBLE_SEEDS),$(ART)/sweeps/SEED/$(s)/model.keras)
+ENSEMBLE_SRC := pipeline/ensemble.py $(MODEL_SRC)
+$(if $(filter ensemble $(ENSEMBLE)/%,$(MAKECMDGOALS)),$(call stamp,$(ENSEMBLE)/.params/members,$(MEMBERS)))
+
+.PHONY: ensemble
+ensemble: | $(INSTALLED) ## One run per seed (as sweep PARAM=SEED) and their ensemble, e.g. SEEDS="0 1 2 3 4"
+	@[ $(words $(ENSEMBLE_SEEDS)) -ge 2 ] || { echo 'make ensemble: SEEDS needs two seeds or more' >&2; exit 2; }
+	@$(foreach s,$(ENSEMBLE_SEEDS),$(MAKE) --no-print-directory $(call seed_run,$(s)) evaluate && ) true
+	@$(MAKE) --no-print-directory $(ENSEMBLE)/metrics.json
+	$(RUN) ensemble-summary $(ENSEMBLE)/metrics.json $(MEMBERS:model.keras=metrics.json)
+
+$(ENSEMBLE)/model.keras: $(ENSEMBLE)/.params/members $(MEMBERS) $(ENSEMBLE_SRC) | $(INSTALLED)
+	$(RUN) ensemble $(foreach m,$(MEMBERS),--model $(m)) --out $@
+
+$(ENSEMBLE)/metrics.json: $(ENSEMBLE)/model.keras $(DATA) $(EVALUATE_SRC) | $(INSTALLED)
+	$(RUN) evaluate --data $(DATA) --model $< --out $@
+
+# ---- Resampled splits: make resamples N=10 ----
+# Resample i of $(DATA) in $(RESAMPLES)/<i>/ (0: the standard split; i > 0 drawn by seed i): a recursive
+# `make evaluate` whose own files are the resample's .npz (RESAMPLE_OF, RESAMPLE_INDEX), imported, trained and
+# evaluated with the settings `make all` uses (the problem's preset; generated data's default one too), each
+# resample with its own stamps, so that it reruns only when stale.
+N ?=
+RESAMPLES := $(ART)/resamples
+RESAMPLE_OF ?=
+RESAMPLE_INDEX ?=
+RESAMPLE_SRC := pipeline/resample.py $(CORE_SRC)
+resample_problem = $(or $(PROBLEM),$(if $(filter generate,$(SOURCE)),$(shell $(PYTHON) tools/presets.py default)))
+resample_run = ART=$(RESAMPLES)/$(1) DATA=$(RESAMPLES)/$(1)/data.h5 DATA_STAMP=$(RESAMPLES)/$(1)/.params/data \
+	RESAMPLE_OF=$(DATA) RESAMPLE_INDEX=$(1) PROBLEM=$(resample_problem) \
+	$(foreach f,TRAIN TEST VAL,$(f)_FILE=$(RESAMPLES)/$(1)/resample.npz)
+
+.PHONY: resamples
+resamples: data | $(INSTALLED) ## Train and evaluate on N resampled splits (0: the standard one), e.g. N=10
+	@[[ "$(N)" =~ ^[0-9]+$$ ]] && [ "$(N)" -ge 2 ] || \
+		{ echo "make resamples: N='$(N)' must be a whole number, 2 or more; e.g. N=10" >&2; exit 2; }
+	@for i in $$(seq 0 $$(( $(N) - 1 ))); do $(MAKE) --no-print-directory $(call resample_run,$$i) evaluate || exit; done
+	$(RUN) resamples-summary $(RESAMPLES) --n $(N) --data $(DATA)
+
+ifneq ($(RESAMPLE_OF),)
+$(call stamp,$(STAMPS)/resample,--data $(RESAMPLE_OF) --index $(RESAMPLE_INDEX))
+$(ART)/resample.npz: $(STAMPS)/resample $(RESAMPLE_OF) $(RESAMPLE_SRC) | $(INSTALLED)
+	$(RUN) resample --data $(RESAMPLE_OF) --index $(RESAMPLE_INDEX) --out $@
+endif
 
 # ---- Multi-worker training on this machine: make train-cluster WORKERS=2 ----
 # WORKERS local processes of `train --strategy multi-worker` (tf.distribute) on loopback; the chief

@@ -12,6 +12,8 @@ from pipeline import (
     __version__,
     baseline,
     compare,
+    ensemble,
+    ensemble_summary,
     evaluate,
     export,
     generate,
@@ -20,6 +22,8 @@ from pipeline import (
     params,
     predict,
     report,
+    resample,
+    resamples,
     sweep,
     train,
 )
@@ -38,7 +42,8 @@ def cli(verbose):
 
 
 for command in (generate.cli, importer.cli, train.cli, launcher.cli, evaluate.cli, predict.cli, export.cli,
-                baseline.cli, inspection.cli, sweep.cli, compare.cli, report.cli):
+                baseline.cli, inspection.cli, sweep.cli, compare.cli, report.cli, ensemble.cli, ensemble_summary.cli,
+                resample.cli, resamples.cli):
     cli.add_command(command)
 
 

@@ -373,6 +373,8 @@ def cli(out, **given):
     """Import your own sequences (text/CSV, .npz or .ts files) into one HDF5 file."""
     problem = given["problem"]
     preset = params.preset_section(problem, "import") if problem else {}
+    if given["train_file"]:  # your files win over the preset's
+        preset = {k: v for k, v in preset.items() if k not in (*params.SOURCES, "val_file")}
     chosen = params.resolve(params.IMPORT, given, {})
     chosen.update({k: v for k, v in preset.items() if given.get(k) is None})
     content_hash, layout = import_files(out, {**chosen, "progress": sys.stderr.isatty()})

@@ -231,6 +231,21 @@ def save_model(net, path, metadata: dict) -> None:
     modelfile.add_metadata(path, metadata)
 
 
+def soft_vote(nets: list, name: str):
+    """One Keras 3 model that averages the class probabilities of `nets` (Keras 3 models of one problem):
+    fresh copies of them, named member_1, member_2, ..., as sub-models under one input, then
+    keras.layers.Average. Keras' own layers only, so it loads in plain Keras 3."""
+    keras_3 = keras3()
+    members = []
+    for i, net in enumerate(nets, 1):
+        member = type(net).from_config({**net.get_config(), "name": f"member_{i}"})
+        member.set_weights(net.get_weights())
+        members.append(member)
+    sequence = keras_3.Input(shape=nets[0].input_shape[1:], name="sequence")
+    probabilities = keras_3.layers.Average(name="soft_vote")([member(sequence) for member in members])
+    return keras_3.Model(sequence, probabilities, name=name)
+
+
 def confusion_metric(n_classes: int):
     """A Keras 3 metric that counts (true, predicted) classes over a pass: the confusion matrix, from
     which metrics.scores derives every score (XLA compiles it too)."""

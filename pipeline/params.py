@@ -66,9 +66,8 @@ GENERATE = (
 )
 
 IMPORT = (
-    Param("problem", click.Choice([name for name, p in presets.PRESETS.items() if "import" in p]), "A preset "
-          "that names its files (pipeline/presets.py), instead of --train-file and --test-file.", default=None,
-          make="PROBLEM"),
+    Param("problem", click.Choice(list(presets.PRESETS)), "A preset (pipeline/presets.py): the files its import "
+          "section names, unless you give your own, and its training defaults.", default=None, make="PROBLEM"),
     Param("train_file", click.Path(dir_okay=False), "Your training sequences (text/CSV, .npz or .ts).", default=None,
           make="TRAIN_FILE"),
     Param("test_file", click.Path(dir_okay=False), "Your test sequences, the same format.", default=None,

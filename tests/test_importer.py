@@ -337,3 +337,16 @@ def test_a_sequence_as_long_as_max_length_is_kept_whole():
         assert cut.steps.tolist() == [3, 2, 3] and cut.values[:5, 0].tolist() == [1, 2, 3, 4, 5]
         assert cut.values[5:, 0].tolist() == last
     assert importer.cut(block, 4, "tail") is block and importer.cut(block, None, "head") is block
+
+
+@pytest.mark.parametrize("problem", ["japanese-vowels", "reference"])
+def test_a_preset_with_ones_own_files_imports_those_files_and_records_the_preset(tmp_path, problem):
+    """--problem names the preset whose training defaults the data takes (an imported preset's or a generated
+    one's); files given win over those its import section names (JapaneseVowels' here)."""
+    train = write_lines(tmp_path / "train.csv", [f"{'ab'[i % 2]},{i % 3},{i % 2}" for i in range(20)])
+    r = invoke("import", "--problem", problem, "--train-file", train, "--test-file",
+               write_lines(tmp_path / "test.csv", ["a,1,0", "b,2,1"]), "--n-val", 2, "--out", tmp_path / "d.h5")
+    assert r.returncode == 0, r.stderr
+    info = data.describe(tmp_path / "d.h5")
+    assert info.attrs["problem"] == problem
+    assert (info.classes, info.rows) == (["a", "b"], {"train": 18, "val": 2, "test": 2})

@@ -215,3 +215,10 @@ def test_make_imports_the_presets_that_import():
     assert imported == [name for name, p in presets.PRESETS.items() if "import" in p]
     assert all(set(presets.PRESETS[name]["import"]) <= {p.name for p in params.IMPORT} | {"dataset"}
                for name in imported)
+
+
+def test_tools_names_the_default_problem():
+    """What `make resamples` of generated data imports its resamples as, to train with `make all`'s settings."""
+    from tools import presets as tool
+
+    assert tool.default() == presets.DEFAULT_PROBLEM

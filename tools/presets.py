@@ -3,6 +3,7 @@ only (it runs before `make` has installed anything):
 
     python3 tools/presets.py imported            ->  the presets whose data is imported: japanese-vowels ...
     python3 tools/presets.py files NAME          ->  the files a preset imports (Make dependencies of its data)
+    python3 tools/presets.py default             ->  the problem of generated data when PROBLEM is not given
 
 The stages check the presets in full (pipeline/params.py); this only reads them.
 """
@@ -18,6 +19,10 @@ def presets(path=PRESETS_FILE) -> dict:
     return runpy.run_path(str(path))["PRESETS"]
 
 
+def default(path=PRESETS_FILE) -> str:
+    return runpy.run_path(str(path))["DEFAULT_PROBLEM"]
+
+
 def imported(found: dict) -> list:
     return [name for name, p in found.items() if isinstance(p, dict) and "import" in p]
 
@@ -29,5 +34,7 @@ def files(found: dict, name: str) -> list:
 
 if __name__ == "__main__":
     what, *rest = sys.argv[1:] or ["imported"]
+    if what == "default":
+        sys.exit(print(default()))
     found = presets()
     print(" ".join(imported(found) if what == "imported" else files(found, rest[0] if rest else "")))

@@ -95,6 +95,9 @@ def _bad_option_cases():
         yield f"train {' '.join(map(str, args))}", ["train", "--data", "{data}", *args], 2, [option]
     yield "predict --sequence and --sequences", ["predict", "--model", "{model}", "--sequence", "1,2,3,4,5",
                                                  "--sequences", "x.txt"], 2, ["not both"]
+    yield "resample --index -1", ["resample", "--data", "{data}", "--index", -1, "--out", "artifacts/r.npz"], 2, \
+        ["--index"]
+    yield "resamples-summary --n 1", ["resamples-summary", "artifacts", "--n", 1, "--data", "{data}"], 2, ["--n"]
     yield "train --settle-epochs -1", ["train", "--data", "{data}", "--settle-epochs", -1], 2, ["--settle-epochs"]
     for bad in (-1, 2):
         yield f"train --chrono {bad}", ["train", "--data", "{data}", "--chrono", bad], 2, ["--chrono"]
@@ -162,6 +165,18 @@ def _bad_file_cases():
         yield f"export --model {name}", ["export", "--model", f"{{bad}}/{name}.keras"], 1, [expected]
     yield "predict --sequences missing", ["predict", "--model", "{model}", "--sequences", "none.txt"], 1, \
         ["sequences none.txt", "no such file"]
+    ensemble = ["ensemble", "--out", "artifacts/ensemble.keras", "--model", "{model}"]
+    yield "ensemble of one model", ensemble, 1, ["two models or more", "got 1"]
+    yield "ensemble with a file that is no model", [*ensemble, "--model", "{bad}/text.keras"], 1, \
+        ["{bad}/text.keras", "not a Keras .keras model"]
+    yield "ensemble of models of other data", [*ensemble, "--model", "{bad}/other_data.keras"], 1, \
+        ["{bad}/other_data.keras", "other data", "000000000000", "{model}", "share one dataset"]
+    yield "resample of a damaged dataset", ["resample", "--data", "{bad}/truncated.h5", "--index", 1, "--out",
+                                            "artifacts/r.npz"], 1, ["{bad}/truncated.h5", "not a readable HDF5 file"]
+    yield "resamples-summary without runs", ["resamples-summary", "artifacts", "--n", 2, "--data", "{data}"], 1, \
+        ["artifacts/0/metrics.json", "no such file"]
+    yield "ensemble of models of other problems", [*ensemble, "--model", "{bad}/other_problem.keras"], 1, \
+        ["{bad}/other_problem.keras", "n_classes=3", "{model}", "n_classes=10", "share one problem"]
     yield "generate too large for the disk", ["generate", "--n-train", 10**12], 1, \
         ["data/echo.h5", re.compile(r"needs about [\d.]+ GiB but only [\d.]+ GiB is free")]
 
@@ -183,13 +198,25 @@ def _make_bad_files(folder, good_data, good_model):
     good = zipfile.ZipFile(good_model)
     with zipfile.ZipFile(folder / "zip.keras", "w") as z:
         z.writestr("readme.txt", "a zip archive, but no model")
-    with zipfile.ZipFile(folder / "no_metadata.keras", "w") as z:
-        for n in good.namelist():
-            if n != "echo_pipeline.json":
-                z.writestr(n, good.read(n))
+    _with_metadata(good, folder / "no_metadata.keras", None)
+    metadata = json.loads(good.read("echo_pipeline.json"))
+    dataset, problem = metadata["dataset"], metadata["dataset"]["problem"]
+    _with_metadata(good, folder / "other_data.keras", {**metadata, "dataset": {**dataset, "content_hash": "0" * 64}})
+    _with_metadata(good, folder / "other_problem.keras", {**metadata, "dataset": {
+        **dataset, "problem": {**problem, "n_classes": 3, "classes": ["a", "b", "c"]}}})
     with zipfile.ZipFile(folder / "broken.keras", "w") as z:  # metadata fine, Keras content damaged
         z.writestr("config.json", "{not json")
         z.writestr("echo_pipeline.json", good.read("echo_pipeline.json"))
+
+
+def _with_metadata(good: zipfile.ZipFile, path, metadata) -> None:
+    """A copy of a good model file whose metadata is `metadata` (None: none)."""
+    with zipfile.ZipFile(path, "w") as z:
+        for n in good.namelist():
+            if n != "echo_pipeline.json":
+                z.writestr(n, good.read(n))
+        if metadata is not None:
+            z.writestr("echo_pipeline.json", json.dumps(metadata))
 
 
 def _workspace(folder):

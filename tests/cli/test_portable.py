@@ -115,3 +115,49 @@ def test_stages_are_quiet_unless_verbose(trained, tmp_path):
     assert tensorflow_start_up_log() <= shown, loud.stderr  # -v shows whatever TensorFlow says here
     assert json.loads((tmp_path / "m1.json").read_text())["accuracy"] == \
         json.loads((tmp_path / "m2.json").read_text())["accuracy"]
+
+
+@pytest.fixture(scope="module")
+def ensemble_model(trained, weak, tmp_path_factory):
+    """The ensemble of the trained and the weak model, made by the command line."""
+    out = tmp_path_factory.mktemp("ensemble") / "model.keras"
+    r = run_cli("ensemble", "--model", trained["model_path"], "--model", weak["model_path"], "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"wrote {out}: ensemble of 2 (seeds 1, 5)"), r.stdout
+    return out
+
+
+def test_plain_keras_3_loads_the_ensemble_as_the_mean_of_its_members(trained, weak, ensemble_model, tmp_path):
+    got = outside(f"""
+import json, h5py, keras, numpy as np
+with h5py.File({str(trained["data_path"])!r}) as f:
+    X = f["test/X"][:].astype("float32")
+probs = keras.models.load_model({str(ensemble_model)!r}).predict(X, batch_size=4096, verbose=0)
+members = [keras.models.load_model(p).predict(X, batch_size=4096, verbose=0)
+           for p in ({str(trained["model_path"])!r}, {str(weak["model_path"])!r})]
+print(json.dumps({{"keras": keras.__version__, "gap": float(np.abs(probs - np.mean(members, axis=0)).max()),
+                  "members_differ": float(np.abs(members[0] - members[1]).max())}}))
+""", tmp_path)
+    assert got["keras"].startswith("3.") and got["members_differ"] > 0.1
+    assert got["gap"] < 1e-6
+
+
+def test_the_ensembles_export_serves_its_vote_in_plain_tensorflow(trained, ensemble_model, tmp_path):
+    out = tmp_path / "export"
+    r = run_cli("export", "--model", ensemble_model, "--out", out)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(trained["data_path"]) as f:
+        X = f["test/X"][:]
+    np.save(tmp_path / "tokens.npy", tokens.decode(X).astype(np.int32))
+    np.save(tmp_path / "onehot.npy", X.astype(np.float32))
+    got = outside(f"""
+import json, keras, numpy as np, tensorflow as tf
+serve = tf.saved_model.load({str(out)!r}).signatures["serving_default"]
+result = serve(sequence=tf.constant(np.load("tokens.npy")))
+probs = keras.models.load_model({str(ensemble_model)!r}).predict(np.load("onehot.npy"), verbose=0)
+print(json.dumps({{"same_class": bool((result["class"].numpy() == probs.argmax(-1)).all()),
+                  "gap": float(np.abs(result["confidence"].numpy() - probs.max(-1)).max())}}))
+""", tmp_path)
+    assert got["same_class"] and got["gap"] < 1e-6
+    metadata = json.loads((out / "assets.extra" / "echo_pipeline.json").read_text())
+    assert metadata["ensemble"]["name"] == "ensemble of 2"

@@ -92,7 +92,7 @@ def imported_modules(module: str) -> set:
 
 
 @pytest.mark.parametrize("stage", ["generate", "import", "train", "evaluate", "predict", "export", "report",
-                                   "baseline"])
+                                   "baseline", "ensemble", "resample"])
 def test_each_rule_lists_every_module_its_stage_imports(stage):
     """Make's source lists are written by hand: one that misses a module would leave the stage
     up to date after that module changed."""
