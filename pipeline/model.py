@@ -72,8 +72,8 @@ def input_layers(problem: dict, keras) -> list:
 
 
 def conv_front(problem: dict, settings: dict, keras) -> list:
-    """Three convolutions of `units` filters (windows of 8, 2 * conv and 3 steps), the second with
-    stride conv, so the sequence is `conv` times shorter; each normalised and rectified.
+    """Three convolutions of `units` filters: windows of 2 * conv steps with stride conv (so the sequence
+    is `conv` times shorter), then windows of 5 and of 3 of those; each normalised and rectified.
 
     Sequences of one length: standardised, each convolution batch-normalised. Sequences of different
     lengths: padding is kept out without masking the convolutions (Keras' Conv1D takes no mask):
@@ -90,7 +90,7 @@ def conv_front(problem: dict, settings: dict, keras) -> list:
             if problem["kind"] == "features" else []
     else:
         layers = input_layers(problem, keras)
-    for i, (width, step) in enumerate(((8, 1), (2 * stride, stride), (3, 1)), start=1):
+    for i, (width, step) in enumerate(((2 * stride, stride), (5, 1), (3, 1)), start=1):
         norm = (keras.layers.LayerNormalization(center=False, name=f"conv_norm_{i}") if variable else
                 keras.layers.BatchNormalization(name=f"conv_norm_{i}"))
         layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),

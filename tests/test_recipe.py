@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline import data, importer, params, recipe, train
+from tests.conftest import invoke
 from tests.reference import independent
 
 
@@ -115,3 +116,13 @@ def test_keep_best_keeps_the_epoch_of_least_validation_loss(imported, tmp_path):
     assert record["kept_epoch"] < len(history)  # the rate makes the last epochs worse: an earlier one is kept
     _, _, _, loss = independent(out, imported.path, split="val")
     assert loss == pytest.approx(min(losses), rel=1e-3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--budget", "0"], "Invalid value for '--budget': 0 is not in the range x>=1."),
+    (["--keep-best", "--ema", "0.9"], "--keep-best keeps one epoch's weights and --ema ends with their moving"),
+])
+def test_a_run_that_cannot_end_well_is_one_line(imported, tmp_path, args, message):
+    r = invoke("train", "--data", imported.path, "--out", tmp_path / "m.keras", *args)
+    assert r.returncode == 2 and message in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert list(tmp_path.iterdir()) == []
