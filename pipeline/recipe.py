@@ -5,8 +5,9 @@ rate for one-hot tokens, stop at 100% validation accuracy) fit them badly. The r
 dataset's facts (its rows, lengths, features, classes and kind) and never name a dataset; they were
 measured on a development suite of public datasets and are checked on others (docs/experiments.md).
 
-- The model: one bidirectional LSTM layer; series longer than LONG steps get a Conv1D front end that
-  shortens them to about STEPS steps, the length an LSTM handles well and fast.
+- The model: one bidirectional LSTM layer whose outputs are averaged over the real steps (a whole
+  sequence is classified, not its end); series of LONG steps or more get a convolutional front end
+  that shortens them to about STEPS steps, the length an LSTM handles well and fast.
 - The batch: about an eighth of the training rows, 8 to 64 (small data needs many updates).
 - The budget: a number of optimizer steps (not epochs), fewer for longer sequences so that a run fits in
   about TIME_BUDGET seconds on two cores; the learning rate decays on a cosine to 0 at the last step.
@@ -63,7 +64,7 @@ def choose(f: Facts) -> dict:
     epochs = math.ceil(budget / per_epoch)
     select = f.val_rows >= MIN_SELECT_ROWS
     settings = {
-        "cell": "lstm", "layers": 1, "bidirectional": True, "conv": conv, "pool": "mean" if conv else "last",
+        "cell": "lstm", "layers": 1, "bidirectional": True, "conv": conv, "pool": "mean",
         "units": UNITS, "backwards": False,
         "batch_size": batch, "steps_per_epoch": per_epoch, "epochs": epochs, "budget": None, "optimizer": "adam",
         "learning_rate": 3e-3, "schedule": "cosine", "clipnorm": 1.0, "dropout": 0.2, "label_smoothing": 0.1,
@@ -75,6 +76,6 @@ def choose(f: Facts) -> dict:
             f"the last weights' moving average (only {f.val_rows} validation rows: too few to choose an epoch)")
     why = (f"recipe for {f.rows} training sequences of {f.median} steps (median) x {f.n_features} "
            f"{'token values' if f.kind == 'tokens' else 'features'}, {f.n_classes} classes: {front}"
-           f"bidirectional LSTM({UNITS}), batch {batch}, {epochs} epochs of {per_epoch} steps "
+           f"bidirectional LSTM({UNITS}) averaged over the steps, batch {batch}, {epochs} epochs of {per_epoch} steps "
            f"({epochs * per_epoch} steps), Adam 3e-3 on a cosine, dropout 0.2, label smoothing 0.1; keeps {kept}")
     return {**settings, "why": why}
