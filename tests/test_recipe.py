@@ -102,19 +102,37 @@ def test_ways_of_ending_a_run_that_undo_each_other_are_refused(imported, options
     assert hint in e.value.message
 
 
-def test_keep_best_keeps_the_epoch_of_least_validation_loss(imported, tmp_path):
-    """A rate far too high makes later epochs worse: the kept weights are those of the best epoch, and
-    evaluating them on the validation split gives that epoch's loss."""
+@pytest.fixture(scope="module")
+def misleading(tmp_path_factory):
+    """Training series whose mean gives the class, and a validation file where each class has its
+    neighbour's mean: the better the model learns, the worse its validation loss."""
+    folder = tmp_path_factory.mktemp("misleading")
+    rng = np.random.default_rng(1)
+    for name, rows, shift in (("train", 300, 0), ("val", 60, 1), ("test", 60, 0)):
+        with open(folder / f"{name}.csv", "w", newline="") as f:
+            for i in range(rows):
+                label = i % 3
+                values = rng.normal(2.0 * ((label + shift) % 3), 0.5, 20)
+                f.write(f"c{label}," + ",".join(f"{v:.3f}" for v in values) + "\n")
+    out = folder / "misleading.h5"
+    importer.import_files(out, {**{p.name: p.default for p in params.IMPORT}, "train_file": folder / "train.csv",
+                                "val_file": folder / "val.csv", "test_file": folder / "test.csv"})
+    return data.describe(out)
+
+
+def test_keep_best_keeps_the_epoch_of_least_validation_loss(misleading, tmp_path):
+    """Validation loss grows as training goes on: the kept weights are those of the best epoch, an early
+    one, and evaluating them on the validation split gives that epoch's loss."""
     out = tmp_path / "m.keras"
-    options = train.Options(epochs=6, steps_per_epoch=10, learning_rate=0.3, keep_best=True, ema=0.0,
+    options = train.Options(epochs=8, steps_per_epoch=10, learning_rate=0.01, keep_best=True, ema=0.0,
                             schedule="constant", label_smoothing=0.0)
-    record = train.train(imported.path, out, options, verbose=0)
+    record = train.train(misleading.path, out, options, verbose=0)
     history = list(csv.DictReader(open(out.with_name("history.csv"))))
     losses = [float(r["val_loss"]) for r in history]
     assert record["kept_epoch"] == 1 + int(np.argmin(losses))
     assert json.loads(out.with_name("train.json").read_text())["kept_epoch"] == record["kept_epoch"]
-    assert record["kept_epoch"] < len(history)  # the rate makes the last epochs worse: an earlier one is kept
-    _, _, _, loss = independent(out, imported.path, split="val")
+    assert record["kept_epoch"] < len(history) and max(losses) > min(losses) + 0.1  # the last is not the best
+    _, _, _, loss = independent(out, misleading.path, split="val")
     assert loss == pytest.approx(min(losses), rel=1e-3)
 
 

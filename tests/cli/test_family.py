@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import evaluate, export, importer, predict, train
+from pipeline import data, evaluate, export, importer, predict, train
 from tests.cli.test_portable import outside
 from tests.conftest import invoke
 from tests.test_model import ARCHITECTURES
@@ -70,8 +70,9 @@ def test_every_member_trains_evaluates_and_predicts(runs):
 def test_every_member_loads_in_plain_keras_and_serves_its_export(runs, dataset, tmp_path):
     """One plain process for all: each model file predicts each test sequence unpadded as the pipeline
     predicted it padded, and each export answers the padded integer sequences the same way."""
+    X = data.read_padded(dataset, "test")[0]
     with h5py.File(dataset) as f:
-        X, lengths = f["test/X"][:], f["test/lengths"][:]
+        lengths = f["test/lengths"][:]
     tokens = np.where(np.arange(X.shape[1]) < lengths[:, None], X.argmax(-1), -1).astype(np.int32)
     np.save(tmp_path / "tokens.npy", tokens)
     folders = {name: str(run["folder"]) for name, run in runs.items()}

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from pipeline import tokens
+from pipeline import data, tokens
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -128,10 +128,10 @@ def ensemble_model(trained, weak, tmp_path_factory):
 
 
 def test_plain_keras_3_loads_the_ensemble_as_the_mean_of_its_members(trained, weak, ensemble_model, tmp_path):
+    np.save(tmp_path / "onehot.npy", data.read_padded(trained["data_path"], "test")[0].astype(np.float32))
     got = outside(f"""
-import json, h5py, keras, numpy as np
-with h5py.File({str(trained["data_path"])!r}) as f:
-    X = f["test/X"][:].astype("float32")
+import json, keras, numpy as np
+X = np.load("onehot.npy")
 probs = keras.models.load_model({str(ensemble_model)!r}).predict(X, batch_size=4096, verbose=0)
 members = [keras.models.load_model(p).predict(X, batch_size=4096, verbose=0)
            for p in ({str(trained["model_path"])!r}, {str(weak["model_path"])!r})]
@@ -146,8 +146,7 @@ def test_the_ensembles_export_serves_its_vote_in_plain_tensorflow(trained, ensem
     out = tmp_path / "export"
     r = run_cli("export", "--model", ensemble_model, "--out", out)
     assert r.returncode == 0, r.stderr
-    with h5py.File(trained["data_path"]) as f:
-        X = f["test/X"][:]
+    X = data.read_padded(trained["data_path"], "test")[0]
     np.save(tmp_path / "tokens.npy", tokens.decode(X).astype(np.int32))
     np.save(tmp_path / "onehot.npy", X.astype(np.float32))
     got = outside(f"""

@@ -128,7 +128,7 @@ def test_make_installs_the_locked_versions_into_a_new_environment(tmp_path):
     is at the lock's version: none is missing from the lock, none at the newest release instead. The
     lock is the project's, with tqdm held at an older release, so the lock, not the index, decides. pip
     reads the package index but installs nothing."""
-    from benchmarks.bench import copy_project
+    from tools.project_copy import copy_project
 
     project = copy_project(tmp_path / "p")
     name, version = HELD
