@@ -108,8 +108,10 @@ inspect: | $(INSTALLED) ## Summarise the dataset and every artifact that exists
 	@for f in $(DATA) $(MODEL) $(ART)/history.csv $(ART)/train.json $(METRICS) $(BASELINE) $(PREDICTIONS) $(EXPORT); do \
 		if [ -e $$f ]; then $(RUN) inspect $$f; echo; fi; done
 
+# Test files run on this many processes (pytest-xdist), a file's tests on one: most wait on subprocesses.
+TEST_JOBS ?= 2
 test: | $(INSTALLED) $(VENV)/.installed-ts ## Run the test suite (it reads a .ts file: the ts extra too)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
 lint: | $(INSTALLED) ## Check style (ruff) and the architecture's import contracts (import-linter)
 	$(PY) -m ruff check pipeline tests benchmarks tools
