@@ -61,8 +61,8 @@ $(call stamp,$(STAMPS)/train,$(TRAIN_ARGS))
 # any of them makes that stage stale.
 CORE_SRC := pipeline/__init__.py pipeline/batches.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
 	pipeline/options.py pipeline/params.py pipeline/presets.py pipeline/sources.py pipeline/tokens.py
-MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/model.py pipeline/modelfile.py \
-	pipeline/reader.py
+MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/model.py pipeline/fused_lstm.py \
+	pipeline/modelfile.py pipeline/reader.py
 GENERATE_SRC := pipeline/generate.py $(CORE_SRC)
 IMPORT_SRC := pipeline/importer.py $(CORE_SRC)
 DATA_SRC := $(if $(filter import,$(SOURCE)),$(IMPORT_SRC),$(GENERATE_SRC))
@@ -122,7 +122,7 @@ suite: | $(INSTALLED) $(VENV)/.installed-ts ## Train the recipe on public datase
 	$(PY) -m benchmarks.suite --out $(SUITE) --seeds "$(or $(strip $(SEEDS)),0 1 2)"
 
 BENCH_FLAGS ?=
-bench: | $(INSTALLED) ## Measure the speed goals against their baselines (docs/performance.md; minutes)
+bench: | $(INSTALLED) $(VENV)/.installed-ts ## Measure the speed goals against their baselines (docs/performance.md; minutes)
 	$(if $(filter --no-torch,$(BENCH_FLAGS)),,$(MAKE) --no-print-directory $(TORCH_VENV)/.installed)
 	$(if $(findstring --skip jax,$(BENCH_FLAGS)),,$(MAKE) --no-print-directory $(JAX_VENV)/.installed)
 	$(PY) -m benchmarks.bench --out $(ART)/bench.json --doc docs/performance.md \

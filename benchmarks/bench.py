@@ -31,6 +31,7 @@ import click
 
 from benchmarks.baselines import BASELINES, PEERS
 from benchmarks.doc import DOC, doc_text, write_doc
+from benchmarks.lstm_rows import lstm_rows
 from benchmarks.measure import (
     eval_predict,
     generation,
@@ -104,6 +105,8 @@ def cli(ctx, out, doc, runs, torch_python, jax_python, no_torch, skip, reference
         if "long" not in skipped:
             click.echo("long preset: evaluate and training ...", err=True)
             m["long"] = long_forward(work, runs)
+        click.echo("real-data LSTM steps and JapaneseVowels ...", err=True)
+        m["lstm"] = lstm_rows(work, runs, pythons.get("torch"))
         click.echo("make all ...", err=True)
         m["make"] = make_all(work, runs)
     except BaseException:

@@ -52,9 +52,18 @@ def goals(m: dict) -> list:
     paired[name] = median(long.get("ratios", []))
     rows.append(("6a. make all from scratch, after install (s)", m["make"]["make_all_s"], None, None, "<= 30 s"))
     rows.append(("6b. make all with nothing to do (s)", m["make"]["make_all_noop_s"], None, None, "<= 1 s"))
+    lstm = m.get("lstm", {})  # the real-data rows (lstm_rows.py)
+    for key, figure, goal in (() if not lstm else (
+            ("step_equal", "7a. training step, batch 32 x 251 steps, 1 feature, LSTM(128) (ms)", ">= 1.0x (goal 1.5x)"),
+            ("step_varied", "7b. training step, batch 32, lengths 29-361, LSTM(128) (ms)", ">= 1.0x (goal 1.5x)"),
+            ("vowels", "7c. JapaneseVowels preset, 80 epochs, fit (s)", ">= 1.0x"))):
+        for how, wanted in (("padded", goal), ("packed", "shown")):
+            name = f"{figure}, vs PyTorch {how}"
+            rows.append((name, lstm[key].get("ours"), lstm[key].get(how), "torch", wanted))
+            paired[name] = lstm[key].get(f"ratio_{how}")
     out = []
     for name, ours, base, baseline, goal in rows:
-        lower_is_better = "(s)" in name or "RSS" in name
+        lower_is_better = "(s)" in name or "(ms)" in name or "RSS" in name
         missing = None
         if base is None:
             if baseline is None:

@@ -1,10 +1,13 @@
-"""The Keras callbacks of a training run: the epoch log and the length curriculum.
+"""The Keras callbacks of a training run: the epoch log, the backup a killed run resumes from, and the
+length curriculum.
 
 EpochLog keeps a row per epoch with elapsed time, the moments validation accuracy reached 0.999 and
 the target, stops at the target, and what a resumed run restored. Its rows are kept in the backup
 folder, so a resumed run's history goes on where it stopped. Each row names the sequence length the
 epoch trained and validated on; under a curriculum only an epoch at the full length counts toward the
 target.
+
+Backup is Keras' BackupAndRestore, saving at most every few seconds instead of after every epoch.
 
 Curriculum trains on prefixes of the stored sequences, moving to the next length once an epoch's
 training accuracy reaches curriculum.ADVANCE_ACCURACY (the plan and its learning rates: curriculum.py).
@@ -73,6 +76,28 @@ class EpochLog(keras.callbacks.Callback):
     def resumed_after(self) -> int | None:
         """The epochs restored from a backup, or None for a fresh run."""
         return (self.restored if self.first_epoch is None else self.first_epoch) or None
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore (the checkpoint kept after fit) that saves after the first epoch, then after an epoch
+    only once `seconds` have passed since the last save, and at the end the last epoch if it was not saved:
+    a killed run loses at most `seconds` of training, and short epochs do not each pay a checkpoint."""
+
+    def __init__(self, folder: str, seconds: float):
+        super().__init__(folder, delete_checkpoint=False)
+        self.seconds, self.saved, self.unsaved = seconds, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.saved is not None and time.perf_counter() - self.saved < self.seconds:
+            self.unsaved = epoch
+            return
+        super().on_epoch_end(epoch, logs)
+        self.saved, self.unsaved = time.perf_counter(), None
+
+    def on_train_end(self, logs=None):
+        if self.unsaved is not None:  # a rerun after a failed write then resumes from the end
+            super().on_epoch_end(self.unsaved, logs)
+        super().on_train_end(logs)
 
 
 class Curriculum(keras.callbacks.Callback):

@@ -15,6 +15,7 @@ import numpy as np
 from pipeline import modelfile
 from pipeline.backend import keras, keras3, tf
 from pipeline.files import BadFile
+from pipeline.fused_lstm import FusedLSTM
 
 _tf_keras = keras  # build_model's default; Keras 3 is asked for by passing backend.keras3()
 
@@ -104,16 +105,21 @@ def recurrent_layers(settings: dict, unroll: bool, keras) -> list:
     to read both ways when bidirectional; with backwards, the last reads from the last step. With pool
     "mean", the last returns its sequence too, averaged over the real steps (a masked average). A
     bidirectional layer that returns its sequence is never unrolled: Keras' unrolled backward pass
-    misplaces its outputs against the padding mask (predictions then change with padding, by 1e-2)."""
+    misplaces its outputs against the padding mask (predictions then change with padding, by 1e-2).
+    tf-keras' LSTM layers that are not unrolled train through the fused kernel (fused_lstm.py), unless
+    the training step is compiled with XLA (jit), which cannot compile it; GRU keeps Keras' loop."""
     cell, bidirectional = settings.get("cell") or "lstm", bool(settings.get("bidirectional"))
     kind, stacked = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell], settings.get("layers") or 1
+    fused = {}
+    if cell == "lstm" and keras is _tf_keras and not settings.get("jit"):
+        kind, fused = FusedLSTM, {"gaps": bool(settings.get("conv"))}  # the conv front's mask can have gaps
     out, mean = [], settings.get("pool") == "mean"
     for i in range(1, stacked + 1):
         name = cell if i == 1 else f"{cell}_{i}"
         layer = kind(settings["units"], unroll=unroll and not (bidirectional and (i < stacked or mean)),
                      dropout=settings.get("dropout") or 0.0,
                      return_sequences=i < stacked or mean, name=name,
-                     go_backwards=bool(settings.get("backwards")) and i == stacked and not bidirectional)
+                     go_backwards=bool(settings.get("backwards")) and i == stacked and not bidirectional, **fused)
         out.append(keras.layers.Bidirectional(layer, name=f"bidirectional_{name}") if bidirectional else layer)
     return out + ([keras.layers.GlobalAveragePooling1D(name="mean_over_steps")] if mean else [])
 
@@ -123,7 +129,7 @@ def lstm_layers(net) -> list:
     found = []
     for layer in net.layers:
         inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-        found += [i for i in inner if type(i).__name__ == "LSTM"]
+        found += [i for i in inner if type(i).__name__ == "LSTM" or isinstance(i, FusedLSTM)]
     return found
 
 

@@ -230,7 +230,7 @@ def datasets(info, settings: dict, worker=None, cast: bool = True) -> Feeds:
 def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
     """model.fit until the target or the last epoch, resuming from a backup of the same run."""
     from pipeline.backend import keras
-    from pipeline.callbacks import Curriculum, EpochLog
+    from pipeline.callbacks import Backup, Curriculum, EpochLog
 
     info, settings, paths, chief = run.info, run.settings, run.paths, run.role.chief
     feeds = datasets(info, settings, worker, cast=not settings["curriculum"])
@@ -245,7 +245,9 @@ def fit(net, run: Run, worker=None, verbose: int = 2) -> Fitted:
         fit_model = multi_step_trainer(net, settings)
     log = EpochLog(settings, paths["backup"] if chief else None, restored, info.length, lengths)
     # The checkpoint outlives fit: if writing the artifacts fails, a rerun resumes from it (write() removes it).
-    backup = keras.callbacks.BackupAndRestore(str(paths["backup"] / "checkpoint"), delete_checkpoint=False)
+    # Every epoch under a curriculum (its state file goes with each) and on several workers (whose clocks differ).
+    every_epoch = settings["curriculum"] or run.role.workers > 1
+    backup = Backup(str(paths["backup"] / "checkpoint"), 0.0 if every_epoch else config.BACKUP_SECONDS)
     # --keep-best: the epoch of least validation loss, restored at the end (a resumed run tracks it anew)
     best = keras.callbacks.EarlyStopping("val_loss", patience=max(1, settings["epochs"] // 4),
                                          restore_best_weights=True) if settings["keep_best"] else None

@@ -322,12 +322,12 @@ def test_train_failing_to_save_the_model_keeps_every_previous_file_and_its_state
 @pytest.mark.parametrize("execution", [1, 16])  # 16: training calls of 16 batches (model.MultiStep)
 def test_train_failing_to_checkpoint_says_a_rerun_resumes_and_it_does(tiny_data, tmp_path, monkeypatch, capsys,
                                                                      execution):
-    from pipeline.backend import keras
+    from pipeline import callbacks, config
 
     _previous_training(tmp_path)
     out = tmp_path / "model.keras"
     options = train.Options(seed=1, epochs=4, stop_at_target=False, steps_per_execution=execution)
-    real = keras.callbacks.BackupAndRestore
+    real = callbacks.Backup
 
     class FullAfterOneEpoch(real):
         def on_epoch_end(self, epoch, logs=None):
@@ -335,18 +335,36 @@ def test_train_failing_to_checkpoint_says_a_rerun_resumes_and_it_does(tiny_data,
                 raise tf_no_space()
             super().on_epoch_end(epoch, logs)
 
-    monkeypatch.setattr(keras.callbacks, "BackupAndRestore", FullAfterOneEpoch)
+    monkeypatch.setattr(config, "BACKUP_SECONDS", 0.0)  # a checkpoint after every epoch
+    monkeypatch.setattr(callbacks, "Backup", FullAfterOneEpoch)
     backup = tmp_path / ".model.backup"
     error = fails_cleanly_but_backup(tmp_path, backup, lambda: train.train(tiny_data, out, options, verbose=0))
     assert str(error) == (f"output {backup}: cannot write ({NO_SPACE}); the training state is kept in {backup}: "
                           "a rerun with the same options resumes from its last epoch")
-    monkeypatch.setattr(keras.callbacks, "BackupAndRestore", real)
+    monkeypatch.setattr(callbacks, "Backup", real)
     capsys.readouterr()
     record = train.train(tiny_data, out, options, verbose=0)
     assert record["resumed_after_epoch"] == 1 and record["epochs_run"] == 4
     assert record["final"]["val_accuracy"] >= 0.999 and record["train_samples"] == 4 * 64 * 256  # learned
     assert f"resuming from epoch 2 (epochs 1-1 restored from {backup})" in capsys.readouterr().err
     assert not backup.exists()
+
+
+@pytest.mark.parametrize("seconds, saved", [(0.0, [0, 1, 2, 3]), (3600.0, [0, 3])])
+def test_training_saves_its_state_at_most_every_backup_seconds(tiny_data, tmp_path, monkeypatch, seconds, saved):
+    """After the first epoch, then once BACKUP_SECONDS have passed, and after the last epoch if it was not
+    saved: short epochs do not each pay a checkpoint, and a failed write still resumes from the end."""
+    from pipeline import config
+    from pipeline.backend import keras
+
+    saves = []
+    real = keras.callbacks.BackupAndRestore.on_epoch_end
+    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end",
+                        lambda self, epoch, logs=None: (saves.append(epoch), real(self, epoch, logs)))
+    monkeypatch.setattr(config, "BACKUP_SECONDS", seconds)
+    train.train(tiny_data, tmp_path / "model.keras", train.Options(seed=1, epochs=4, stop_at_target=False,
+                                                                  steps_per_epoch=2), verbose=0)
+    assert saves == saved
 
 
 def test_train_failing_before_any_checkpoint_leaves_nothing(tiny_data, tmp_path, monkeypatch):

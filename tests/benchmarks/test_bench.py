@@ -408,3 +408,21 @@ def test_step_profile_times_each_way_of_calling_the_step(tiny_data):
     assert [line["how"] for line in lines] == ["fit, HDF5 reader", "fit, one call's batches in memory",
                                                "the compiled call alone"]
     assert all(line["batch_size"] == 8 and line["us_per_step"] > 0 for line in lines)
+
+
+def test_real_data_rows_give_the_median_of_each_turns_own_ratio():
+    from benchmarks.lstm_rows import _summary
+
+    row = _summary([{"ours": 10.0, "padded": 20.0}, {"ours": 20.0, "padded": 20.0}, {"ours": 40.0, "padded": 60.0}],
+                   "ms")
+    assert (row["ours"], row["padded"], row["ratio_padded"]) == (20.0, 20.0, 1.5)  # not 20 / 20
+    assert "packed" not in row and "ratio_packed" not in row  # the peer's packed loop did not run
+    m = _measurements(PEER_SPEEDS)
+    m["lstm"] = {key: {**row, "packed": 30.0, "ratio_packed": 0.5} for key in ("step_equal", "step_varied", "vowels")}
+    rows = {g["figure"]: g for g in goals(m)}
+    seven = [name for name in rows if name.startswith("7")]
+    assert len(seven) == 6 and all(rows[name]["ratio"] in (1.5, 0.5) for name in seven)
+    assert rows["7c. JapaneseVowels preset, 80 epochs, fit (s), vs PyTorch padded"]["goal"] == ">= 1.0x"
+    m["lstm"] = {key: {"ours": 20.0} for key in m["lstm"]}  # the peer left out without saying so
+    with pytest.raises(ValueError, match="7a.*PyTorch peer has no figure"):
+        goals(m)
