@@ -5,6 +5,9 @@ the peer, in its own environment, finds this module beside its script.
 - equal: 32 series of 251 steps, 1 feature, all of one length;
 - varied: 32 series of 29 to 361 steps (uniform), padded after their last step to the longest.
 """
+import statistics
+import time
+
 import numpy as np
 
 UNITS, CLASSES, BATCH, PAD = 128, 10, 32, -10.0  # PAD: below every value, as import pads real-valued series
@@ -22,3 +25,17 @@ def batch(shape: str, seed: int = 0) -> dict:
     for row, n in zip(X, lengths):
         row[:n, 0] = np.sin(np.arange(n) / 8 + rng.uniform(0, 6)) + rng.normal(0, 0.3, n)
     return {"X": X, "lengths": lengths.astype(np.int64), "y": rng.integers(0, CLASSES, BATCH)}
+
+
+def timed(step, args) -> dict:
+    """ms per call of step(): args.warmup untimed calls, then the median of args.rounds rounds of
+    args.steps calls."""
+    for _ in range(args.warmup):
+        step()
+    rounds = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
+        rounds.append((time.perf_counter() - start) / args.steps * 1e3)
+    return {"ms_per_step": round(statistics.median(rounds), 2), "rounds": [round(r, 2) for r in rounds]}

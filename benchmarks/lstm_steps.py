@@ -10,10 +10,8 @@ calls; prints one JSON line:
 """
 import argparse
 import json
-import statistics
-import time
 
-from benchmarks.lstm_shapes import CLASSES, PAD, SHAPES, UNITS, batch
+from benchmarks.lstm_shapes import CLASSES, PAD, SHAPES, UNITS, batch, timed
 
 
 def problem(shape: str) -> dict:
@@ -38,16 +36,7 @@ def measure(shape: str, args) -> dict:
     def step():
         float(net.train_function(iterator)["loss"])  # waits for the step
 
-    for _ in range(args.warmup):
-        step()
-    rounds = []
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        rounds.append((time.perf_counter() - start) / args.steps * 1e3)
-    return {"framework": "ours", "shape": shape, "ms_per_step": round(statistics.median(rounds), 2),
-            "rounds": [round(r, 2) for r in rounds]}
+    return {"framework": "ours", "shape": shape, **timed(step, args)}
 
 
 def main(argv=None):

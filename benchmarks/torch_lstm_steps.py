@@ -11,11 +11,9 @@ It runs in its own virtual environment (torch and numpy only) and imports nothin
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
-from lstm_shapes import CLASSES, SHAPES, UNITS, batch
+from lstm_shapes import CLASSES, SHAPES, UNITS, batch, timed
 
 
 class Classifier(torch.nn.Module):
@@ -46,16 +44,7 @@ def measure(shape: str, packed: bool, args) -> dict:
         torch.nn.functional.cross_entropy(model(X, lengths), y).backward()
         optimizer.step()
 
-    for _ in range(args.warmup):
-        step()
-    rounds = []
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
-        rounds.append((time.perf_counter() - start) / args.steps * 1e3)
-    return {"framework": "torch", "shape": shape, "how": "packed" if packed else "padded",
-            "ms_per_step": round(statistics.median(rounds), 2), "rounds": [round(r, 2) for r in rounds],
+    return {"framework": "torch", "shape": shape, "how": "packed" if packed else "padded", **timed(step, args),
             "threads": torch.get_num_threads()}
 
 
