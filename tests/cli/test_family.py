@@ -82,7 +82,11 @@ tokens = np.load("tokens.npy")
 out = {{}}
 for name, folder in {folders!r}.items():
     model = keras.models.load_model(folder + "/model.keras")
-    alone = [int(model.predict(np.eye(5, dtype="float32")[t[t >= 0]][None], verbose=0).argmax()) for t in tokens]
+    alone = [0] * len(tokens)
+    for n in sorted({{int((t >= 0).sum()) for t in tokens}}):  # the sequences of each length in one unpadded batch
+        rows = [i for i, t in enumerate(tokens) if (t >= 0).sum() == n]
+        for i, p in zip(rows, model.predict(np.eye(5, dtype="float32")[tokens[rows, :n]], verbose=0).argmax(-1)):
+            alone[i] = int(p)
     serve = tf.saved_model.load(folder + "/export").signatures["serving_default"]
     out[name] = {{"alone": alone, "served": serve(sequence=tf.constant(tokens))["label"].numpy().astype(str).tolist()}}
 print(json.dumps(out))
