@@ -14,11 +14,11 @@ from pathlib import Path
 
 import click
 
-from pipeline import modelfile, tables
+from pipeline import metrics, modelfile, tables
 from pipeline.files import BadFile, named_errors, read_json, writable_target, write_text_atomic
 
 RECORDS = ("train.json", "metrics.json")  # what makes a folder a run
-SCORES = ("accuracy", "macro_f1", "balanced_accuracy", "loss")  # shown first, then metrics.json's other numbers
+SCORES = (*metrics.SCORES, "loss")  # shown first, then metrics.json's other numbers
 HASH_DIGITS = 12
 ABSENT = "(absent)"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from pipeline import tables
+from pipeline import metrics, tables
 from pipeline.files import BadFile, read_json, write_text_atomic
 
-SCORES = {"accuracy": "test accuracy", "macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy"}
+SCORES = {**metrics.SCORES, "accuracy": "test accuracy"}
 
 
 def _scores(record: dict, path) -> dict:

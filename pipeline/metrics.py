@@ -4,7 +4,8 @@ Markdown.
 
 A confusion matrix counts test rows by (true class, predicted class): counts[i, j] rows of class i
 were predicted as class j. Everything else follows from it: accuracy, each class's precision, recall
-and F1, macro-F1 and balanced accuracy. A new score is a line in scores(), and every stage reports it.
+and F1, macro-F1 and balanced accuracy. A new score is a line in scores() and, for the summaries that show
+the headline scores (inspect, report, compare, resamples, ensembles), its name in SCORES.
 """
 import json
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import tables
+
+SCORES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy"}  # headline scores
 
 
 def confusion(true, predicted, n_classes: int) -> np.ndarray:
@@ -50,8 +53,7 @@ def table(result: dict, most: int = 20) -> list:
     """Per-class lines and the confusion matrix as text (inspect), for up to `most` classes."""
     per_class, matrix = result["per_class"], result["confusion"]
     names = matrix["classes"]
-    lines = [f"  accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}, balanced accuracy "
-             f"{result['balanced_accuracy']:.4f}"]
+    lines = ["  " + ", ".join(f"{name} {result[key]:.4f}" for key, name in SCORES.items() if key in result)]
     if len(names) > most:
         return lines + [f"  ({len(names)} classes: per-class figures in the JSON file)"]
     width = max(8, *(len(str(n)) for n in names))

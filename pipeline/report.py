@@ -25,7 +25,7 @@ WRONG_SHOWN = 5  # wrong predictions listed
 ALWAYS = ("units", "optimizer", "learning_rate", "batch_size", "epochs", "target_accuracy", "seed")
 WHEN_SET = ("momentum", "clipnorm", "curriculum", "lr_at_length", "chrono", "dropout", "label_smoothing", "ema",
             "backwards", "steps_per_epoch", "deterministic")
-SCORES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy"}
+SCORES = metrics.SCORES
 BASELINE_SHAPE = '{"classifiers": {name: {"accuracy": number, "seconds": number}}}'
 
 

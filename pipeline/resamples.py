@@ -13,11 +13,11 @@ from pathlib import Path
 
 import click
 
-from pipeline import data, tables
+from pipeline import data, metrics, tables
 from pipeline.files import BadFile, json_text, published_together, read_json
 from pipeline.options import data_option
 
-SCORES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "balanced_accuracy": "balanced accuracy"}
+SCORES = metrics.SCORES
 
 
 def spread(values: list) -> dict:
