@@ -75,3 +75,11 @@ def test_every_stage_reports_the_counts_of_predictions_csv(weak, tmp_path):
     row = " ".join(f"{v:>5,}" for v in counted[3])
     assert f"{'3':>8}  {row}" in report  # the matrix, row by row
     assert f"macro-F1 {saved['macro_f1']:.4f}" in report_without_tf(tmp_path / "metrics.json")
+
+
+def test_a_score_named_in_scores_is_shown_by_inspect(monkeypatch):
+    """The seam for a new score: a value scores() adds, named in metrics.SCORES, reaches inspect's line."""
+    result = {**metrics.scores([[3, 1], [0, 4]], ["a", "b"]), "kappa": 0.5}
+    monkeypatch.setitem(metrics.SCORES, "kappa", "Cohen's kappa")
+    line = metrics.table(result)[0]
+    assert line == "  accuracy 0.8750, macro-F1 0.8730, balanced accuracy 0.8750, Cohen's kappa 0.5000"
