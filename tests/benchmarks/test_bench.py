@@ -426,3 +426,34 @@ def test_real_data_rows_give_the_median_of_each_turns_own_ratio():
     m["lstm"] = {key: {"ours": 20.0} for key in m["lstm"]}  # the peer left out without saying so
     with pytest.raises(ValueError, match="7a.*PyTorch peer has no figure"):
         goals(m)
+
+
+def test_lstm_levers_times_every_way_forward_and_all_but_the_bare_product_backward():
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "benchmarks.lstm_levers", "--rows", "4", "--steps", "3", "--features",
+                        "2", "--units", "4", "--calls", "5"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert set(result["forward_ms"]) == {"fused", "plain", "product", "blockgrad"}
+    assert set(result["forward_backward_ms"]) == {"fused", "plain", "blockgrad"}
+    assert all(ms > 0 for ways in ("forward_ms", "forward_backward_ms") for ms in result[ways].values())
+
+
+def test_fit_profile_times_each_epoch_and_takes_a_step_apart(tmp_path):
+    import subprocess
+
+    from pipeline import importer
+    from tests.cli.test_family import ragged_tokens
+
+    data = tmp_path / "ragged.h5"
+    importer.import_files(data, {**{p.name: p.default for p in importer.params.IMPORT},
+                                 "train_file": ragged_tokens(tmp_path / "train.csv", 200, 1),
+                                 "test_file": ragged_tokens(tmp_path / "test.csv", 50, 2)})
+    r = subprocess.run([sys.executable, "-m", "benchmarks.fit_profile", str(data), "--epochs", "3", "--calls", "5",
+                        "--parts", "64"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.splitlines()[-1])
+    assert result["epochs"] == 3 and result["part_rows"] == 64
+    assert 0 < result["batches_ms"] < result["epoch_ms"] and 0 < result["validation_ms"] < result["epoch_ms"]
+    assert 0 < result["forward_ms"] and 0 < result["forward_backward_ms"] and result["first_epoch_s"] > 0
