@@ -22,7 +22,9 @@ def epoch_timer(keras):
     """A callback keeping, per epoch: its seconds, its training batches' seconds and its validation's."""
 
     class EpochTimer(keras.callbacks.Callback):
-        rows = []
+        def __init__(self):
+            super().__init__()
+            self.rows = []
 
         def on_epoch_begin(self, epoch, logs=None):
             self.start, self.batches = time.perf_counter(), 0.0
