@@ -21,6 +21,7 @@ _tf_keras = keras  # build_model's default; Keras 3 is asked for by passing back
 
 UNROLL_MAX_LENGTH = 32  # unrolling pays for short sequences only; long ones keep the while loop
 CELLS = ("lstm", "gru")
+CONV_WIDTHS = (8, 5, 3)  # the conv front end's windows, in steps (Wang et al. 2017's fully convolutional network)
 
 
 class _Standardise(keras.layers.Normalization):
@@ -73,17 +74,20 @@ def input_layers(problem: dict, keras) -> list:
 
 
 def conv_front(problem: dict, settings: dict, keras) -> list:
-    """Three convolutions of `units` filters: windows of 2 * conv steps with stride conv (so the sequence
-    is `conv` times shorter), then windows of 5 and of 3 of those; each normalised and rectified.
+    """Three convolutions of `units` filters, each normalised and rectified: a window of 8 steps over
+    every step, then a max over each `conv` steps (so the sequence is `conv` times shorter), then
+    windows of 5 and of 3 of those. The first looks at every step before the sequence is shortened, so
+    that a short feature anywhere survives the pooling.
 
     Sequences of one length: standardised, each convolution batch-normalised. Sequences of different
     lengths: padding is kept out without masking the convolutions (Keras' Conv1D takes no mask):
     features are shifted so that a padded step is exactly zero (x - pad_value, scaled by the training
     std; no real step equals the pad value), and each convolution has no bias, reads the steps from its
     own on (zeros past the end) and keeps zeros zero (layer normalisation without centring, which works
-    step by step, then ReLU). So a window that lies wholly past a sequence's end gives exactly zero,
-    which Masking(0) skips, and every other window gives what the unpadded sequence gives it."""
-    stride, units, variable = settings["conv"], settings["units"], bool(problem.get("variable"))
+    step by step, then ReLU); the max reads the same way, over values of at least zero. So a window that
+    lies wholly past a sequence's end gives exactly zero, which Masking(0) skips, and every other window
+    gives what the unpadded sequence gives it."""
+    pool, units, variable = settings["conv"], settings["units"], bool(problem.get("variable"))
     if variable:
         shift = _Standardise if keras is _tf_keras else keras.layers.Normalization
         layers = [shift(mean=[problem["pad_value"]] * problem["n_features"],
@@ -91,12 +95,15 @@ def conv_front(problem: dict, settings: dict, keras) -> list:
             if problem["kind"] == "features" else []
     else:
         layers = input_layers(problem, keras)
-    for i, (width, step) in enumerate(((2 * stride, stride), (5, 1), (3, 1)), start=1):
+    for i, width in enumerate(CONV_WIDTHS, start=1):
         norm = (keras.layers.LayerNormalization(center=False, name=f"conv_norm_{i}") if variable else
                 keras.layers.BatchNormalization(name=f"conv_norm_{i}"))
         layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
-                   keras.layers.Conv1D(units, width, strides=step, use_bias=False, name=f"conv_{i}"),
+                   keras.layers.Conv1D(units, width, use_bias=False, name=f"conv_{i}"),
                    norm, keras.layers.Activation("relu", name=f"conv_relu_{i}")]
+        if i == 1 and pool > 1:
+            layers += [keras.layers.ZeroPadding1D((0, pool - 1), name="pool_end"),
+                       keras.layers.MaxPooling1D(pool, name="pool")]
     return layers + ([keras.layers.Masking(mask_value=0.0, name="padding")] if variable else [])
 
 

@@ -98,8 +98,9 @@ TRAIN = (
     Param("cell", click.Choice(["lstm", "gru"]), "Recurrent cell.", make="CELL"),
     Param("layers", click.IntRange(1, 8), "Recurrent layers, stacked.", make="LAYERS"),
     Param("bidirectional", bool, "Each recurrent layer reads the sequence both ways.", flag=True),
-    Param("conv", click.IntRange(min=0), "A Conv1D front end that shortens the sequence by this factor before "
-          "the recurrent layers (three convolutions, the first with this stride); 0 = none.", make="CONV"),
+    Param("conv", click.IntRange(min=0), "A Conv1D front end that shortens the sequence by this factor "
+          "before the recurrent layers (three convolutions, a max over this many steps after the first); 0 = none.",
+          make="CONV"),
     Param("pool", click.Choice(["last", "mean"]), "What the classifier reads of the last recurrent layer: its "
           "output at the last step, or its outputs averaged over the sequence's real steps.", make="POOL"),
     Param("batch_size", click.IntRange(min=1), "Batch size (the global batch under multi-worker).",

@@ -28,10 +28,10 @@ MIN_EPOCH_STEPS = 25  # an epoch (the steps between validations) of tiny data ta
 MIN_SELECT_ROWS = 30  # fewer validation rows than this: no selection by validation loss
 STEP_BUDGET = 2000  # optimizer steps for short sequences
 TIME_BUDGET = 75  # seconds of optimizer steps aimed at on 2 cores (validation, tracing and saving come on top)
-# Seconds of one optimizer step of the recipe's model on 2 cores, measured on the development suite
-# (docs/experiments.md): a fixed cost, and costs per batch row and step through the recurrent layer and
-# through the convolutions.
-STEP_SECONDS, RECURRENT_SECONDS, CONV_SECONDS = 3e-3, 1.2e-5, 6e-6
+# Seconds of one optimizer step of the recipe's model on 2 cores (AMD EPYC), fitted to training runs of
+# series of 150-1,460 steps (docs/experiments.md): a fixed cost, and costs per batch row and step through
+# the recurrent layer and through the convolutions.
+STEP_SECONDS, RECURRENT_SECONDS, CONV_SECONDS = 3e-3, 1.2e-5, 1e-7
 
 
 @dataclasses.dataclass(frozen=True)
