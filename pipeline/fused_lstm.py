@@ -142,7 +142,10 @@ def _block_lstm(x, w, b):
             dcs_prev, dgates, _, _, _ = tf.raw_ops.LSTMBlockCellGrad(
                 x=no_x, cs_prev=cs_prev, h_prev=zeros, i=i[t], cs=cs[t], f=f[t], o=o[t], ci=ci[t], co=co[t],
                 cs_grad=dcs_next, h_grad=dh[t] + dh_next, use_peephole=False, **cell)
-            return dgates, (tf.matmul(dgates, recurrent_t), dcs_prev)
+            # the loop's carried values keep the shape they enter with (inside tf.cond the cell's gradient
+            # has no static shape while the zeros have one)
+            return dgates, (tf.ensure_shape(tf.matmul(dgates, recurrent_t), zeros.shape),
+                            tf.ensure_shape(dcs_prev, zeros.shape))
 
         def body(t, carried, found):
             dgates, carried = step(t, cs[t - 1], carried)

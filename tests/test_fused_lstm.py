@@ -74,3 +74,29 @@ def test_a_batch_runs_in_one_part_per_thread_of_at_least_min_part_rows(monkeypat
     assert fused_lstm.parts(2 * fused_lstm.MIN_PART_ROWS - 1) == [2 * fused_lstm.MIN_PART_ROWS - 1]
     assert fused_lstm.parts(41) == [20, 21]
     assert fused_lstm.parts(200) == [66, 66, 68]
+
+
+def test_a_layer_that_may_meet_gaps_trains_in_a_graph_as_keras():
+    """A layer made with gaps=True (after the conv front end) inside a compiled training step, as fit
+    traces it: the kernel's branch, chosen at run time, gives Keras' gradients for a padded batch, and
+    Keras' loop for a batch with gaps."""
+    x, padding = batch(padded=True)
+    gaps = padding.copy()
+    gaps[:, 3] = False
+    keras_lstm, fused = keras.layers.LSTM(UNITS), FusedLSTM(UNITS, gaps=True)
+    keras_lstm.build(x.shape)
+    fused.build(x.shape)
+    fused.set_weights(keras_lstm.get_weights())
+
+    def gradients(layer):
+        @tf.function
+        def step(x, mask):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(layer(x, mask=mask, training=True) ** 2)
+            return tape.gradient(loss, layer.weights)
+        return step
+
+    fused_step, keras_step = gradients(fused), gradients(keras_lstm)
+    for mask in (padding, gaps):
+        for got, want in zip(fused_step(x, tf.constant(mask)), keras_step(x, tf.constant(mask))):
+            np.testing.assert_allclose(got, want, atol=1e-5)
