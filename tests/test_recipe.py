@@ -2,6 +2,7 @@
 alone; the echo problem and the presets keep theirs; and the new ways to end a run (a step budget, a
 cosine schedule, the epoch of least validation loss) do what they say."""
 import csv
+import dataclasses
 import json
 
 import click
@@ -24,6 +25,13 @@ def test_long_series_get_a_front_end_that_shortens_them_to_about_the_same_steps(
         conv = recipe.choose(facts(median=median, length=median))["conv"]
         assert conv > 1 and recipe.STEPS / 2 < median / conv <= recipe.STEPS
     assert recipe.choose(facts(median=30))["conv"] == 0
+
+
+def test_long_real_valued_series_of_different_lengths_get_no_front_end_tokens_do(imported):
+    own = recipe.facts(imported, data.train_lengths(imported.path))  # real values of 30-40 steps
+    assert recipe.choose(dataclasses.replace(own, median=427, length=900))["conv"] == 0
+    assert recipe.choose(dataclasses.replace(own, median=427, length=900, kind="tokens"))["conv"] > 1
+    assert recipe.choose(dataclasses.replace(own, median=427, length=427, variable=False))["conv"] > 1
 
 
 def test_the_batch_follows_the_rows_within_bounds():

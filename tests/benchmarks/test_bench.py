@@ -457,3 +457,18 @@ def test_fit_profile_times_each_epoch_and_takes_a_step_apart(tmp_path):
     assert result["epochs"] == 3 and result["part_rows"] == 64
     assert 0 < result["batches_ms"] < result["epoch_ms"] and 0 < result["validation_ms"] < result["epoch_ms"]
     assert 0 < result["forward_ms"] and 0 < result["forward_backward_ms"] and result["first_epoch_s"] > 0
+
+
+def test_suite_takes_its_held_out_sets_by_name_and_refuses_others_in_one_line(tmp_path, monkeypatch):
+    from benchmarks import suite
+
+    ran = []
+    monkeypatch.setattr(suite, "run_dataset", lambda name, out, seeds: ran.append((name, seeds)) or {
+        "dataset": name, "runs": [{"accuracy": 0.5, "train_seconds": 1.0}], "baselines": {}, "shape": "s"})
+    ok = CliRunner().invoke(suite.main, ["--out", str(tmp_path / "ok"), "--seeds", "3", "--datasets",
+                                         "GunPoint,OSULeaf"])
+    assert ok.exit_code == 0 and ran == [("GunPoint", [3]), ("OSULeaf", [3])]
+    assert "| GunPoint | s | 0.5000 (0.5000-0.5000)" in (tmp_path / "ok" / "suite.md").read_text()
+    bad = CliRunner().invoke(suite.main, ["--out", str(tmp_path / "bad"), "--datasets", "GunPoint,Nope"])
+    assert bad.exit_code == 2 and "Nope: not in the suite" in bad.output and len(ran) == 2
+    assert not (tmp_path / "bad").exists()
