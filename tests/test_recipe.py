@@ -89,6 +89,13 @@ def test_data_of_no_preset_trains_with_the_recipe_and_says_why(imported):
     assert (given["units"], given["schedule"]) == (7, "constant")  # options over the recipe
 
 
+def test_a_conv_front_end_on_real_values_of_different_lengths_is_warned_of(imported, capsys):
+    train.resolve(train.Options(), imported)
+    assert "warning" not in capsys.readouterr().err  # the recipe gives such data no front end
+    assert train.resolve(train.Options(conv=2), imported)["conv"] == 2
+    assert capsys.readouterr().err.count("warning: a conv front end underfits") == 1
+
+
 def test_the_echo_problem_keeps_its_preset(tiny_data):
     info = data.describe(tiny_data)
     settings = train.resolve(train.Options(), info)
