@@ -83,10 +83,11 @@ def conv_front(problem: dict, settings: dict, keras) -> list:
     lengths: padding is kept out without masking the convolutions (Keras' Conv1D takes no mask):
     features are shifted so that a padded step is exactly zero (x - pad_value, scaled by the training
     std; no real step equals the pad value), and each convolution has no bias, reads the steps from its
-    own on (zeros past the end) and keeps zeros zero (layer normalisation without centring, which works
-    step by step, then ReLU); the max reads the same way, over values of at least zero. So a window that
-    lies wholly past a sequence's end gives exactly zero, which Masking(0) skips, and every other window
-    gives what the unpadded sequence gives it."""
+    own on (zeros past the end) and keeps zeros zero (layer normalisation with no offset, beta, which
+    works step by step, then ReLU); the max reads the same way, over values of at least zero. So a window
+    that lies wholly past a sequence's end gives exactly zero, which Masking(0) skips, and every other
+    window gives what the unpadded sequence gives it. The shift puts real values far from zero, which
+    the first convolution trains poorly on (recipe.py leaves such series without this front end)."""
     pool, units, variable = settings["conv"], settings["units"], bool(problem.get("variable"))
     if variable:
         shift = _Standardise if keras is _tf_keras else keras.layers.Normalization
