@@ -155,3 +155,23 @@ def test_several_steps_per_call_make_the_same_steps_as_one_call_per_batch(jit):
     assert logs["loss"][0] == pytest.approx(last["loss"], abs=1e-6)
     assert logs["accuracy"][0] == pytest.approx(last["accuracy"])
     assert loop.count_params() == alone.count_params() == 3860
+
+
+@pytest.mark.parametrize("conv", [1, 3, 7])
+def test_the_conv_front_end_shortens_a_sequence_by_its_factor(conv):
+    """--conv K: a sequence of n steps reaches the recurrent layer as ceil(n / K) real steps, whatever
+    it is padded to; of one length, as that many steps."""
+    def front(net):
+        recurrent = next(i for i, layer in enumerate(net.layers) if "lstm" in layer.name)
+        return net.layers[:recurrent]
+
+    fixed = build_model(problem("features", 50, variable=False), {"units": 4, "conv": conv})
+    assert front(fixed)[-1].output_shape == (None, -(-50 // conv), 4)
+    x = np.random.default_rng(0).normal(size=(3, 50, FEATURES)).astype(np.float32)
+    lengths = [50, 23, 1]
+    x[1, 23:], x[2, 1:] = -9.0, -9.0
+    out = x
+    for layer in front(build_model(problem("features", 50, pad=-9.0), {"units": 4, "conv": conv})):
+        out = layer(out)
+    real = np.asarray(out._keras_mask).sum(1)
+    assert list(real) == [-(-n // conv) for n in lengths]
