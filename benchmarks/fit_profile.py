@@ -15,7 +15,7 @@ import time
 
 import click
 
-from benchmarks.lstm_shapes import timed
+from benchmarks.lstm_shapes import rounds_of, timed
 
 
 def epoch_timer(keras):
@@ -75,7 +75,7 @@ def profile(data_path, parts_rows: int | None, calls: int, epochs: int | None = 
 
     batches = iter(tf.data.Dataset.from_tensors((X, y)).repeat())
     step = net.make_train_function()
-    args = type("Args", (), {"warmup": 5, "rounds": 5, "steps": max(1, calls // 5)})
+    args = rounds_of(calls)
     median = {name: statistics.median(r[name] for r in later) * 1e3 for name in later[0]} if later else {}
     return {
         "fit_seconds": round(fit_seconds, 3), "epochs": len(timer.rows),

@@ -17,7 +17,7 @@ import json
 import click
 import numpy as np
 
-from benchmarks.lstm_shapes import timed
+from benchmarks.lstm_shapes import rounds_of, timed
 
 
 def ways(x, w, b, units: int) -> dict:
@@ -82,7 +82,7 @@ def cli(rows, steps, features, units, calls, intra, inter):
     x = tf.constant(rng.normal(size=(steps, rows, features)).astype(np.float32))
     w = tf.Variable(rng.normal(0, 0.1, (features + units, 4 * units)).astype(np.float32))
     b = tf.Variable(np.zeros(4 * units, np.float32))
-    args = type("Args", (), {"warmup": 5, "rounds": 5, "steps": max(1, calls // 5)})
+    args = rounds_of(calls)
     result = {"forward_ms": {}, "forward_backward_ms": {}, "shape": {"rows": rows, "steps": steps,
                                                                       "features": features, "units": units}}
 

@@ -7,6 +7,7 @@ the peer, in its own environment, finds this module beside its script.
 """
 import statistics
 import time
+import types
 
 import numpy as np
 
@@ -25,6 +26,11 @@ def batch(shape: str, seed: int = 0) -> dict:
     for row, n in zip(X, lengths):
         row[:n, 0] = np.sin(np.arange(n) / 8 + rng.uniform(0, 6)) + rng.normal(0, 0.3, n)
     return {"X": X, "lengths": lengths.astype(np.int64), "y": rng.integers(0, CLASSES, BATCH)}
+
+
+def rounds_of(calls: int):
+    """timed()'s args for about `calls` timed calls: 5 warm-up calls, then 5 rounds."""
+    return types.SimpleNamespace(warmup=5, rounds=5, steps=max(1, calls // 5))
 
 
 def timed(step, args) -> dict:

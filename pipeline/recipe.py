@@ -57,9 +57,14 @@ def facts(info, lengths) -> Facts:
                  info.kind, info.variable)
 
 
+def front_underfits(variable: bool, kind: str) -> bool:
+    """Whether the conv front end underfits such data: real-valued series of different lengths."""
+    return variable and kind == "features"
+
+
 def choose(f: Facts) -> dict:
     """The training settings for a dataset of these facts, with `why`: what was chosen and why, in a line."""
-    conv = math.ceil(f.median / STEPS) if f.median >= LONG and not (f.variable and f.kind == "features") else 0
+    conv = math.ceil(f.median / STEPS) if f.median >= LONG and not front_underfits(f.variable, f.kind) else 0
     steps = math.ceil(f.median / conv) if conv else f.median  # what reaches the recurrent layer
     batch = min(64, max(8, 2 ** round(math.log2(max(f.rows, 1) / 8))))
     per_epoch = max(math.ceil(f.rows / batch), MIN_EPOCH_STEPS)

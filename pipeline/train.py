@@ -133,7 +133,7 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     if chosen["jit"] and role.workers > 1:
         click.echo("warning: --jit is off under multi-worker (XLA cannot compile collectives on CPU)", err=True)
         chosen["jit"] = False
-    if chosen["conv"] and info.variable and info.kind == "features":
+    if chosen["conv"] and recipe.front_underfits(info.variable, info.kind):
         click.echo("warning: a conv front end underfits real-valued sequences of different lengths (it shifts "
                    "them far from zero to keep padding zero: docs/experiments.md); --conv 0 avoids it", err=True)
     return {**chosen, "momentum": chosen["momentum"] if chosen["optimizer"] == "sgd" else None,
