@@ -30,6 +30,7 @@ DATASETS = (*AEON, "SpokenDigits")
 # measured on (ArrowHead: 36 training series of 251 steps; GunPoint: 50 of 150; PickupGestureWiimoteZ: 50
 # of 29-361 steps)
 HELD_OUT = ("ArrowHead", "GunPoint", "PickupGestureWiimoteZ")
+KNOWN = (*DATASETS, *HELD_OUT)
 BASELINES = ("1-NN Euclidean", "1-NN DTW", "MiniRocket")
 
 
@@ -112,12 +113,15 @@ def table(results: list) -> str:
 def main(out, seeds, datasets):
     """Run the development suite and write suite.md."""
     names = [d for d in datasets.split(",") if d]
-    unknown = sorted(set(names) - set(DATASETS + HELD_OUT))
+    unknown = sorted(set(names) - set(KNOWN))
     if unknown:
-        raise click.BadParameter(f"{', '.join(unknown)}: not in the suite ({', '.join(DATASETS + HELD_OUT)})",
+        raise click.BadParameter(f"{', '.join(unknown)}: not in the suite ({', '.join(KNOWN)})",
                                  param_hint="'--datasets'")
     out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.ClickException(f"--out {out}: {e.strerror}") from None
     results = []
     for name in names:
         results.append(run_dataset(name, out, [int(s) for s in seeds.replace(" ", ",").split(",") if s]))

@@ -472,3 +472,6 @@ def test_suite_takes_its_held_out_sets_by_name_and_refuses_others_in_one_line(tm
     bad = CliRunner().invoke(suite.main, ["--out", str(tmp_path / "bad"), "--datasets", "GunPoint,Nope"])
     assert bad.exit_code == 2 and "Nope: not in the suite" in bad.output and len(ran) == 2
     assert not (tmp_path / "bad").exists()
+    (tmp_path / "file").write_text("")
+    blocked = CliRunner().invoke(suite.main, ["--out", str(tmp_path / "file" / "out"), "--datasets", "GunPoint"])
+    assert blocked.exit_code == 1 and "Error: --out" in blocked.output and len(ran) == 2
