@@ -1,0 +1,91 @@
+"""Variants of the recipe's model, tried on data of no preset (docs/experiments.md, "Variants tried").
+
+A variant changes how pipeline.model builds the recipe's member or its optimizer, in this process only;
+the run then trains as `train` does (the recipe, plus any train options given after the lab's own)
+and evaluates the model in a fresh process, as `make all` would. Prints one line: the variant, the
+data, the test accuracy and the train stage's seconds.
+
+    .venv/bin/python -m benchmarks.recipe_lab --variant full-res --data data/OSULeaf.h5 \\
+        --out artifacts/lab/full-res/OSULeaf/0/model.keras -- --seed 0 --cell gru
+
+Variants: recipe (no change), noise (Gaussian noise of 0.1 standard deviation on the standardised
+inputs, while training), filters-128 (128 filters in each convolution, the LSTM keeping its units),
+spatial-dropout (0.2 of the front end's channels dropped, while training), adamw (Adam with decoupled
+weight decay 0.01), full-res (all three convolutions read every step; the max comes after the last).
+"""
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from pipeline import model
+from pipeline.cli import main as pipeline_main
+
+_input_layers, _conv_front, _make_optimizer = model.input_layers, model.conv_front, model.make_optimizer
+
+
+def noisy_inputs(problem, keras):
+    layers = _input_layers(problem, keras)
+    return layers + ([keras.layers.GaussianNoise(0.1, name="noise")] if problem["kind"] == "features" else [])
+
+
+def wide_front(problem, settings, keras):
+    return _conv_front(problem, {**settings, "units": 128}, keras)
+
+
+def dropped_front(problem, settings, keras):
+    return _conv_front(problem, settings, keras) + [keras.layers.SpatialDropout1D(0.2, name="front_dropout")]
+
+
+def full_res_front(problem, settings, keras):
+    """conv_front for sequences of one length, with the max after the third convolution."""
+    layers, pool = model.input_layers(problem, keras), settings["conv"]
+    for i, width in enumerate(model.CONV_WIDTHS, start=1):
+        layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
+                   keras.layers.Conv1D(settings["units"], width, use_bias=False, name=f"conv_{i}"),
+                   keras.layers.BatchNormalization(name=f"conv_norm_{i}"),
+                   keras.layers.Activation("relu", name=f"conv_relu_{i}")]
+    return layers + [keras.layers.ZeroPadding1D((0, pool - 1), name="pool_end"),
+                     keras.layers.MaxPooling1D(pool, name="pool")]
+
+
+def adamw(name, rate, momentum=0.0, clipnorm=None, ema=0.0):
+    kw = {"clipnorm": clipnorm} if clipnorm else {}
+    kw.update({"use_ema": True, "ema_momentum": ema} if ema else {})
+    return model.keras.optimizers.AdamW(rate, weight_decay=0.01, **kw)
+
+
+VARIANTS = {"recipe": {}, "noise": {"input_layers": noisy_inputs}, "filters-128": {"conv_front": wide_front},
+            "spatial-dropout": {"conv_front": dropped_front}, "adamw": {"make_optimizer": adamw},
+            "full-res": {"conv_front": full_res_front}}
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--variant", type=click.Choice(list(VARIANTS)), required=True)
+@click.option("--data", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The model file to write (.keras).")
+@click.argument("train_options", nargs=-1, type=click.UNPROCESSED)
+def main(variant, data, out, train_options):
+    """Train one variant of the recipe's model and evaluate it."""
+    for name, replacement in VARIANTS[variant].items():
+        setattr(model, name, replacement)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    try:
+        pipeline_main(["train", "--data", data, "--out", out, *train_options])
+    except SystemExit as e:  # the pipeline's main always exits, with its stage's code
+        if e.code:
+            sys.exit(e.code)
+    seconds = time.perf_counter() - t
+    metrics = Path(out).parent / "metrics.json"
+    subprocess.run([sys.executable, "-m", "pipeline", "evaluate", "--data", data, "--model", out, "--out", metrics],
+                   check=True, capture_output=True)
+    accuracy = json.loads(metrics.read_text())["accuracy"]
+    click.echo(f"{variant} {data} {' '.join(train_options)}: test accuracy {accuracy:.4f}, train {seconds:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The recipe lab's variants (benchmarks/recipe_lab.py) build the member they name, with the front end's
+promise kept: a series of n steps reaches the recurrent layer as ceil(n / K) steps."""
+import numpy as np
+import pytest
+
+from benchmarks import recipe_lab
+from pipeline import model
+
+PROBLEM = {"kind": "features", "length": 50, "n_features": 2, "n_classes": 3, "classes": list("abc"),
+           "variable": False, "pad_value": 0.0, "feature_mean": [0.5, -1.0], "feature_std": [2.0, 0.5]}
+SETTINGS = {"units": 4, "conv": 7, "bidirectional": True, "pool": "mean"}
+
+
+def built(variant, monkeypatch):
+    for name, replacement in recipe_lab.VARIANTS[variant].items():
+        monkeypatch.setattr(model, name, replacement)
+    return model.build_model(PROBLEM, SETTINGS)
+
+
+@pytest.mark.parametrize("variant", sorted(recipe_lab.VARIANTS))
+def test_every_variant_shortens_by_the_factor_and_classifies(variant, monkeypatch):
+    net = built(variant, monkeypatch)
+    recurrent = next(i for i, layer in enumerate(net.layers) if "lstm" in layer.name)
+    assert net.layers[recurrent - 1].output_shape[1] == -(-50 // 7)
+    x = np.random.default_rng(0).normal(size=(2, 50, 2)).astype(np.float32)
+    assert np.allclose(net(x).numpy().sum(1), 1.0, atol=1e-5)
+
+
+def test_full_res_convolves_every_step_before_the_max(monkeypatch):
+    layers = {layer.name: layer for layer in built("full-res", monkeypatch).layers}
+    assert [layers[f"conv_relu_{i}"].output_shape[1] for i in (1, 2, 3)] == [50, 50, 50]
+    assert layers["pool"].output_shape[1] == 8
+
+
+def test_each_variant_changes_what_it_names(monkeypatch):
+    assert {layer.name: layer for layer in built("filters-128", monkeypatch).layers}["conv_2"].filters == 128
+    with monkeypatch.context() as m:
+        assert "noise" in [layer.name for layer in built("noise", m).layers]
+    optimizer = recipe_lab.VARIANTS["adamw"]["make_optimizer"]("adam", 1e-3, ema=0.99)
+    assert type(optimizer).__name__ == "AdamW" and optimizer.weight_decay == 0.01 and optimizer.use_ema
