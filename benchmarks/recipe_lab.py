@@ -72,7 +72,10 @@ def main(variant, data, out, train_options):
     """Train one variant of the recipe's model and evaluate it."""
     for name, replacement in VARIANTS[variant].items():
         setattr(model, name, replacement)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.ClickException(f"--out {out}: {e.strerror}") from None
     t = time.perf_counter()
     try:
         pipeline_main(["train", "--data", data, "--out", out, *train_options])
@@ -81,8 +84,10 @@ def main(variant, data, out, train_options):
             sys.exit(e.code)
     seconds = time.perf_counter() - t
     metrics = Path(out).parent / "metrics.json"
-    subprocess.run([sys.executable, "-m", "pipeline", "evaluate", "--data", data, "--model", out, "--out", metrics],
-                   check=True, capture_output=True)
+    r = subprocess.run([sys.executable, "-m", "pipeline", "evaluate", "--data", data, "--model", out, "--out",
+                        metrics], capture_output=True, text=True)
+    if r.returncode:
+        raise click.ClickException(f"evaluate failed: {r.stderr.strip()[-400:]}")
     accuracy = json.loads(metrics.read_text())["accuracy"]
     click.echo(f"{variant} {data} {' '.join(train_options)}: test accuracy {accuracy:.4f}, train {seconds:.0f} s")
 

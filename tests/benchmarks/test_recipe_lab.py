@@ -1,5 +1,8 @@
 """The recipe lab's variants (benchmarks/recipe_lab.py) build the member they name, with the front end's
 promise kept: a series of n steps reaches the recurrent layer as ceil(n / K) steps."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -38,3 +41,14 @@ def test_each_variant_changes_what_it_names(monkeypatch):
         assert "noise" in [layer.name for layer in built("noise", m).layers]
     optimizer = recipe_lab.VARIANTS["adamw"]["make_optimizer"]("adam", 1e-3, ema=0.99)
     assert type(optimizer).__name__ == "AdamW" and optimizer.weight_decay == 0.01 and optimizer.use_ema
+
+
+def test_an_out_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    data, out = tmp_path / "data.h5", tmp_path / "file" / "run" / "model.keras"
+    data.write_text("")
+    r = subprocess.run([sys.executable, "-m", "benchmarks.recipe_lab", "--variant", "recipe", "--data", str(data),
+                        "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [f"Error: --out {out}: Not a directory"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.h5", "file"]
