@@ -8,6 +8,8 @@ that `import` reads (X_train, y_train, X_test, y_test).
 import click
 import numpy as np
 
+from pipeline.files import atomic_output
+
 CLASSES = ("sine", "square", "triangle")
 
 
@@ -42,7 +44,7 @@ def main(out, seed, length, width, n_train, n_test):
         raise click.BadParameter(f"{width} is longer than --length {length}", param_hint="'--width'")
     rng = np.random.default_rng(seed)
     (X_train, y_train), (X_test, y_test) = series(rng, n_train, length, width), series(rng, n_test, length, width)
-    with open(out, "wb") as f:
+    with atomic_output(out) as tmp, open(tmp, "wb") as f:  # never a partial file at --out
         np.savez(f, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
     click.echo(f"wrote {out}: {n_train} train / {n_test} test series of {length} steps, {len(CLASSES)} classes")
 

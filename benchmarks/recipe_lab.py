@@ -24,7 +24,7 @@ import click
 from pipeline import model
 from pipeline.cli import main as pipeline_main
 
-_input_layers, _conv_front, _make_optimizer = model.input_layers, model.conv_front, model.make_optimizer
+_input_layers, _conv_front = model.input_layers, model.conv_front
 
 
 def noisy_inputs(problem, keras):
