@@ -74,11 +74,10 @@ def input_layers(problem: dict, keras) -> list:
 
 
 def conv_front(problem: dict, settings: dict, keras) -> list:
-    """Three convolutions of `units` filters, each normalised and rectified, windows of 8, 5 and 3
-    steps, every one reading every step; then a max over each `conv` steps (so the sequence is `conv`
-    times shorter). All three look at the full resolution before the sequence is shortened, so that a
-    short feature anywhere is recognised whole and survives the pooling (docs/experiments.md,
-    "Variants tried": better than a max after the first convolution on long series).
+    """Three convolutions of `units` filters, each normalised and rectified: a window of 8 steps over
+    every step, then a max over each `conv` steps (so the sequence is `conv` times shorter), then
+    windows of 5 and of 3 of those. The first looks at every step before the sequence is shortened, so
+    that a short feature anywhere survives the pooling.
 
     Sequences of one length: standardised, each convolution batch-normalised. Sequences of different
     lengths: padding is kept out without masking the convolutions (Keras' Conv1D takes no mask):
@@ -103,9 +102,9 @@ def conv_front(problem: dict, settings: dict, keras) -> list:
         layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
                    keras.layers.Conv1D(units, width, use_bias=False, name=f"conv_{i}"),
                    norm, keras.layers.Activation("relu", name=f"conv_relu_{i}")]
-    if pool > 1:
-        layers += [keras.layers.ZeroPadding1D((0, pool - 1), name="pool_end"),
-                   keras.layers.MaxPooling1D(pool, name="pool")]
+        if i == 1 and pool > 1:
+            layers += [keras.layers.ZeroPadding1D((0, pool - 1), name="pool_end"),
+                       keras.layers.MaxPooling1D(pool, name="pool")]
     return layers + ([keras.layers.Masking(mask_value=0.0, name="padding")] if variable else [])
 
 

@@ -99,8 +99,8 @@ TRAIN = (
     Param("layers", click.IntRange(1, 8), "Recurrent layers, stacked.", make="LAYERS"),
     Param("bidirectional", bool, "Each recurrent layer reads the sequence both ways.", flag=True),
     Param("conv", click.IntRange(min=0), "A Conv1D front end that shortens the sequence by this factor "
-          "before the recurrent layers (three convolutions over every step, then a max over this many steps); "
-          "0 = none.", make="CONV"),
+          "before the recurrent layers (three convolutions, a max over this many steps after the first); 0 = none.",
+          make="CONV"),
     Param("pool", click.Choice(["last", "mean"]), "What the classifier reads of the last recurrent layer: its "
           "output at the last step, or its outputs averaged over the sequence's real steps.", make="POOL"),
     Param("batch_size", click.IntRange(min=1), "Batch size (the global batch under multi-worker).",

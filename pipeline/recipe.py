@@ -7,8 +7,7 @@ measured on a development suite of public datasets and are checked on others (do
 
 - The model: one bidirectional LSTM layer whose outputs are averaged over the real steps (a whole
   sequence is classified, not its end); series of LONG steps or more get a convolutional front end
-  that shortens them to about STEPS steps, the length a recurrent layer handles well and fast, and GRU
-  cells after it (better than LSTM cells there: docs/experiments.md, "Variants tried"). Not real-valued
+  that shortens them to about STEPS steps, the length an LSTM handles well and fast. Not real-valued
   series of different lengths: the front keeps their padding at exactly zero by shifting every real
   value to several standard deviations from zero (model.conv_front), and underfits them
   (docs/experiments.md: test accuracy 0.42 against 0.68 with the LSTM alone).
@@ -32,12 +31,10 @@ MIN_EPOCH_STEPS = 25  # an epoch (the steps between validations) of tiny data ta
 MIN_SELECT_ROWS = 30  # fewer validation rows than this: no selection by validation loss
 STEP_BUDGET = 2000  # optimizer steps for short sequences
 TIME_BUDGET = 75  # seconds of optimizer steps aimed at on 2 cores (validation, tracing and saving come on top)
-# Seconds of one optimizer step of the recipe's model on 2 cores: a fixed cost and a cost per batch row
-# and step. The LSTM alone, per step that reaches it: fitted to training runs (AMD EPYC, docs/experiments.md).
-# The conv front end and its GRU, per input step (about STEPS reach the GRU): fitted by
-# benchmarks/recipe_costs.py to series of 150-1,460 steps in batches of 8-64 (Intel Xeon, the slower).
-STEP_SECONDS, RECURRENT_SECONDS = 3e-3, 1.2e-5
-CONV_STEP_SECONDS, CONV_SECONDS = 0.034, 2.4e-6
+# Seconds of one optimizer step of the recipe's model on 2 cores (AMD EPYC), fitted to training runs of
+# series of 150-1,460 steps (docs/experiments.md): a fixed cost, and costs per batch row and step through
+# the recurrent layer and through the convolutions.
+STEP_SECONDS, RECURRENT_SECONDS, CONV_SECONDS = 3e-3, 1.2e-5, 1e-7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,26 +62,18 @@ def front_underfits(variable: bool, kind: str) -> bool:
     return variable and kind == "features"
 
 
-def step_seconds(batch: int, median: int, conv: int) -> float:
-    """About how long one optimizer step of the recipe's model takes on 2 cores."""
-    if conv:
-        return CONV_STEP_SECONDS + batch * CONV_SECONDS * median
-    return STEP_SECONDS + batch * RECURRENT_SECONDS * median
-
-
 def choose(f: Facts) -> dict:
     """The training settings for a dataset of these facts, with `why`: what was chosen and why, in a line."""
     conv = math.ceil(f.median / STEPS) if f.median >= LONG and not front_underfits(f.variable, f.kind) else 0
     steps = math.ceil(f.median / conv) if conv else f.median  # what reaches the recurrent layer
     batch = min(64, max(8, 2 ** round(math.log2(max(f.rows, 1) / 8))))
     per_epoch = max(math.ceil(f.rows / batch), MIN_EPOCH_STEPS)
-    seconds_per_step = step_seconds(batch, f.median, conv)
+    seconds_per_step = STEP_SECONDS + batch * (RECURRENT_SECONDS * steps + (CONV_SECONDS * f.median if conv else 0))
     budget = int(max(per_epoch * 10, min(STEP_BUDGET, TIME_BUDGET / seconds_per_step)))
     epochs = math.ceil(budget / per_epoch)
     select = f.val_rows >= MIN_SELECT_ROWS
-    cell = "gru" if conv else "lstm"
     settings = {
-        "cell": cell, "layers": 1, "bidirectional": True, "conv": conv, "pool": "mean",
+        "cell": "lstm", "layers": 1, "bidirectional": True, "conv": conv, "pool": "mean",
         "units": UNITS, "backwards": False,
         "batch_size": batch, "steps_per_epoch": per_epoch, "epochs": epochs, "budget": None, "optimizer": "adam",
         "learning_rate": 3e-3, "schedule": "cosine", "clipnorm": 1.0, "dropout": 0.2, "label_smoothing": 0.1,
@@ -96,7 +85,6 @@ def choose(f: Facts) -> dict:
             f"the last weights' moving average (only {f.val_rows} validation rows: too few to choose an epoch)")
     why = (f"recipe for {f.rows} training sequences of {f.median} steps (median) x {f.n_features} "
            f"{'token values' if f.kind == 'tokens' else 'features'}, {f.n_classes} classes: {front}"
-           f"bidirectional {cell.upper()}({UNITS}) averaged over the steps, batch {batch}, {epochs} epochs of "
-           f"{per_epoch} steps ({epochs * per_epoch} steps), Adam 3e-3 on a cosine, dropout 0.2, label smoothing "
-           f"0.1; keeps {kept}")
+           f"bidirectional LSTM({UNITS}) averaged over the steps, batch {batch}, {epochs} epochs of {per_epoch} steps "
+           f"({epochs * per_epoch} steps), Adam 3e-3 on a cosine, dropout 0.2, label smoothing 0.1; keeps {kept}")
     return {**settings, "why": why}

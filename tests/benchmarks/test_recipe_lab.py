@@ -29,9 +29,10 @@ def test_every_variant_shortens_by_the_factor_and_classifies(variant, monkeypatc
     assert np.allclose(net(x).numpy().sum(1), 1.0, atol=1e-5)
 
 
-def test_early_max_shortens_right_after_the_first_convolution(monkeypatch):
-    layers = {layer.name: layer for layer in built("early-max", monkeypatch).layers}
-    assert [layers[f"conv_relu_{i}"].output_shape[1] for i in (1, 2, 3)] == [50, 8, 8]
+def test_full_res_convolves_every_step_before_the_max(monkeypatch):
+    layers = {layer.name: layer for layer in built("full-res", monkeypatch).layers}
+    assert [layers[f"conv_relu_{i}"].output_shape[1] for i in (1, 2, 3)] == [50, 50, 50]
+    assert layers["pool"].output_shape[1] == 8
 
 
 def test_each_variant_changes_what_it_names(monkeypatch):
