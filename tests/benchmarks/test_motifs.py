@@ -31,3 +31,14 @@ def test_the_same_seed_writes_the_same_data_and_another_does_not(tmp_path):
 def test_a_motif_that_cannot_fit_is_refused(tmp_path, args):
     r = CliRunner().invoke(motifs.main, ["--out", str(tmp_path / "m.npz"), *args])
     assert r.exit_code == 2 and not (tmp_path / "m.npz").exists()
+
+
+def test_the_suite_makes_its_held_out_motif_sets_by_their_options_once(tmp_path):
+    from benchmarks import suite
+
+    args = suite.sources("Motifs-24x900", tmp_path)
+    npz = args[args.index("--train-file") + 1]
+    with np.load(npz) as f:
+        assert f["X_train"].shape == (120, 900, 1) and f["X_test"].shape == (300, 900, 1)
+    made = npz.stat().st_mtime_ns
+    assert suite.sources("Motifs-24x900", tmp_path) == args and npz.stat().st_mtime_ns == made
