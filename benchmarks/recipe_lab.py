@@ -11,7 +11,8 @@ data, the test accuracy and the train stage's seconds.
 Variants: recipe (no change), noise (Gaussian noise of 0.1 standard deviation on the standardised
 inputs, while training), filters-128 (128 filters in each convolution, the LSTM keeping its units),
 spatial-dropout (0.2 of the front end's channels dropped, while training), adamw (Adam with decoupled
-weight decay 0.01), full-res (all three convolutions read every step; the max comes after the last).
+weight decay 0.01), full-res (all three convolutions read every step; the max comes after the last),
+two-stage (a max of about sqrt(K) steps after the first convolution and one of the rest after the second).
 """
 import json
 import subprocess
@@ -52,6 +53,24 @@ def full_res_front(problem, settings, keras):
                      keras.layers.MaxPooling1D(pool, name="pool")]
 
 
+def two_stage_front(problem, settings, keras):
+    """conv_front for sequences of one length with the shortening split in two maxes, of a = round(sqrt(K))
+    steps after the first convolution and of K / a (rounded up) after the second: the first two read
+    finer steps than with one max, and the last still reads a window that grows with K."""
+    layers, pool = model.input_layers(problem, keras), settings["conv"]
+    first = max(1, round(pool ** 0.5))
+    maxes = {1: first, 2: -(-pool // first)}
+    for i, width in enumerate(model.CONV_WIDTHS, start=1):
+        layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
+                   keras.layers.Conv1D(settings["units"], width, use_bias=False, name=f"conv_{i}"),
+                   keras.layers.BatchNormalization(name=f"conv_norm_{i}"),
+                   keras.layers.Activation("relu", name=f"conv_relu_{i}")]
+        if maxes.get(i, 1) > 1:
+            layers += [keras.layers.ZeroPadding1D((0, maxes[i] - 1), name=f"pool_end_{i}"),
+                       keras.layers.MaxPooling1D(maxes[i], name=f"pool_{i}")]
+    return layers
+
+
 def adamw(name, rate, momentum=0.0, clipnorm=None, ema=0.0):
     kw = {"clipnorm": clipnorm} if clipnorm else {}
     kw.update({"use_ema": True, "ema_momentum": ema} if ema else {})
@@ -60,7 +79,7 @@ def adamw(name, rate, momentum=0.0, clipnorm=None, ema=0.0):
 
 VARIANTS = {"recipe": {}, "noise": {"input_layers": noisy_inputs}, "filters-128": {"conv_front": wide_front},
             "spatial-dropout": {"conv_front": dropped_front}, "adamw": {"make_optimizer": adamw},
-            "full-res": {"conv_front": full_res_front}}
+            "full-res": {"conv_front": full_res_front}, "two-stage": {"conv_front": two_stage_front}}
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
