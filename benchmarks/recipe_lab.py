@@ -41,34 +41,32 @@ def dropped_front(problem, settings, keras):
     return _conv_front(problem, settings, keras) + [keras.layers.SpatialDropout1D(0.2, name="front_dropout")]
 
 
-def full_res_front(problem, settings, keras):
-    """conv_front for sequences of one length, with the max after the third convolution."""
-    layers, pool = model.input_layers(problem, keras), settings["conv"]
-    for i, width in enumerate(model.CONV_WIDTHS, start=1):
-        layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
-                   keras.layers.Conv1D(settings["units"], width, use_bias=False, name=f"conv_{i}"),
-                   keras.layers.BatchNormalization(name=f"conv_norm_{i}"),
-                   keras.layers.Activation("relu", name=f"conv_relu_{i}")]
-    return layers + [keras.layers.ZeroPadding1D((0, pool - 1), name="pool_end"),
-                     keras.layers.MaxPooling1D(pool, name="pool")]
-
-
-def two_stage_front(problem, settings, keras):
-    """conv_front for sequences of one length with the shortening split in two maxes, of a = round(sqrt(K))
-    steps after the first convolution and of K / a (rounded up) after the second: the first two read
-    finer steps than with one max, and the last still reads a window that grows with K."""
-    layers, pool = model.input_layers(problem, keras), settings["conv"]
-    first = max(1, round(pool ** 0.5))
-    maxes = {1: first, 2: -(-pool // first)}
+def shortening_front(problem, settings, keras, maxes: dict) -> list:
+    """conv_front for sequences of one length, with a max of maxes[i] steps after convolution i."""
+    layers = model.input_layers(problem, keras)
     for i, width in enumerate(model.CONV_WIDTHS, start=1):
         layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
                    keras.layers.Conv1D(settings["units"], width, use_bias=False, name=f"conv_{i}"),
                    keras.layers.BatchNormalization(name=f"conv_norm_{i}"),
                    keras.layers.Activation("relu", name=f"conv_relu_{i}")]
         if maxes.get(i, 1) > 1:
-            layers += [keras.layers.ZeroPadding1D((0, maxes[i] - 1), name=f"pool_end_{i}"),
-                       keras.layers.MaxPooling1D(maxes[i], name=f"pool_{i}")]
+            name = "pool" if len(maxes) == 1 else f"pool_{i}"
+            layers += [keras.layers.ZeroPadding1D((0, maxes[i] - 1), name=f"{name}_end"),
+                       keras.layers.MaxPooling1D(maxes[i], name=name)]
     return layers
+
+
+def full_res_front(problem, settings, keras):
+    """The max after the third convolution: all three read every step."""
+    return shortening_front(problem, settings, keras, {3: settings["conv"]})
+
+
+def two_stage_front(problem, settings, keras):
+    """The shortening split in two maxes, of a = round(sqrt(K)) steps after the first convolution and
+    of K / a (rounded up) after the second: the first two read finer steps than with one max, and the
+    last still reads a window that grows with K."""
+    first = max(1, round(settings["conv"] ** 0.5))
+    return shortening_front(problem, settings, keras, {1: first, 2: -(-settings["conv"] // first)})
 
 
 def adamw(name, rate, momentum=0.0, clipnorm=None, ema=0.0):
