@@ -12,7 +12,8 @@ Variants: recipe (no change), noise (Gaussian noise of 0.1 standard deviation on
 inputs, while training), filters-128 (128 filters in each convolution, the LSTM keeping its units),
 spatial-dropout (0.2 of the front end's channels dropped, while training), adamw (Adam with decoupled
 weight decay 0.01), full-res (all three convolutions read every step; the max comes after the last),
-two-stage (a max of about sqrt(K) steps after the first convolution and one of the rest after the second).
+one-max (one max, of K steps, after the first convolution), fcn (the front end's mean alone, no LSTM).
+The recipe's own options change the rest: `-- --no-front-mean`, `-- --branch-dropout 0`.
 """
 import json
 import subprocess
@@ -25,7 +26,7 @@ import click
 from pipeline import model
 from pipeline.cli import main as pipeline_main
 
-_input_layers, _conv_front = model.input_layers, model.conv_front
+_input_layers, _conv_front, _build_model = model.input_layers, model.conv_front, model.build_model
 
 
 def noisy_inputs(problem, keras):
@@ -61,12 +62,23 @@ def full_res_front(problem, settings, keras):
     return shortening_front(problem, settings, keras, {3: settings["conv"]})
 
 
-def two_stage_front(problem, settings, keras):
-    """The shortening split in two maxes, of a = round(sqrt(K)) steps after the first convolution and
-    of K / a (rounded up) after the second: the first two read finer steps than with one max, and the
-    last still reads a window that grows with K."""
-    first = max(1, round(settings["conv"] ** 0.5))
-    return shortening_front(problem, settings, keras, {1: first, 2: -(-settings["conv"] // first)})
+def one_max_front(problem, settings, keras):
+    """One max, of K steps, after the first convolution (the front end until the recipe took its mean)."""
+    return shortening_front(problem, settings, keras, {1: settings["conv"]})
+
+
+def fcn_model(problem, settings, keras=model.keras):
+    """The front end's mean over the steps alone into the softmax, no recurrent layer: a fully
+    convolutional network (Wang et al. 2017). Series too short for a front end: the recipe's model."""
+    if not settings.get("conv"):
+        return _build_model(problem, settings, keras)
+    sequence = keras.Input(shape=(problem["length"], problem["n_features"]), name="sequence")
+    x = sequence
+    for layer in model.conv_front(problem, settings, keras):
+        x = layer(x)
+    mean = keras.layers.GlobalAveragePooling1D(name="front_mean")(x)
+    return keras.Model(sequence, keras.layers.Dense(problem["n_classes"], activation="softmax", name="label")(mean),
+                       name="fcn")
 
 
 def adamw(name, rate, momentum=0.0, clipnorm=None, ema=0.0):
@@ -77,7 +89,8 @@ def adamw(name, rate, momentum=0.0, clipnorm=None, ema=0.0):
 
 VARIANTS = {"recipe": {}, "noise": {"input_layers": noisy_inputs}, "filters-128": {"conv_front": wide_front},
             "spatial-dropout": {"conv_front": dropped_front}, "adamw": {"make_optimizer": adamw},
-            "full-res": {"conv_front": full_res_front}, "two-stage": {"conv_front": two_stage_front}}
+            "full-res": {"conv_front": full_res_front}, "one-max": {"conv_front": one_max_front},
+            "fcn": {"build_model": fcn_model}}
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -1,18 +1,20 @@
 """The model family: recurrent classifiers over sequences, declared once, and how they are saved and
 loaded.
 
-A member is chosen by four settings (pipeline/params.py): the cell (LSTM or GRU), how many recurrent
+A member is chosen by its settings (pipeline/params.py): the cell (LSTM or GRU), how many recurrent
 layers are stacked, whether each reads both ways (bidirectional), and an optional Conv1D front end that
-shortens long series by a factor (conv) before them. The default, one LSTM layer, is the book's vanilla
-LSTM: LSTM(units) -> Dense(n_classes, softmax). Every member takes raw, padded values, masks padding
-(so padding never changes a prediction) and standardises real-valued features inside itself, and is
-built from Keras' own layers only, so that its Keras 3 copy loads in plain Keras 3.
+shortens long series by a factor (conv) before them, whose mean over the steps may sit beside theirs
+(front_mean: an LSTM-FCN); pool says what the classifier reads of the last recurrent layer. The
+default, one LSTM layer, is the book's vanilla LSTM: LSTM(units) -> Dense(n_classes, softmax). Every
+member takes raw, padded values, masks padding (so padding never changes a prediction) and
+standardises real-valued features inside itself, and is built from Keras' own layers only, so that
+its Keras 3 copy loads in plain Keras 3.
 """
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import modelfile
+from pipeline import modelfile, recipe
 from pipeline.backend import keras, keras3, tf
 from pipeline.files import BadFile
 from pipeline.fused_lstm import FusedLSTM
@@ -38,18 +40,40 @@ def build_model(problem: dict, settings: dict, keras=keras):
     (data.DatasetInfo.problem), in tf-keras or (keras=backend.keras3()) in Keras 3, both with the same
     weights in the same layout. settings: units, and optionally cell, layers, bidirectional, conv (see
     the module's docstring), unroll (None: for short sequences), dropout (of the recurrent layers'
-    inputs, while training) and backwards (the last recurrent layer reads from the last step). A model
+    inputs, while training), backwards (the last recurrent layer reads from the last step), front_mean
+    and branch_dropout (beside_front_mean; with front_mean, a functional model, not a Sequential). A model
     of sequences of different lengths takes any length up to the longest (it is never unrolled). The
     echo problem's vanilla model is 4 * units * (n_features + units + 1) + (units + 1) * n_features weights."""
     length = None if problem.get("variable") else problem["length"]
     unroll = settings.get("unroll")
     if unroll is None:
         unroll = length is not None and length <= UNROLL_MAX_LENGTH and not settings.get("conv")
-    layers = [keras.Input(shape=(length, problem["n_features"]), name="sequence")]
-    layers += conv_front(problem, settings, keras) if settings.get("conv") else input_layers(problem, keras)
-    layers += recurrent_layers(settings, unroll, keras)
-    layers.append(keras.layers.Dense(problem["n_classes"], activation="softmax", name="label"))
-    return keras.Sequential(layers, name=architecture_name(settings))
+    sequence = keras.Input(shape=(length, problem["n_features"]), name="sequence")
+    front = conv_front(problem, settings, keras) if settings.get("conv") else input_layers(problem, keras)
+    label = keras.layers.Dense(problem["n_classes"], activation="softmax", name="label")
+    if settings.get("front_mean"):
+        return beside_front_mean(sequence, front, recurrent_layers(settings, unroll, keras), label,
+                                 settings.get("branch_dropout") or 0.0, architecture_name(settings), keras)
+    return keras.Sequential([sequence, *front, *recurrent_layers(settings, unroll, keras), label],
+                            name=architecture_name(settings))
+
+
+def beside_front_mean(sequence, front: list, recurrent: list, label, branch_dropout: float, name: str, keras):
+    """The recurrent layers' output and the front end's outputs averaged over the (real) steps, side by
+    side into the classifier: an LSTM-FCN (Karim et al. 2017, "LSTM fully convolutional networks for time
+    series classification", arXiv:1709.05206). With branch_dropout, training zeroes the recurrent part
+    for that share of the rows (so the front end's mean learns to classify alone too; the recurrent
+    part alone overfits small data)."""
+    x = sequence
+    for layer in front:
+        x = layer(x)
+    h = x
+    for layer in recurrent:
+        h = layer(h)
+    if branch_dropout:
+        h = keras.layers.Dropout(branch_dropout, noise_shape=(None, 1), name="branch_dropout")(h)
+    mean = keras.layers.GlobalAveragePooling1D(name="front_mean")(x)
+    return keras.Model(sequence, label(keras.layers.Concatenate(name="beside")([h, mean])), name=name)
 
 
 def architecture_name(settings: dict) -> str:
@@ -57,8 +81,8 @@ def architecture_name(settings: dict) -> str:
     cell, stacked = settings.get("cell") or "lstm", settings.get("layers") or 1
     parts = [f"conv{settings['conv']}" if settings.get("conv") else "", f"{stacked}x" if stacked > 1 else "",
              "bidirectional" if settings.get("bidirectional") else "", cell,
-             "mean" if settings.get("pool") == "mean" else ""]
-    return "_".join(filter(None, parts)) if any(parts[:3]) or parts[4] or cell != "lstm" else "vanilla_lstm"
+             "mean" if settings.get("pool") == "mean" else "", "front_mean" if settings.get("front_mean") else ""]
+    return "_".join(filter(None, parts)) if any(parts[:3]) or any(parts[4:]) or cell != "lstm" else "vanilla_lstm"
 
 
 def input_layers(problem: dict, keras) -> list:
@@ -75,20 +99,22 @@ def input_layers(problem: dict, keras) -> list:
 
 def conv_front(problem: dict, settings: dict, keras) -> list:
     """Three convolutions of `units` filters, each normalised and rectified: a window of 8 steps over
-    every step, then a max over each `conv` steps (so the sequence is `conv` times shorter), then
-    windows of 5 and of 3 of those. The first looks at every step before the sequence is shortened, so
-    that a short feature anywhere survives the pooling.
+    every step, a max over a few steps, a window of 5 over those, a max over a few more (the two maxes:
+    recipe.front_maxes, about `conv` steps in all), then a window of 3. The first looks at every step
+    before the sequence is shortened, so that a short feature anywhere survives the pooling, and the
+    second still reads fine steps, so that a feature a few times the first's window keeps its shape.
 
     Sequences of one length: standardised, each convolution batch-normalised. Sequences of different
     lengths: padding is kept out without masking the convolutions (Keras' Conv1D takes no mask):
     features are shifted so that a padded step is exactly zero (x - pad_value, scaled by the training
     std; no real step equals the pad value), and each convolution has no bias, reads the steps from its
     own on (zeros past the end) and keeps zeros zero (layer normalisation with no offset, beta, which
-    works step by step, then ReLU); the max reads the same way, over values of at least zero. So a window
+    works step by step, then ReLU); each max reads the same way, over values of at least zero. So a window
     that lies wholly past a sequence's end gives exactly zero, which Masking(0) skips, and every other
     window gives what the unpadded sequence gives it. The shift puts real values far from zero, which
     the first convolution trains poorly on (recipe.py leaves such series without this front end)."""
-    pool, units, variable = settings["conv"], settings["units"], bool(problem.get("variable"))
+    units, variable = settings["units"], bool(problem.get("variable"))
+    maxes = dict(enumerate(recipe.front_maxes(settings["conv"]), start=1))
     if variable:
         shift = _Standardise if keras is _tf_keras else keras.layers.Normalization
         layers = [shift(mean=[problem["pad_value"]] * problem["n_features"],
@@ -102,9 +128,9 @@ def conv_front(problem: dict, settings: dict, keras) -> list:
         layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
                    keras.layers.Conv1D(units, width, use_bias=False, name=f"conv_{i}"),
                    norm, keras.layers.Activation("relu", name=f"conv_relu_{i}")]
-        if i == 1 and pool > 1:
-            layers += [keras.layers.ZeroPadding1D((0, pool - 1), name="pool_end"),
-                       keras.layers.MaxPooling1D(pool, name="pool")]
+        if maxes.get(i, 1) > 1:
+            layers += [keras.layers.ZeroPadding1D((0, maxes[i] - 1), name=f"pool_end_{i}"),
+                       keras.layers.MaxPooling1D(maxes[i], name=f"pool_{i}")]
     return layers + ([keras.layers.Masking(mask_value=0.0, name="padding")] if variable else [])
 
 
@@ -141,8 +167,8 @@ def lstm_layers(net) -> list:
     return found
 
 
-class MultiStep(keras.Sequential):
-    """A Sequential that makes several optimizer steps per training call: it takes the batches of
+class MultiStep(keras.Model):
+    """A model that makes several optimizer steps per training call: it takes the batches of
     those steps stacked, X (steps, batch, ...) and y (steps, batch, classes), and steps through them in
     one compiled loop: the same steps as one call per batch, without each call's overhead (with
     jit_compile, one XLA program for the whole call). Evaluation and prediction take single batches."""
@@ -151,7 +177,7 @@ class MultiStep(keras.Sequential):
         X, y = data
 
         def step(i):
-            logs = keras.Sequential.train_step(self, (X[i], y[i]))
+            logs = keras.Model.train_step(self, (X[i], y[i]))
             with tf.control_dependencies(tf.nest.flatten(logs)):
                 return i + 1
 
@@ -162,7 +188,7 @@ class MultiStep(keras.Sequential):
 
 def multi_step(net):
     """A MultiStep over net's layers (the same weights), to be compiled with net's optimizer."""
-    return MultiStep([keras.Input(net.input_shape[1:], name="sequence"), *net.layers], name=net.name)
+    return MultiStep(net.inputs, net.outputs, name=net.name)
 
 
 def chrono_init(net, horizon: int, seed: int) -> None:

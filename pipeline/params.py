@@ -98,11 +98,16 @@ TRAIN = (
     Param("cell", click.Choice(["lstm", "gru"]), "Recurrent cell.", make="CELL"),
     Param("layers", click.IntRange(1, 8), "Recurrent layers, stacked.", make="LAYERS"),
     Param("bidirectional", bool, "Each recurrent layer reads the sequence both ways.", flag=True),
-    Param("conv", click.IntRange(min=0), "A Conv1D front end that shortens the sequence by this factor "
-          "before the recurrent layers (three convolutions, a max over this many steps after the first); 0 = none.",
-          make="CONV"),
+    Param("conv", click.IntRange(min=0), "A Conv1D front end that shortens the sequence about this many "
+          "times before the recurrent layers (three convolutions; two maxes, of about sqrt(CONV) steps after "
+          "the first and of the rest after the second); 0 = none.", make="CONV"),
     Param("pool", click.Choice(["last", "mean"]), "What the classifier reads of the last recurrent layer: its "
           "output at the last step, or its outputs averaged over the sequence's real steps.", make="POOL"),
+    Param("front_mean", bool, "With --conv: the front end's outputs averaged over the real steps go to the "
+          "classifier beside the recurrent layers' (an LSTM-FCN).", default=False, flag=True),
+    Param("branch_dropout", FiniteFloat(min=0, max=1, max_open=True), "With --front-mean: while training, the "
+          "recurrent layers' part of the classifier's input is zeroed for this share of the rows, in [0, 1), so "
+          "that the front end's mean learns to classify alone too; 0 = none.", default=0.0),
     Param("batch_size", click.IntRange(min=1), "Batch size (the global batch under multi-worker).",
           make="BATCH_SIZE"),
     Param("budget", click.IntRange(min=1), "Optimizer steps in all: the epochs they make take the place of "

@@ -154,6 +154,13 @@ def check_architecture(chosen: dict) -> None:
          "a bidirectional model already reads from the last step: use --no-backwards"),
         (chosen["backwards"] and chosen["pool"] == "mean", "'--backwards'",
          "the mean over the steps reads every step whichever way: use --no-backwards with --pool mean"),
+        (chosen["front_mean"] and not chosen["conv"], "'--front-mean'",
+         "the front end's mean needs a front end: give --conv K (1 or more) or use --no-front-mean"),
+        (chosen["branch_dropout"] and not chosen["front_mean"], "'--branch-dropout'",
+         "branch dropout drops the recurrent part beside the front end's mean: give --front-mean or use "
+         "--branch-dropout 0"),
+        (chosen["front_mean"] and chosen["curriculum"], "'--curriculum'",
+         "a curriculum trains a plain stack of layers, which --front-mean is not: use --curriculum 0"),
     ]
     for refused, hint, why in refusals:
         if refused:

@@ -46,6 +46,9 @@ ARCHITECTURES = {
     "cnn, stacked bidirectional gru": {"conv": 3, "layers": 2, "bidirectional": True, "cell": "gru"},
     "mean over the steps": {"pool": "mean"},
     "cnn, bidirectional, mean": {"conv": 2, "bidirectional": True, "pool": "mean"},
+    "cnn-lstm, front mean beside": {"conv": 2, "front_mean": True},
+    "cnn, bidirectional, mean, front mean beside, branch dropout": {"conv": 5, "bidirectional": True, "pool": "mean",
+                                                                    "front_mean": True, "branch_dropout": 0.5},
 }
 
 
@@ -157,16 +160,20 @@ def test_several_steps_per_call_make_the_same_steps_as_one_call_per_batch(jit):
     assert loop.count_params() == alone.count_params() == 3860
 
 
-@pytest.mark.parametrize("conv", [1, 3, 7])
-def test_the_conv_front_end_shortens_a_sequence_by_its_factor(conv):
-    """--conv K: a sequence of n steps reaches the recurrent layer as ceil(n / K) real steps, whatever
-    it is padded to; of one length, as that many steps."""
+@pytest.mark.parametrize("conv", [1, 3, 7, 23])
+def test_the_conv_front_end_shortens_a_sequence_about_its_factor(conv):
+    """--conv K: n steps reach the recurrent layer as at most ceil(n / K) steps and at least
+    ceil(n / 2K); a padded sequence as many real steps as the same sequence unpadded."""
     def front(net):
         recurrent = next(i for i, layer in enumerate(net.layers) if "lstm" in layer.name)
         return net.layers[:recurrent]
 
-    fixed = build_model(problem("features", 50, variable=False), {"units": 4, "conv": conv})
-    assert front(fixed)[-1].output_shape == (None, -(-50 // conv), 4)
+    def steps(n):
+        net = build_model(problem("features", n, variable=False), {"units": 4, "conv": conv})
+        return front(net)[-1].output_shape[1]
+
+    for n in (50, 23, 1):
+        assert -(-n // (2 * conv)) <= steps(n) <= -(-n // conv)
     x = np.random.default_rng(0).normal(size=(3, 50, FEATURES)).astype(np.float32)
     lengths = [50, 23, 1]
     x[1, 23:], x[2, 1:] = -9.0, -9.0
@@ -174,4 +181,4 @@ def test_the_conv_front_end_shortens_a_sequence_by_its_factor(conv):
     for layer in front(build_model(problem("features", 50, pad=-9.0), {"units": 4, "conv": conv})):
         out = layer(out)
     real = np.asarray(out._keras_mask).sum(1)
-    assert list(real) == [-(-n // conv) for n in lengths]
+    assert list(real) == [steps(n) for n in lengths]

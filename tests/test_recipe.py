@@ -27,6 +27,13 @@ def test_long_series_get_a_front_end_that_shortens_them_to_about_the_same_steps(
     assert recipe.choose(facts(median=30))["conv"] == 0
 
 
+def test_a_front_end_has_its_mean_beside_the_lstm_and_says_so():
+    long, short = recipe.choose(facts(median=427, length=427)), recipe.choose(facts(median=30))
+    assert (long["front_mean"], long["branch_dropout"] > 0, short["front_mean"], short["branch_dropout"]) == \
+        (True, True, False, 0.0)
+    assert "mean beside the LSTM" in long["why"] and "mean beside" not in short["why"]
+
+
 def test_long_real_valued_series_of_different_lengths_get_no_front_end_tokens_do(imported):
     own = recipe.facts(imported, data.train_lengths(imported.path))  # real values of 30-40 steps
     assert recipe.choose(dataclasses.replace(own, median=427, length=900))["conv"] == 0

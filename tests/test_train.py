@@ -163,6 +163,9 @@ def test_resolve_refusals_name_their_option(ragged):
     assert _refusal(train.Options(curriculum=(3, 6)), _info("long", 12, out_index=3)) == ("'--curriculum'", (
         "Invalid value for '--curriculum': prefix length 3 does not reach out_index 3"))
     assert train.resolve(train.Options(curriculum=(4, 6)), _info("long", 12, out_index=3))["curriculum"] == [4, 6]
+    assert _refusal(train.Options(curriculum=(4, 6), conv=2, chrono=0, front_mean=True), _info("long", 12)) == (
+        "'--curriculum'", "Invalid value for '--curriculum': a curriculum trains a plain stack of layers, which "
+        "--front-mean is not: use --curriculum 0")
 
 
 def test_resolve_warns_that_jit_is_off_under_multi_worker(capsys):

@@ -17,7 +17,8 @@ from tests.test_model import ARCHITECTURES
 pytestmark = pytest.mark.slow
 # The members run end to end here (the vanilla LSTM: tests/cli/test_portable.py); between them they hold
 # every setting of the family. tests/test_model.py checks the padding of all of them.
-MEMBERS = {name: ARCHITECTURES[name] for name in ("stacked bidirectional", "gru", "cnn, stacked bidirectional gru")}
+MEMBERS = {name: ARCHITECTURES[name] for name in ("stacked bidirectional", "gru", "cnn, stacked bidirectional gru",
+                                                  "cnn, bidirectional, mean, front mean beside, branch dropout")}
 
 
 def ragged_tokens(path, rows: int, seed: int):
@@ -103,6 +104,9 @@ print(json.dumps(out))
     (["--cell", "gru", "--chrono", "50"], "chrono initialisation sets an LSTM's forget gates; a GRU has none"),
     (["--conv", "4", "--chrono", "50"], "chrono lags count input steps, which the conv front end shortens"),
     (["--bidirectional", "--backwards"], "a bidirectional model already reads from the last step"),
+    (["--front-mean"], "the front end's mean needs a front end"),
+    (["--conv", "2", "--branch-dropout", "0.5"], "branch dropout drops the recurrent part beside the front end's mean"),
+    (["--conv", "2", "--front-mean", "--branch-dropout", "1"], "--branch-dropout"),
 ])
 def test_an_option_a_member_cannot_use_is_refused_in_one_line(dataset, tmp_path, options, why):
     r = invoke("train", "--data", dataset, "--out", tmp_path / "m.keras", *options)
