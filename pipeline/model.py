@@ -52,16 +52,15 @@ def build_model(problem: dict, settings: dict, keras=keras):
     front = conv_front(problem, settings, keras) if settings.get("conv") else input_layers(problem, keras)
     label = keras.layers.Dense(problem["n_classes"], activation="softmax", name="label")
     if settings.get("front_mean"):
-        return beside_front_mean(sequence, front, recurrent_layers(settings, unroll, keras), label,
-                                 settings.get("branch_dropout") or 0.0, architecture_name(settings), keras)
+        return beside_front_mean(sequence, front, recurrent_layers(settings, unroll, keras), label, settings, keras)
     return keras.Sequential([sequence, *front, *recurrent_layers(settings, unroll, keras), label],
                             name=architecture_name(settings))
 
 
-def beside_front_mean(sequence, front: list, recurrent: list, label, branch_dropout: float, name: str, keras):
+def beside_front_mean(sequence, front: list, recurrent: list, label, settings: dict, keras):
     """The recurrent layers' output and the front end's outputs averaged over the (real) steps, side by
     side into the classifier: an LSTM-FCN (Karim et al. 2017, "LSTM fully convolutional networks for time
-    series classification", arXiv:1709.05206). With branch_dropout, training zeroes the recurrent part
+    series classification", arXiv:1709.05206). With settings' branch_dropout, training zeroes the recurrent part
     for that share of the rows (so the front end's mean learns to classify alone too; the recurrent
     part alone overfits small data)."""
     x = sequence
@@ -70,10 +69,11 @@ def beside_front_mean(sequence, front: list, recurrent: list, label, branch_drop
     h = x
     for layer in recurrent:
         h = layer(h)
-    if branch_dropout:
-        h = keras.layers.Dropout(branch_dropout, noise_shape=(None, 1), name="branch_dropout")(h)
+    if settings.get("branch_dropout"):
+        h = keras.layers.Dropout(settings["branch_dropout"], noise_shape=(None, 1), name="branch_dropout")(h)
     mean = keras.layers.GlobalAveragePooling1D(name="front_mean")(x)
-    return keras.Model(sequence, label(keras.layers.Concatenate(name="beside")([h, mean])), name=name)
+    return keras.Model(sequence, label(keras.layers.Concatenate(name="beside")([h, mean])),
+                       name=architecture_name(settings))
 
 
 def architecture_name(settings: dict) -> str:

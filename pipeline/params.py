@@ -104,10 +104,10 @@ TRAIN = (
     Param("pool", click.Choice(["last", "mean"]), "What the classifier reads of the last recurrent layer: its "
           "output at the last step, or its outputs averaged over the sequence's real steps.", make="POOL"),
     Param("front_mean", bool, "With --conv: the front end's outputs averaged over the real steps go to the "
-          "classifier beside the recurrent layers' (an LSTM-FCN).", default=False, flag=True),
+          "classifier beside the recurrent layers' (an LSTM-FCN).", flag=True),
     Param("branch_dropout", FiniteFloat(min=0, max=1, max_open=True), "With --front-mean: while training, the "
           "recurrent layers' part of the classifier's input is zeroed for this share of the rows, in [0, 1), so "
-          "that the front end's mean learns to classify alone too; 0 = none.", default=0.0),
+          "that the front end's mean learns to classify alone too; 0 = none."),
     Param("batch_size", click.IntRange(min=1), "Batch size (the global batch under multi-worker).",
           make="BATCH_SIZE"),
     Param("budget", click.IntRange(min=1), "Optimizer steps in all: the epochs they make take the place of "
