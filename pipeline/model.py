@@ -59,10 +59,10 @@ def build_model(problem: dict, settings: dict, keras=keras):
 
 def beside_front_mean(sequence, front: list, recurrent: list, label, settings: dict, keras):
     """The recurrent layers' output and the front end's outputs averaged over the (real) steps, side by
-    side into the classifier: an LSTM-FCN (Karim et al. 2017, "LSTM fully convolutional networks for time
-    series classification", arXiv:1709.05206). With settings' branch_dropout, training zeroes the recurrent part
-    for that share of the rows (so the front end's mean learns to classify alone too; the recurrent
-    part alone overfits small data)."""
+    side into the classifier: an LSTM-FCN (Karim et al. 2018, "LSTM fully convolutional networks for time
+    series classification", IEEE Access, arXiv:1709.05206). With settings' branch_dropout, training
+    zeroes the recurrent part for that share of the rows (so the front end's mean learns to classify
+    alone too; the recurrent part alone overfits small data)."""
     x = sequence
     for layer in front:
         x = layer(x)
