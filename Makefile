@@ -62,11 +62,11 @@ $(call stamp,$(STAMPS)/train,$(TRAIN_ARGS))
 CORE_SRC := pipeline/__init__.py pipeline/batches.py pipeline/config.py pipeline/data.py pipeline/echo.py pipeline/files.py \
 	pipeline/options.py pipeline/params.py pipeline/presets.py pipeline/sources.py pipeline/tokens.py
 MODEL_SRC := $(CORE_SRC) pipeline/backend.py pipeline/startup_log.py pipeline/model.py pipeline/fused_lstm.py \
-	pipeline/modelfile.py pipeline/reader.py
+	pipeline/modelfile.py pipeline/reader.py pipeline/recipe.py
 GENERATE_SRC := pipeline/generate.py $(CORE_SRC)
 IMPORT_SRC := pipeline/importer.py $(CORE_SRC)
 DATA_SRC := $(if $(filter import,$(SOURCE)),$(IMPORT_SRC),$(GENERATE_SRC))
-TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py pipeline/recipe.py \
+TRAIN_SRC := pipeline/train.py pipeline/callbacks.py pipeline/curriculum.py pipeline/plots.py \
 	pipeline/distributed/__init__.py pipeline/distributed/role.py pipeline/distributed/worker.py $(MODEL_SRC)
 EVALUATE_SRC := pipeline/evaluate.py pipeline/inputs.py pipeline/metrics.py pipeline/tables.py pipeline/plots.py \
 	$(MODEL_SRC)
