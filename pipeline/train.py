@@ -112,6 +112,8 @@ def resolve(options: Options, info, role: Role = SINGLE) -> dict:
     chosen = params.resolve(params.TRAIN, dataclasses.asdict(options), defaults)
     if isinstance(chosen["learning_rate"], dict):  # a preset's rate is per optimizer
         chosen["learning_rate"] = chosen["learning_rate"][chosen["optimizer"]]
+    if not chosen["front_mean"] and options.branch_dropout is None:
+        chosen["branch_dropout"] = 0.0  # the recipe's goes with its front end's mean; --no-front-mean drops both
     if chosen["budget"]:
         chosen["epochs"] = math.ceil(chosen["budget"] / (chosen["steps_per_epoch"] or
                                                          one_pass(info, chosen["batch_size"])))

@@ -113,6 +113,13 @@ def test_data_of_no_preset_trains_with_every_choice_of_the_recipe(dataset, reque
     assert (settings["conv"] > 0, settings["front_mean"]) == (long, long)
 
 
+def test_no_front_mean_on_long_series_drops_the_recipes_branch_dropout_too(long_series):
+    settings = train.resolve(train.Options(front_mean=False), long_series)
+    assert (settings["conv"] > 0, settings["front_mean"], settings["branch_dropout"]) == (True, False, 0.0)
+    with pytest.raises(click.BadParameter, match="branch dropout drops the recurrent part"):
+        train.resolve(train.Options(front_mean=False, branch_dropout=0.5), long_series)
+
+
 def test_data_of_no_preset_trains_with_the_recipe_and_says_why(imported):
     settings = train.resolve(train.Options(), imported)
     assert "270 training sequences" in settings["chosen_by"]
