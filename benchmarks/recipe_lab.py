@@ -42,29 +42,14 @@ def dropped_front(problem, settings, keras):
     return _conv_front(problem, settings, keras) + [keras.layers.SpatialDropout1D(0.2, name="front_dropout")]
 
 
-def shortening_front(problem, settings, keras, maxes: dict) -> list:
-    """conv_front for sequences of one length, with a max of maxes[i] steps after convolution i."""
-    layers = model.input_layers(problem, keras)
-    for i, width in enumerate(model.CONV_WIDTHS, start=1):
-        layers += [keras.layers.ZeroPadding1D((0, width - 1), name=f"window_end_{i}"),
-                   keras.layers.Conv1D(settings["units"], width, use_bias=False, name=f"conv_{i}"),
-                   keras.layers.BatchNormalization(name=f"conv_norm_{i}"),
-                   keras.layers.Activation("relu", name=f"conv_relu_{i}")]
-        if maxes.get(i, 1) > 1:
-            name = "pool" if len(maxes) == 1 else f"pool_{i}"
-            layers += [keras.layers.ZeroPadding1D((0, maxes[i] - 1), name=f"{name}_end"),
-                       keras.layers.MaxPooling1D(maxes[i], name=name)]
-    return layers
-
-
 def full_res_front(problem, settings, keras):
     """The max after the third convolution: all three read every step."""
-    return shortening_front(problem, settings, keras, {3: settings["conv"]})
+    return _conv_front(problem, settings, keras, maxes={3: settings["conv"]})
 
 
 def one_max_front(problem, settings, keras):
     """One max, of K steps, after the first convolution (the front end until the recipe took its mean)."""
-    return shortening_front(problem, settings, keras, {1: settings["conv"]})
+    return _conv_front(problem, settings, keras, maxes={1: settings["conv"]})
 
 
 def fcn_model(problem, settings, keras=model.keras):

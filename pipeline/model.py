@@ -97,7 +97,7 @@ def input_layers(problem: dict, keras) -> list:
     return layers
 
 
-def conv_front(problem: dict, settings: dict, keras) -> list:
+def conv_front(problem: dict, settings: dict, keras, maxes: dict | None = None) -> list:
     """Three convolutions of `units` filters, each normalised and rectified: a window of 8 steps over
     every step, a max over a few steps, a window of 5 over those, a max over a few more (the two maxes:
     recipe.front_maxes, about `conv` steps in all), then a window of 3. The first looks at every step
@@ -112,9 +112,10 @@ def conv_front(problem: dict, settings: dict, keras) -> list:
     works step by step, then ReLU); each max reads the same way, over values of at least zero. So a window
     that lies wholly past a sequence's end gives exactly zero, which Masking(0) skips, and every other
     window gives what the unpadded sequence gives it. The shift puts real values far from zero, which
-    the first convolution trains poorly on (recipe.py leaves such series without this front end)."""
+    the first convolution trains poorly on (recipe.py leaves such series without this front end).
+    maxes: {convolution i: steps of the max after it}, in place of recipe.front_maxes' (for trials)."""
     units, variable = settings["units"], bool(problem.get("variable"))
-    maxes = dict(enumerate(recipe.front_maxes(settings["conv"]), start=1))
+    maxes = maxes or dict(enumerate(recipe.front_maxes(settings["conv"]), start=1))
     if variable:
         shift = _Standardise if keras is _tf_keras else keras.layers.Normalization
         layers = [shift(mean=[problem["pad_value"]] * problem["n_features"],
